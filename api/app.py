@@ -1,0 +1,80 @@
+"""The API application: `create_app(settings)` builds it; nothing is configured at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+
+from api import __version__
+from api.auth.guards import authenticate
+from api.db import create_engine, create_sessionmaker
+from api.dependencies import DEPENDENCIES
+from api.health import livez, readyz
+from api.observability import Metrics, metrics_endpoint, observe
+from api.problems import EXCEPTION_HANDLERS
+from api.settings import Settings
+from api.tokens.routes import TokenController
+from api.workspaces.routes import get_workspace
+
+ROUTES = [TokenController, get_workspace]
+PUBLIC_ROUTES = [livez, readyz, metrics_endpoint]
+
+
+def openapi_config(settings: Settings) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Skiff",
+        version=__version__,
+        description="Deploy Python functions, call them over HTTP, run them sandboxed on your own machines.",
+        servers=[Server(url=settings.public_url or "http://127.0.0.1:8000")] if settings.public_url else [],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", description="A workspace token: sk_… for users, nk_… for nodes."
+                )
+            }
+        ),
+        security=[{"BearerToken": []}],
+        use_handler_docstrings=False,
+        path="/schema",
+        render_plugins=[YamlRenderPlugin(path="/openapi.yaml")],
+        create_examples=False,
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    for handler in PUBLIC_ROUTES:
+        handler.opt["public"] = True
+    return Litestar(
+        route_handlers=[*PUBLIC_ROUTES, *ROUTES],
+        dependencies=DEPENDENCIES,
+        guards=[authenticate],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[observe],
+        lifespan=[lifespan],
+        openapi_config=openapi_config(settings),
+        request_max_body_size=settings.max_json_body_bytes,
+        state=State({"settings": settings, "metrics": Metrics()}),
+        debug=False,
+        logging_config=None,
+    )
+

@@ -1,0 +1,64 @@
+"""Route guards: who is calling (the bearer token), and what kind of token and scope a route needs.
+
+Authentication is a guard, not a middleware, so its errors go through the same problem+json
+handlers and metrics as every other error. Routes marked `opt={"public": True}` skip it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.auth.principal import Principal
+from api.errors import Forbidden, Unauthorized
+from api.tokens.schemas import Scope, TokenKind
+from api.tokens.service import TokenService
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+Guard = Callable[[Connection, BaseRouteHandler], None]
+
+
+def bearer_token(header: str | None) -> str:
+    if not header:
+        raise Unauthorized("missing bearer token: send `Authorization: Bearer sk_…`")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("malformed Authorization header: expected `Bearer <token>`")
+    return value.strip()
+
+
+async def authenticate(connection: Connection, handler: BaseRouteHandler) -> None:
+    if handler.opt.get("public"):
+        return
+    plaintext = bearer_token(connection.headers.get("authorization"))
+    state = connection.app.state
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    interval = timedelta(seconds=state.settings.token_touch_interval_seconds)
+    async with sessionmaker() as session, session.begin():
+        principal = await TokenService(session).authenticate(plaintext, interval)
+    connection.scope["user"] = principal
+
+
+def requires(scope: Scope) -> Guard:
+    """A user token holding `scope` (or one that grants it)."""
+
+    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.kind is not TokenKind.USER:
+            raise Forbidden("node tokens (nk_) can only call the agent routes; use a user token (sk_)")
+        if not principal.allows(scope):
+            held = ", ".join(sorted(principal.scopes)) or "none"
+            raise Forbidden(f"this route needs the `{scope.value}` scope; the token has: {held}")
+
+    return guard
+
+
+def node_only(connection: Connection, _: BaseRouteHandler) -> None:
+    principal: Principal = connection.user
+    if principal.kind is not TokenKind.NODE:
+        raise Forbidden("agent routes need a node token (nk_); create one with kind=node")

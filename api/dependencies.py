@@ -1,0 +1,59 @@
+"""Values that routes receive: the request's session, principal and common headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import HeaderParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.principal import Principal
+from api.db import session_scope
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.settings import Settings
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(state.sessionmaker):
+        yield session
+
+
+def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
+    return request.user
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+# Route parameters annotated with these receive the dependency of the same name.
+DbSession = NamedDependency[AsyncSession]
+Caller = NamedDependency[Principal]
+AppSettings = NamedDependency[Settings]
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="Retry-safe key: the same key with the same body returns the same object (kept 24 hours).",
+    ),
+]
+
+Cursor = Annotated[
+    str | None, QueryParameter(description="`next_cursor` of the previous page; omit for the first page.")
+]
+Limit = Annotated[
+    int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).")
+]
+
+DEPENDENCIES = {
+    "session": Provide(provide_session),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+}

@@ -1,0 +1,12 @@
+"""Every table, imported in one place so that Alembic and the tests see the whole schema."""
+
+from __future__ import annotations
+
+from api.db import Base
+from api.idempotency.models import IdempotencyKey
+from api.tokens.models import Token
+from api.workspaces.models import Workspace
+
+metadata = Base.metadata
+
+__all__ = ["IdempotencyKey", "Token", "Workspace", "metadata"]

@@ -1,0 +1,33 @@
+"""Settings for every Skiff server process, read from `SKIFF_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of the control plane. Build one and pass it to `create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="SKIFF_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://skiff@127.0.0.1:5432/skiff"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    blob_url: str = "file://.state/blobs"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str = ""
+    log_level: str = "INFO"
+
+    # Request limits: every body has one; exceeding it answers 413 naming the limit.
+    max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_bundle_bytes: int = Field(default=256 << 20, ge=1024)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How often a token's last-used time is written at most; keeps auth off the write path.
+    token_touch_interval_seconds: int = Field(default=60, ge=0)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

@@ -1,0 +1,107 @@
+"""Creating, listing, revoking and checking tokens."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.principal import Principal
+from api.errors import NotFound, Unauthorized, Unprocessable
+from api.ids import is_valid_id, new_id
+from api.pagination import page_query, split_page
+from api.tokens import secrets
+from api.tokens.models import Token
+from api.tokens.schemas import Scope, TokenCreate, TokenKind, TokenOut
+
+ID_PREFIX = "tok"
+
+
+def token_out(token: Token) -> TokenOut:
+    return TokenOut(
+        id=token.id,
+        name=token.name,
+        kind=TokenKind(token.kind),
+        scopes=[Scope(s) for s in token.scopes],
+        prefix=token.prefix,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+class TokenService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, workspace_id: str, spec: TokenCreate) -> tuple[Token, str]:
+        """Returns the stored token and its plaintext, which is not kept anywhere."""
+        if spec.kind is TokenKind.NODE and spec.scopes not in ([], [Scope.READ]):
+            raise Unprocessable("node tokens take no scopes: they can only call the agent routes")
+        if spec.kind is TokenKind.USER and not spec.scopes:
+            raise Unprocessable("a user token needs at least one scope of: admin, deploy, invoke, read")
+        if spec.expires_at is not None and spec.expires_at.tzinfo is None:
+            raise Unprocessable("expires_at must carry a timezone, e.g. 2027-01-01T00:00:00Z")
+        if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
+            raise Unprocessable("expires_at must be in the future")
+        plaintext = secrets.generate(secrets.NODE_PREFIX if spec.kind is TokenKind.NODE else secrets.USER_PREFIX)
+        token = Token(
+            id=new_id(ID_PREFIX),
+            workspace_id=workspace_id,
+            kind=spec.kind.value,
+            name=spec.name,
+            scopes=[] if spec.kind is TokenKind.NODE else sorted({s.value for s in spec.scopes}),
+            prefix=plaintext[: secrets.DISPLAY_PREFIX_LENGTH],
+            secret_hash=secrets.digest(plaintext),
+            expires_at=spec.expires_at,
+        )
+        self.session.add(token)
+        await self.session.flush()
+        await self.session.refresh(token)
+        return token, plaintext
+
+    async def get(self, workspace_id: str, token_id: str) -> Token:
+        token = None
+        if is_valid_id(token_id, ID_PREFIX):
+            token = await self.session.scalar(
+                select(Token).where(Token.workspace_id == workspace_id, Token.id == token_id)
+            )
+        if token is None:
+            raise NotFound(f"token {token_id[:64]!r} not found")
+        return token
+
+    async def list(self, workspace_id: str, cursor: str | None, limit: int) -> tuple[list[Token], str | None]:
+        stmt = page_query(select(Token).where(Token.workspace_id == workspace_id), Token.id, cursor, limit)
+        rows = (await self.session.scalars(stmt)).all()
+        return split_page(rows, limit, lambda t: t.id)
+
+    async def revoke(self, workspace_id: str, token_id: str) -> Token:
+        token = await self.get(workspace_id, token_id)
+        if token.revoked_at is None:
+            token.revoked_at = await self.session.scalar(select(func.now()))
+            await self.session.flush()
+        return token
+
+    async def authenticate(self, plaintext: str, touch_interval: timedelta) -> Principal:
+        if not secrets.is_well_formed(plaintext):
+            raise Unauthorized("malformed token: Skiff tokens look like sk_… (users) or nk_… (nodes), 46 characters")
+        wanted = secrets.digest(plaintext)
+        token = await self.session.scalar(select(Token).where(Token.secret_hash == wanted))
+        if token is None or not hmac.compare_digest(token.secret_hash, wanted):
+            raise Unauthorized("unknown token: it was never issued by this server or its workspace was deleted")
+        now = datetime.now(UTC)
+        if token.revoked_at is not None:
+            raise Unauthorized(f"token {token.prefix}… was revoked at {token.revoked_at.isoformat()}")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise Unauthorized(f"token {token.prefix}… expired at {token.expires_at.isoformat()}")
+        if token.last_used_at is None or now - token.last_used_at >= touch_interval:
+            await self.session.execute(update(Token).where(Token.id == token.id).values(last_used_at=func.now()))
+        return Principal(
+            workspace_id=token.workspace_id,
+            token_id=token.id,
+            kind=TokenKind(token.kind),
+            scopes=frozenset(Scope(s) for s in token.scopes),
+        )

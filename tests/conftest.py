@@ -1,0 +1,131 @@
+"""The test harness: real Postgres and Redis, started once per session in throwaway directories.
+
+Tests are isolated by workspace (every object belongs to one), so they share one database; a
+test that needs an empty database asks for `fresh_database_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.app import create_app
+from api.db import create_engine, create_sessionmaker
+from api.settings import Settings
+from api.workspaces.service import WorkspaceService
+from skiff.local.services import PostgresServer, RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def state_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="skiff-test-"))
+    path.chmod(0o755)  # Postgres runs as an unprivileged user and must reach its data directory
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(state_dir: Path) -> Iterator[PostgresServer]:
+    server = PostgresServer(name="postgres", log_path=state_dir / "postgres.log", data_dir=state_dir / "pg" / "data",
+                            durable=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(state_dir: Path) -> Iterator[RedisServer]:
+    server = RedisServer(name="redis", log_path=state_dir / "redis.log", data_dir=state_dir / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "api", "migrate"], cwd=ROOT, check=True,
+        env={**os.environ, "SKIFF_DATABASE_URL": database_url},
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: PostgresServer) -> str:
+    migrate(postgres.url)
+    return postgres.url
+
+
+@pytest.fixture
+def fresh_database_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database of its own, for tests of migrations and whole-database behaviour."""
+    name = "t_" + request.node.name.lower().translate({ord(c): "_" for c in "[]-./ "})[:40]
+    base = f"-h 127.0.0.1 -p {postgres.port} -U skiff".split()
+    subprocess.run(["psql", *base, "-d", "skiff", "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+    yield postgres.url.rsplit("/", 1)[0] + "/" + name
+    subprocess.run(["psql", *base, "-d", "skiff", "-c", f'DROP DATABASE "{name}" WITH (FORCE)'], check=False,
+                   capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_server: RedisServer, state_dir: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_server.url,
+        blob_url=f"file://{state_dir / 'blobs'}",
+        token_touch_interval_seconds=0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app in-process (ASGI transport), against the session's Postgres and Redis."""
+    async with AsyncTestClient(create_app(settings), base_url="http://skiff.test") as test_client:
+        yield test_client
+
+
+@dataclass
+class Tenant:
+    """A workspace of its own and its admin token; `headers` authenticates as that admin."""
+
+    workspace_id: str
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_tenant(engine: AsyncEngine, name: str) -> Tenant:
+    async with create_sessionmaker(engine)() as session, session.begin():
+        workspace, token = await WorkspaceService(session).create(name)
+    return Tenant(workspace_id=workspace.id, name=workspace.name, token=token)
+
+
+@pytest.fixture
+async def tenant(engine: AsyncEngine, request: pytest.FixtureRequest) -> Tenant:
+    return await make_tenant(engine, f"ws-{os.urandom(6).hex()}")
+
+
+@pytest.fixture
+async def other_tenant(engine: AsyncEngine) -> Tenant:
+    return await make_tenant(engine, f"other-{os.urandom(6).hex()}")
