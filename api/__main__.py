@@ -18,8 +18,15 @@ def serve(settings: Settings) -> None:
 
     configure_logging(settings.log_level, component="api")
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-        loop="uvloop", http="httptools", lifespan="on", timeout_graceful_shutdown=10,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -11,20 +11,22 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.types import ControllerRouterHandler
 
 from api import __version__
 from api.auth.guards import authenticate
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
 from api.health import livez, readyz
+from api.nodes.routes import AgentNodeController, NodeController
 from api.observability import Metrics, metrics_endpoint, observe
 from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
 from api.tokens.routes import TokenController
 from api.workspaces.routes import get_workspace
 
-ROUTES = [TokenController, get_workspace]
-PUBLIC_ROUTES = [livez, readyz, metrics_endpoint]
+ROUTES: list[ControllerRouterHandler] = [TokenController, get_workspace, NodeController, AgentNodeController]
+PUBLIC_ROUTES: list[ControllerRouterHandler] = [livez, readyz, metrics_endpoint]
 
 
 def openapi_config(settings: Settings) -> OpenAPIConfig:
@@ -36,7 +38,9 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
-                    type="http", scheme="bearer", description="A workspace token: sk_… for users, nk_… for nodes."
+                    type="http",
+                    scheme="bearer",
+                    description="A workspace token: sk_… for users, nk_… for nodes.",
                 )
             }
         ),
@@ -62,8 +66,6 @@ def create_app(settings: Settings) -> Litestar:
             await redis.aclose()
             await engine.dispose()
 
-    for handler in PUBLIC_ROUTES:
-        handler.opt["public"] = True
     return Litestar(
         route_handlers=[*PUBLIC_ROUTES, *ROUTES],
         dependencies=DEPENDENCIES,
@@ -77,4 +79,3 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
         logging_config=None,
     )
-

@@ -41,7 +41,7 @@ IdempotencyKeyHeader = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        description="Retry-safe key: the same key with the same body returns the same object (kept 24 hours).",
+        description="Retry-safe key: the same key and body return the same object (keys are kept 24 hours).",
     ),
 ]
 
@@ -49,7 +49,8 @@ Cursor = Annotated[
     str | None, QueryParameter(description="`next_cursor` of the previous page; omit for the first page.")
 ]
 Limit = Annotated[
-    int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).")
+    int,
+    QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."),
 ]
 
 DEPENDENCIES = {

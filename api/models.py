@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from api.db import Base
 from api.idempotency.models import IdempotencyKey
+from api.leases.models import LeaderLease
+from api.nodes.models import Node
 from api.tokens.models import Token
 from api.workspaces.models import Workspace
 
 metadata = Base.metadata
 
-__all__ = ["IdempotencyKey", "Token", "Workspace", "metadata"]
+__all__ = ["IdempotencyKey", "LeaderLease", "Node", "Token", "Workspace", "metadata"]

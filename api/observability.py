@@ -6,9 +6,9 @@ import logging
 import time
 import uuid
 
-
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -22,11 +22,15 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.http_requests = Counter(
-            "skiff_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"],
+            "skiff_http_requests_total",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.http_latency = Histogram(
-            "skiff_http_request_duration_seconds", "HTTP request latency by route", ["method", "route"],
+            "skiff_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
             registry=self.registry,
         )
@@ -34,9 +38,10 @@ class Metrics:
 
 def observe(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        http_scope = scope
         started = time.perf_counter()
         status = 500
         request_id = _request_id(scope)
@@ -54,13 +59,18 @@ def observe(app: ASGIApp) -> ASGIApp:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             metrics: Metrics = scope["app"].state.metrics
-            metrics.http_requests.labels(scope["method"], route, str(status)).inc()
-            metrics.http_latency.labels(scope["method"], route).observe(elapsed)
+            metrics.http_requests.labels(http_scope["method"], route, str(status)).inc()
+            metrics.http_latency.labels(http_scope["method"], route).observe(elapsed)
             if status >= 400 or access_log.isEnabledFor(logging.DEBUG):
                 access_log.info(
                     "request",
-                    extra={"method": scope["method"], "path": scope["path"], "status": status,
-                           "ms": round(elapsed * 1000, 2), "request_id": request_id},
+                    extra={
+                        "method": http_scope["method"],
+                        "path": http_scope["path"],
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                        "request_id": request_id,
+                    },
                 )
 
     return middleware
@@ -73,12 +83,10 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+@get("/metrics", opt={"public": True}, security=[], include_in_schema=False, sync_to_thread=False)
 def metrics_endpoint(state: State) -> Response[bytes]:
     metrics: Metrics = state.metrics
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 __all__ = ["Metrics", "metrics_endpoint", "observe"]
-
-

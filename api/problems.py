@@ -101,7 +101,12 @@ def problem_response(
 def on_skiff_error(request: Request[Any, Any, Any], exc: SkiffError) -> Response[Problem]:
     retry_after = getattr(exc, "retry_after", None)
     return problem_response(
-        request, exc.status, exc.detail, title=exc.title, slug=exc.slug, headers=exc.headers,
+        request,
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        slug=exc.slug,
+        headers=exc.headers,
         retry_after=retry_after,
     )
 
@@ -120,7 +125,9 @@ def _field_errors(extra: Any) -> list[FieldError]:
         key = str(item.get("key") or "")
         if key in ("", "data", "body"):
             found = (
-                _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message) or _MSGSPEC_PATH.search(message)
+                _UNKNOWN_FIELD.search(message)
+                or _MISSING_FIELD.search(message)
+                or _MSGSPEC_PATH.search(message)
             )
             key = found.group(1) if found else "body"
         errors.append(FieldError(field=key, message=message))
@@ -131,11 +138,13 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
     """400 when the body is not parseable; 422 when it parses but breaks the schema."""
     errors = _field_errors(exc.extra)
     messages = " ".join(e.message for e in errors) or str(exc.detail)
-    if "malformed" in messages.lower() or "not valid" in messages.lower() and "json" in messages.lower():
+    if "malformed" in messages.lower() or ("not valid" in messages.lower() and "json" in messages.lower()):
         return problem_response(request, 400, f"the body is not valid JSON: {messages}", errors=errors)
-    sources = {item.get("source") for item in exc.extra if isinstance(item, dict)} if isinstance(
-        exc.extra, list
-    ) else set()
+    sources = (
+        {item.get("source") for item in exc.extra if isinstance(item, dict)}
+        if isinstance(exc.extra, list)
+        else set()
+    )
     if sources & {"query", "path", "header", "cookie"}:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
         return problem_response(request, 400, detail, errors=errors)
@@ -147,7 +156,11 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     status = exc.status_code
     detail = str(exc.detail)
     if status == 413:
-        limit = request.route_handler.resolve_request_max_body_size() if request.scope.get("route_handler") else None
+        limit = (
+            request.route_handler.resolve_request_max_body_size()
+            if request.scope.get("route_handler")
+            else None
+        )
         detail = f"request body exceeds the limit of {limit} bytes" if limit else "request body too large"
     elif status == 400 and isinstance(exc.__cause__, SerializationException):
         detail = f"the body is not valid JSON: {detail}"
@@ -164,8 +177,11 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.warning("backing service unavailable", extra={"error": type(exc).__name__, "path": request.url.path})
     return problem_response(
-        request, 503, "a backing service (database or queue) is unavailable; retry shortly",
-        headers={"Retry-After": "1"}, retry_after=1,
+        request,
+        503,
+        "a backing service (database or queue) is unavailable; retry shortly",
+        headers={"Retry-After": "1"},
+        retry_after=1,
     )
 
 

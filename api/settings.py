@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # How often a token's last-used time is written at most; keeps auth off the write path.
     token_touch_interval_seconds: int = Field(default=60, ge=0)
 
+    node_heartbeat_interval_seconds: float = Field(default=5.0, gt=0)
+    # A node silent this long is marked down and its containers forgotten.
+    node_heartbeat_timeout_seconds: float = Field(default=20.0, gt=0)
+
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"

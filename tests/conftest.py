@@ -18,13 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from skiff.local.services import PostgresServer, RedisServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.db import create_engine, create_sessionmaker
 from api.settings import Settings
 from api.workspaces.service import WorkspaceService
-from skiff.local.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +39,12 @@ def state_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def postgres(state_dir: Path) -> Iterator[PostgresServer]:
-    server = PostgresServer(name="postgres", log_path=state_dir / "postgres.log", data_dir=state_dir / "pg" / "data",
-                            durable=False)
+    server = PostgresServer(
+        name="postgres",
+        log_path=state_dir / "postgres.log",
+        data_dir=state_dir / "pg" / "data",
+        durable=False,
+    )
     server.start()
     yield server
     server.stop()
@@ -56,7 +60,9 @@ def redis_server(state_dir: Path) -> Iterator[RedisServer]:
 
 def migrate(database_url: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "api", "migrate"], cwd=ROOT, check=True,
+        [sys.executable, "-m", "api", "migrate"],
+        cwd=ROOT,
+        check=True,
         env={**os.environ, "SKIFF_DATABASE_URL": database_url},
     )
 
@@ -72,10 +78,15 @@ def fresh_database_url(postgres: PostgresServer, request: pytest.FixtureRequest)
     """An empty database of its own, for tests of migrations and whole-database behaviour."""
     name = "t_" + request.node.name.lower().translate({ord(c): "_" for c in "[]-./ "})[:40]
     base = f"-h 127.0.0.1 -p {postgres.port} -U skiff".split()
-    subprocess.run(["psql", *base, "-d", "skiff", "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+    subprocess.run(
+        ["psql", *base, "-d", "skiff", "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True
+    )
     yield postgres.url.rsplit("/", 1)[0] + "/" + name
-    subprocess.run(["psql", *base, "-d", "skiff", "-c", f'DROP DATABASE "{name}" WITH (FORCE)'], check=False,
-                   capture_output=True)
+    subprocess.run(
+        ["psql", *base, "-d", "skiff", "-c", f'DROP DATABASE "{name}" WITH (FORCE)'],
+        check=False,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,10 @@ first commits, then reads what it created.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,7 @@ from api.errors import BadRequest, Unprocessable
 from api.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
+RETENTION = timedelta(hours=24)
 
 
 def request_digest(body: object) -> bytes:
@@ -31,6 +33,14 @@ def check_key(key: str) -> str:
     return key
 
 
+async def purge_expired(session: AsyncSession, retention: timedelta = RETENTION) -> int:
+    """Forget keys older than the retention period; a later reuse then creates a new object."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < func.now() - literal(retention))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 class IdempotencyService:
     def __init__(self, session: AsyncSession, workspace_id: str) -> None:
         self.session = session
@@ -40,7 +50,9 @@ class IdempotencyService:
         """None if this request is the key's first use (call `record` after creating); else the earlier id."""
         inserted = await self.session.scalar(
             insert(IdempotencyKey)
-            .values(workspace_id=self.workspace_id, operation=operation, key=check_key(key), request_digest=digest)
+            .values(
+                workspace_id=self.workspace_id, operation=operation, key=check_key(key), request_digest=digest
+            )
             .on_conflict_do_nothing()
             .returning(IdempotencyKey.key)
         )

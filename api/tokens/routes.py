@@ -11,7 +11,8 @@ from api.idempotency.service import IdempotencyService, request_digest
 from api.pagination import DEFAULT_LIMIT
 from api.problems import problem_responses
 from api.tokens.schemas import Scope, TokenCreate, TokenCreated, TokenOut, TokenPage
-from api.tokens.service import TokenService, token_out
+from api.tokens.service import TokenService, token_created, token_out
+
 
 class TokenController(Controller):
     path = "/v1/tokens"
@@ -27,7 +28,11 @@ class TokenController(Controller):
         responses=problem_responses(400, 401, 403, 413, 422),
     )
     async def create_token(
-        self, data: JSONBody[TokenCreate], session: DbSession, principal: Caller, idempotency_key: IdempotencyKeyHeader
+        self,
+        data: JSONBody[TokenCreate],
+        session: DbSession,
+        principal: Caller,
+        idempotency_key: IdempotencyKeyHeader,
     ) -> Response[TokenCreated]:
         service = TokenService(session)
         keys = IdempotencyService(session, principal.workspace_id)
@@ -35,11 +40,11 @@ class TokenController(Controller):
             earlier = await keys.claim("create_token", idempotency_key, request_digest(data))
             if earlier is not None:
                 token = await service.get(principal.workspace_id, earlier)
-                return Response(TokenCreated(**_fields(token_out(token)), token=None), status_code=200)
+                return Response(token_created(token, None), status_code=200)
         token, plaintext = await service.create(principal.workspace_id, data)
         if idempotency_key is not None:
             await keys.record("create_token", idempotency_key, token.id)
-        return Response(TokenCreated(**_fields(token_out(token)), token=plaintext), status_code=201)
+        return Response(token_created(token, plaintext), status_code=201)
 
     @get(operation_id="list_tokens", summary="List tokens", responses=problem_responses(400, 401, 403))
     async def list_tokens(
@@ -52,7 +57,12 @@ class TokenController(Controller):
         tokens, next_cursor = await TokenService(session).list(principal.workspace_id, cursor, limit)
         return TokenPage(items=[token_out(t) for t in tokens], next_cursor=next_cursor)
 
-    @get("/{token_id:str}", operation_id="get_token", summary="Get a token", responses=problem_responses(401, 403, 404))
+    @get(
+        "/{token_id:str}",
+        operation_id="get_token",
+        summary="Get a token",
+        responses=problem_responses(400, 401, 403, 404),
+    )
     async def get_token(self, session: DbSession, principal: Caller, token_id: FromPath[str]) -> TokenOut:
         return token_out(await TokenService(session).get(principal.workspace_id, token_id))
 
@@ -62,11 +72,7 @@ class TokenController(Controller):
         status_code=200,
         summary="Revoke a token",
         description="Revoking is immediate and cannot be undone; revoking twice is harmless.",
-        responses=problem_responses(401, 403, 404),
+        responses=problem_responses(400, 401, 403, 404),
     )
     async def revoke_token(self, session: DbSession, principal: Caller, token_id: FromPath[str]) -> TokenOut:
         return token_out(await TokenService(session).revoke(principal.workspace_id, token_id))
-
-
-def _fields(out: TokenOut) -> dict[str, object]:
-    return {f: getattr(out, f) for f in out.__struct_fields__}

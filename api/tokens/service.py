@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,13 +15,21 @@ from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
 from api.tokens import secrets
 from api.tokens.models import Token
-from api.tokens.schemas import Scope, TokenCreate, TokenKind, TokenOut
+from api.tokens.schemas import Scope, TokenCreate, TokenCreated, TokenKind, TokenOut
 
 ID_PREFIX = "tok"
 
 
 def token_out(token: Token) -> TokenOut:
-    return TokenOut(
+    return TokenOut(**_token_fields(token))
+
+
+def token_created(token: Token, plaintext: str | None) -> TokenCreated:
+    return TokenCreated(**_token_fields(token), token=plaintext)
+
+
+def _token_fields(token: Token) -> dict[str, Any]:
+    return dict(
         id=token.id,
         name=token.name,
         kind=TokenKind(token.kind),
@@ -47,7 +56,9 @@ class TokenService:
             raise Unprocessable("expires_at must carry a timezone, e.g. 2027-01-01T00:00:00Z")
         if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
             raise Unprocessable("expires_at must be in the future")
-        plaintext = secrets.generate(secrets.NODE_PREFIX if spec.kind is TokenKind.NODE else secrets.USER_PREFIX)
+        plaintext = secrets.generate(
+            secrets.NODE_PREFIX if spec.kind is TokenKind.NODE else secrets.USER_PREFIX
+        )
         token = Token(
             id=new_id(ID_PREFIX),
             workspace_id=workspace_id,
@@ -87,18 +98,24 @@ class TokenService:
 
     async def authenticate(self, plaintext: str, touch_interval: timedelta) -> Principal:
         if not secrets.is_well_formed(plaintext):
-            raise Unauthorized("malformed token: Skiff tokens look like sk_… (users) or nk_… (nodes), 46 characters")
+            raise Unauthorized(
+                "malformed token: Skiff tokens look like sk_… (users) or nk_… (nodes), 46 characters"
+            )
         wanted = secrets.digest(plaintext)
         token = await self.session.scalar(select(Token).where(Token.secret_hash == wanted))
         if token is None or not hmac.compare_digest(token.secret_hash, wanted):
-            raise Unauthorized("unknown token: it was never issued by this server or its workspace was deleted")
+            raise Unauthorized(
+                "unknown token: it was never issued by this server or its workspace was deleted"
+            )
         now = datetime.now(UTC)
         if token.revoked_at is not None:
             raise Unauthorized(f"token {token.prefix}… was revoked at {token.revoked_at.isoformat()}")
         if token.expires_at is not None and token.expires_at <= now:
             raise Unauthorized(f"token {token.prefix}… expired at {token.expires_at.isoformat()}")
         if token.last_used_at is None or now - token.last_used_at >= touch_interval:
-            await self.session.execute(update(Token).where(Token.id == token.id).values(last_used_at=func.now()))
+            await self.session.execute(
+                update(Token).where(Token.id == token.id).values(last_used_at=func.now())
+            )
         return Principal(
             workspace_id=token.workspace_id,
             token_id=token.id,

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import create_sessionmaker
 from api.tokens.models import Token
-
 from tests.conftest import Tenant
 
 
@@ -19,7 +18,9 @@ async def create(client: httpx.AsyncClient, tenant: Tenant, **body: object) -> h
     return await client.post("/v1/tokens", json={"name": "ci", **body}, headers=tenant.headers)
 
 
-async def test_created_token_is_shown_once_and_authenticates(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_created_token_is_shown_once_and_authenticates(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     created = await create(client, tenant, scopes=["read"])
     assert created.status_code == 201, created.text
     body = created.json()
@@ -84,10 +85,14 @@ async def test_bad_credentials_answer_401_with_reason(
     assert problem["status"] == 401 and fragment in problem["detail"]
 
 
-async def test_expired_token_is_refused(client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine) -> None:
+async def test_expired_token_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine
+) -> None:
     token = (await create(client, tenant, scopes=["read"], expires_at="2099-01-01T00:00:00Z")).json()
     async with create_sessionmaker(engine)() as session, session.begin():
-        await session.execute(update(Token).where(Token.id == token["id"]).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
+        await session.execute(
+            update(Token).where(Token.id == token["id"]).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
     response = await client.get("/v1/workspace", headers={"Authorization": f"Bearer {token['token']}"})
     assert response.status_code == 401 and "expired" in response.json()["detail"]
 
@@ -149,7 +154,9 @@ async def test_other_workspace_token_ids_answer_404_like_missing_ones(
     assert still.status_code == 200
 
 
-@pytest.mark.parametrize("hostile", ["..%2F..%2Fetc", "%2e%2e", "x" * 10_000, "tok_'; DROP TABLE tokens; --", "tok_%00"])
+@pytest.mark.parametrize(
+    "hostile", ["..%2F..%2Fetc", "%2e%2e", "x" * 10_000, "tok_'; DROP TABLE tokens; --", "tok_%00"]
+)
 async def test_hostile_ids_answer_404(client: httpx.AsyncClient, tenant: Tenant, hostile: str) -> None:
     response = await client.get(f"/v1/tokens/{hostile}", headers=tenant.headers)
     assert response.status_code in (400, 404)

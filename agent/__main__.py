@@ -1,0 +1,60 @@
+"""`python -m agent --api URL --token nk_…`: run a node agent until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from agent.daemon import Agent, AgentError, AgentOptions
+from agent.logs import configure_logging
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="skiff agent", description="Join this machine to a Skiff control plane."
+    )
+    parser.add_argument(
+        "--api", default=os.environ.get("SKIFF_API_URL"), help="the API's URL (SKIFF_API_URL)"
+    )
+    parser.add_argument("--token", default=os.environ.get("SKIFF_NODE_TOKEN"), help="a node token, nk_… ")
+    parser.add_argument("--name", default=os.environ.get("SKIFF_NODE_NAME") or socket.gethostname())
+    parser.add_argument(
+        "--state-dir", type=Path, default=Path(os.environ.get("SKIFF_AGENT_STATE_DIR", ".state/agent"))
+    )
+    parser.add_argument(
+        "--label", action="append", default=[], metavar="KEY=VALUE", help="a node label (repeatable)"
+    )
+    parser.add_argument("--log-level", default=os.environ.get("SKIFF_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    if not args.api or not args.token:
+        parser.error("--api and --token are required (or SKIFF_API_URL and SKIFF_NODE_TOKEN)")
+    if not args.token.startswith("nk_"):
+        parser.error("--token must be a node token (nk_…); create one with kind=node")
+    return args
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    configure_logging(args.log_level)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    labels = dict(label.split("=", 1) for label in args.label if "=" in label)
+    agent = Agent(AgentOptions(api_url=args.api.rstrip("/"), token=args.token, name=args.name, labels=labels))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await agent.run(stop)
+    except AgentError as exc:
+        print(f"skiff agent: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

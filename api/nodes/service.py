@@ -1,0 +1,107 @@
+"""Registering nodes, recording their heartbeats, and listing them."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.principal import Principal
+from api.errors import Conflict, NotFound
+from api.ids import is_valid_id, new_id
+from api.nodes.models import Node
+from api.nodes.schemas import Gpu, NodeOut, NodeRegistration, NodeState
+from api.pagination import page_query, split_page
+
+ID_PREFIX = "node"
+
+
+def node_out(node: Node) -> NodeOut:
+    return NodeOut(
+        id=node.id,
+        name=node.name,
+        hostname=node.hostname,
+        agent_version=node.agent_version,
+        state=NodeState(node.state),
+        cpus=node.cpus,
+        memory_mib=node.memory_mib,
+        gpus=[msgspec.convert(g, Gpu) for g in node.gpus],
+        labels=dict(node.labels),
+        epoch=node.epoch,
+        registered_at=node.registered_at,
+        last_heartbeat_at=node.last_heartbeat_at,
+    )
+
+
+class NodeService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def register(self, principal: Principal, spec: NodeRegistration) -> Node:
+        """A node keeps its id across restarts (same name); each registration starts a new epoch."""
+        values = {
+            "hostname": spec.hostname,
+            "agent_version": spec.agent_version,
+            "cpus": spec.cpus,
+            "memory_mib": spec.memory_mib,
+            "gpus": msgspec.to_builtins(spec.gpus),
+            "labels": spec.labels,
+            "state": NodeState.READY.value,
+            "token_id": principal.token_id,
+            "registered_at": func.now(),
+            "last_heartbeat_at": func.now(),
+        }
+        insert_stmt = insert(Node).values(
+            id=new_id(ID_PREFIX), workspace_id=principal.workspace_id, name=spec.name, epoch=1, **values
+        )
+        stmt = insert_stmt.on_conflict_do_update(
+            index_elements=[Node.workspace_id, Node.name], set_={**values, "epoch": Node.epoch + 1}
+        ).returning(Node)
+        return (await self.session.scalars(stmt, execution_options={"populate_existing": True})).one()
+
+    async def heartbeat(self, principal: Principal, node_id: str, epoch: int) -> Node:
+        node = await self.get(principal.workspace_id, node_id)
+        if node.epoch != epoch:
+            raise Conflict(
+                f"node {node_id} re-registered (epoch {node.epoch}); this agent's epoch {epoch} is over"
+            )
+        return (
+            await self.session.scalars(
+                update(Node)
+                .where(Node.id == node.id)
+                .values(
+                    last_heartbeat_at=func.now(),
+                    state=func.coalesce(func.nullif(Node.state, NodeState.DOWN.value), NodeState.READY.value),
+                )
+                .returning(Node),
+                execution_options={"populate_existing": True},
+            )
+        ).one()
+
+    async def mark_silent_down(self, timeout_seconds: float) -> list[str]:
+        """Nodes whose last heartbeat is older than the timeout (by Postgres's clock) are down."""
+        rows = await self.session.scalars(
+            update(Node)
+            .where(
+                Node.state != NodeState.DOWN.value,
+                Node.last_heartbeat_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, timeout_seconds),
+            )
+            .values(state=NodeState.DOWN.value)
+            .returning(Node.id)
+        )
+        return list(rows.all())
+
+    async def get(self, workspace_id: str, node_id: str) -> Node:
+        node = None
+        if is_valid_id(node_id, ID_PREFIX):
+            node = await self.session.scalar(
+                select(Node).where(Node.workspace_id == workspace_id, Node.id == node_id)
+            )
+        if node is None:
+            raise NotFound(f"node {node_id[:64]!r} not found")
+        return node
+
+    async def list(self, workspace_id: str, cursor: str | None, limit: int) -> tuple[list[Node], str | None]:
+        stmt = page_query(select(Node).where(Node.workspace_id == workspace_id), Node.id, cursor, limit)
+        return split_page((await self.session.scalars(stmt)).all(), limit, lambda n: n.id)

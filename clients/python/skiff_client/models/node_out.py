@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.node_state import NodeState
+
+if TYPE_CHECKING:
+    from ..models.gpu import Gpu
+    from ..models.node_out_labels import NodeOutLabels
+
+
+T = TypeVar("T", bound="NodeOut")
+
+
+@_attrs_define
+class NodeOut:
+    """
+    Attributes:
+        agent_version (str):
+        cpus (float):
+        epoch (int):
+        gpus (list[Gpu]):
+        hostname (str):
+        id (str):
+        labels (NodeOutLabels):
+        last_heartbeat_at (datetime.datetime):
+        memory_mib (int):
+        name (str):
+        registered_at (datetime.datetime):
+        state (NodeState):
+    """
+
+    agent_version: str
+    cpus: float
+    epoch: int
+    gpus: list[Gpu]
+    hostname: str
+    id: str
+    labels: NodeOutLabels
+    last_heartbeat_at: datetime.datetime
+    memory_mib: int
+    name: str
+    registered_at: datetime.datetime
+    state: NodeState
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        agent_version = self.agent_version
+
+        cpus = self.cpus
+
+        epoch = self.epoch
+
+        gpus = []
+        for gpus_item_data in self.gpus:
+            gpus_item = gpus_item_data.to_dict()
+            gpus.append(gpus_item)
+
+        hostname = self.hostname
+
+        id = self.id
+
+        labels = self.labels.to_dict()
+
+        last_heartbeat_at = self.last_heartbeat_at.isoformat()
+
+        memory_mib = self.memory_mib
+
+        name = self.name
+
+        registered_at = self.registered_at.isoformat()
+
+        state = self.state.value
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "agent_version": agent_version,
+                "cpus": cpus,
+                "epoch": epoch,
+                "gpus": gpus,
+                "hostname": hostname,
+                "id": id,
+                "labels": labels,
+                "last_heartbeat_at": last_heartbeat_at,
+                "memory_mib": memory_mib,
+                "name": name,
+                "registered_at": registered_at,
+                "state": state,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gpu import Gpu  # noqa: PLC0415
+        from ..models.node_out_labels import NodeOutLabels  # noqa: PLC0415
+
+        d = dict(src_dict)
+        agent_version = d.pop("agent_version")
+
+        cpus = d.pop("cpus")
+
+        epoch = d.pop("epoch")
+
+        gpus = []
+        _gpus = d.pop("gpus")
+        for gpus_item_data in _gpus:
+            gpus_item = Gpu.from_dict(gpus_item_data)
+
+            gpus.append(gpus_item)
+
+        hostname = d.pop("hostname")
+
+        id = d.pop("id")
+
+        labels = NodeOutLabels.from_dict(d.pop("labels"))
+
+        last_heartbeat_at = datetime.datetime.fromisoformat(d.pop("last_heartbeat_at"))
+
+        memory_mib = d.pop("memory_mib")
+
+        name = d.pop("name")
+
+        registered_at = datetime.datetime.fromisoformat(d.pop("registered_at"))
+
+        state = NodeState(d.pop("state"))
+
+        node_out = cls(
+            agent_version=agent_version,
+            cpus=cpus,
+            epoch=epoch,
+            gpus=gpus,
+            hostname=hostname,
+            id=id,
+            labels=labels,
+            last_heartbeat_at=last_heartbeat_at,
+            memory_mib=memory_mib,
+            name=name,
+            registered_at=registered_at,
+            state=state,
+        )
+
+        node_out.additional_properties = d
+        return node_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

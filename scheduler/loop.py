@@ -1,0 +1,96 @@
+"""The scheduler process: hold the leader lease, and while leading, act on each tick.
+
+A tick happens every `tick_seconds` or sooner when something pushes to the wake-up list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.db import create_engine, create_sessionmaker
+from api.idempotency.service import purge_expired
+from api.leases.service import LeaseService
+from api.nodes.service import NodeService
+from api.settings import Settings
+
+LEASE_NAME = "scheduler"
+WAKE_KEY = "skiff:scheduler:wake"
+log = logging.getLogger("skiff.scheduler")
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis: aioredis.Redis,
+        *,
+        tick_seconds: float = 1.0,
+        lease_seconds: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.redis = redis
+        self.tick_seconds = tick_seconds
+        self.lease_ttl = timedelta(seconds=lease_seconds)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.fencing_token: int | None = None
+
+    async def step(self) -> None:
+        """Renew (or try to take) the lease, then act if leading."""
+        async with self.sessionmaker() as session, session.begin():
+            token = await LeaseService(session).acquire(LEASE_NAME, self.holder, self.lease_ttl)
+        if token != self.fencing_token:
+            log.info("leadership changed", extra={"leader": token is not None, "fencing_token": token})
+        self.fencing_token = token
+        if token is None:
+            return
+        async with self.sessionmaker() as session, session.begin():
+            down = await NodeService(session).mark_silent_down(self.settings.node_heartbeat_timeout_seconds)
+            await purge_expired(session)
+        if down:
+            log.warning("nodes missed their heartbeats", extra={"nodes": down})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.step()
+            except (OSError, TimeoutError) as exc:
+                log.warning("tick failed; retrying", extra={"error": repr(exc)})
+            await self._wait(stop)
+        await self.resign()
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        waiter = asyncio.ensure_future(stop.wait())
+        # Redis takes fractional BLPOP timeouts; redis-py types them as int.
+        waker = asyncio.ensure_future(self.redis.blpop([WAKE_KEY], timeout=self.tick_seconds))  # type: ignore[arg-type]
+        _, pending = await asyncio.wait({waiter, waker}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if waker.done() and not waker.cancelled() and waker.exception() is not None:
+            await asyncio.sleep(self.tick_seconds)  # Redis is down: fall back to plain ticking
+
+    async def resign(self) -> None:
+        if self.fencing_token is None:
+            return
+        async with self.sessionmaker() as session, session.begin():
+            await LeaseService(session).release(LEASE_NAME, self.holder)
+        self.fencing_token = None
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    engine = create_engine(settings)
+    redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        await Scheduler(settings, create_sessionmaker(engine), redis).run(stop)
+    finally:
+        await redis.aclose()
+        await engine.dispose()
