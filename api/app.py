@@ -14,9 +14,14 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.types import ControllerRouterHandler
 
 from api import __version__
+from api.apps.routes import AppController
 from api.auth.guards import authenticate
+from api.blobs import blob_store_from_url
+from api.calls.dispatch import CompletionWaiter, Dispatcher
+from api.calls.routes import CallController, InvokeController
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
+from api.execution.routes import AgentWorkController
 from api.health import livez, readyz
 from api.nodes.routes import AgentNodeController, NodeController
 from api.observability import Metrics, metrics_endpoint, observe
@@ -25,7 +30,16 @@ from api.settings import Settings
 from api.tokens.routes import TokenController
 from api.workspaces.routes import get_workspace
 
-ROUTES: list[ControllerRouterHandler] = [TokenController, get_workspace, NodeController, AgentNodeController]
+ROUTES: list[ControllerRouterHandler] = [
+    TokenController,
+    get_workspace,
+    NodeController,
+    AgentNodeController,
+    AppController,
+    InvokeController,
+    CallController,
+    AgentWorkController,
+]
 PUBLIC_ROUTES: list[ControllerRouterHandler] = [livez, readyz, metrics_endpoint]
 
 
@@ -60,9 +74,14 @@ def create_app(settings: Settings) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = redis
+        app.state.dispatcher = Dispatcher(redis)
+        app.state.waiter = waiter = CompletionWaiter(redis)
+        app.state.blobs = blob_store_from_url(settings.blob_url, s3_endpoint_url=settings.s3_endpoint_url)
+        waiter.start()
         try:
             yield
         finally:
+            await waiter.stop()
             await redis.aclose()
             await engine.dispose()
 

@@ -12,7 +12,9 @@ from litestar.params import HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
+from api.calls.service import CallService
 from api.db import session_scope
+from api.execution.service import ExecutionService
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.settings import Settings
 
@@ -53,8 +55,26 @@ Limit = Annotated[
     QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."),
 ]
 
+
+def provide_calls(state: State) -> CallService:
+    settings: Settings = state.settings
+    return CallService(state.sessionmaker, state.dispatcher, settings.max_input_bytes)
+
+
+def provide_execution(state: State) -> ExecutionService:
+    settings: Settings = state.settings
+    return ExecutionService(
+        state.sessionmaker,
+        state.dispatcher,
+        lease_seconds=settings.lease_seconds,
+        max_result_bytes=settings.max_result_bytes,
+    )
+
+
 DEPENDENCIES = {
     "session": Provide(provide_session),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
+    "calls": Provide(provide_calls, sync_to_thread=False),
+    "execution": Provide(provide_execution, sync_to_thread=False),
 }

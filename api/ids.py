@@ -26,7 +26,5 @@ def new_id(prefix: str) -> str:
 
 def is_valid_id(value: str, prefix: str) -> bool:
     return (
-        len(value) == len(prefix) + 1 + _BODY_LEN
-        and value.startswith(prefix + "_")
-        and bool(ID_PATTERN.match(value))
+        len(value) == len(prefix) + 1 + _BODY_LEN and value.startswith(prefix + "_") and bool(ID_PATTERN.match(value))
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from api.apps.models import App, Deployment, Function
+from api.calls.models import Call, CallLogLine
+from api.containers.models import Container
 from api.db import Base
 from api.idempotency.models import IdempotencyKey
 from api.leases.models import LeaderLease
@@ -11,4 +14,17 @@ from api.workspaces.models import Workspace
 
 metadata = Base.metadata
 
-__all__ = ["IdempotencyKey", "LeaderLease", "Node", "Token", "Workspace", "metadata"]
+__all__ = [
+    "App",
+    "Call",
+    "CallLogLine",
+    "Container",
+    "Deployment",
+    "Function",
+    "IdempotencyKey",
+    "LeaderLease",
+    "Node",
+    "Token",
+    "Workspace",
+    "metadata",
+]

@@ -29,9 +29,7 @@ def decode_cursor(cursor: str) -> str:
         padded = (cursor + "=" * (-len(cursor) % 4)).encode()
         value = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest(
-            "cursor is not one this server issued; pass `next_cursor` from the last page"
-        ) from None
+        raise BadRequest("cursor is not one this server issued; pass `next_cursor` from the last page") from None
     if not ID_PATTERN.match(value):
         raise BadRequest("cursor is not one this server issued; pass `next_cursor` from the last page")
     return value
@@ -43,9 +41,7 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def page_query(
-    stmt: Select[Any], id_column: InstrumentedAttribute[str], cursor: str | None, limit: int
-) -> Select[Any]:
+def page_query(stmt: Select[Any], id_column: InstrumentedAttribute[str], cursor: str | None, limit: int) -> Select[Any]:
     """Newest first; one extra row tells whether another page follows."""
     if cursor:
         stmt = stmt.where(id_column < decode_cursor(cursor))

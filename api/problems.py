@@ -100,6 +100,8 @@ def problem_response(
 
 def on_skiff_error(request: Request[Any, Any, Any], exc: SkiffError) -> Response[Problem]:
     retry_after = getattr(exc, "retry_after", None)
+    # Errors that name several fields at once (a manifest, a bundle) carry `errors`.
+    issues = getattr(exc, "errors", None) or []
     return problem_response(
         request,
         exc.status,
@@ -108,6 +110,7 @@ def on_skiff_error(request: Request[Any, Any, Any], exc: SkiffError) -> Response
         slug=exc.slug,
         headers=exc.headers,
         retry_after=retry_after,
+        errors=[FieldError(field=i.field, message=i.message) for i in issues] or None,
     )
 
 
@@ -124,11 +127,7 @@ def _field_errors(extra: Any) -> list[FieldError]:
         message = str(item.get("message", "invalid value"))
         key = str(item.get("key") or "")
         if key in ("", "data", "body"):
-            found = (
-                _UNKNOWN_FIELD.search(message)
-                or _MISSING_FIELD.search(message)
-                or _MSGSPEC_PATH.search(message)
-            )
+            found = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message) or _MSGSPEC_PATH.search(message)
             key = found.group(1) if found else "body"
         errors.append(FieldError(field=key, message=message))
     return errors
@@ -141,9 +140,7 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
     if "malformed" in messages.lower() or ("not valid" in messages.lower() and "json" in messages.lower()):
         return problem_response(request, 400, f"the body is not valid JSON: {messages}", errors=errors)
     sources = (
-        {item.get("source") for item in exc.extra if isinstance(item, dict)}
-        if isinstance(exc.extra, list)
-        else set()
+        {item.get("source") for item in exc.extra if isinstance(item, dict)} if isinstance(exc.extra, list) else set()
     )
     if sources & {"query", "path", "header", "cookie"}:
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
@@ -156,11 +153,7 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     status = exc.status_code
     detail = str(exc.detail)
     if status == 413:
-        limit = (
-            request.route_handler.resolve_request_max_body_size()
-            if request.scope.get("route_handler")
-            else None
-        )
+        limit = request.route_handler.resolve_request_max_body_size() if request.scope.get("route_handler") else None
         detail = f"request body exceeds the limit of {limit} bytes" if limit else "request body too large"
     elif status == 400 and isinstance(exc.__cause__, SerializationException):
         detail = f"the body is not valid JSON: {detail}"

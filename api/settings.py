@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     # Request limits: every body has one; exceeding it answers 413 naming the limit.
     max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_bundle_bytes: int = Field(default=256 << 20, ge=1024)
+    max_input_bytes: int = Field(default=1 << 20, ge=1024)
+    max_result_bytes: int = Field(default=4 << 20, ge=1024)
+    # A running attempt's lease; agents renew it with every poll. Past it the attempt counts as lost.
+    lease_seconds: float = Field(default=30.0, ge=1)
+    s3_endpoint_url: str = ""
 
     db_pool_size: int = Field(default=10, ge=1)
     db_timeout_seconds: float = Field(default=5.0, gt=0)

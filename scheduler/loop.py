@@ -14,14 +14,23 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.calls.dispatch import SCHEDULER_WAKE, Dispatcher
 from api.db import create_engine, create_sessionmaker
 from api.idempotency.service import purge_expired
 from api.leases.service import LeaseService
 from api.nodes.service import NodeService
 from api.settings import Settings
+from scheduler.reconcile import (
+    PUBLISH_BATCH,
+    expire_leases,
+    forget_lost_nodes,
+    mark_redis_known,
+    publish_pending,
+    redis_forgot,
+)
+from scheduler.scaling import scale
 
 LEASE_NAME = "scheduler"
-WAKE_KEY = "skiff:scheduler:wake"
 log = logging.getLogger("skiff.scheduler")
 
 
@@ -38,6 +47,7 @@ class Scheduler:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.redis = redis
+        self.dispatcher = Dispatcher(redis)
         self.tick_seconds = tick_seconds
         self.lease_ttl = timedelta(seconds=lease_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -54,9 +64,22 @@ class Scheduler:
             return
         async with self.sessionmaker() as session, session.begin():
             down = await NodeService(session).mark_silent_down(self.settings.node_heartbeat_timeout_seconds)
+            if down:
+                log.warning("nodes missed their heartbeats", extra={"nodes": down})
+            await forget_lost_nodes(session)
+            ended = await expire_leases(session)
             await purge_expired(session)
-        if down:
-            log.warning("nodes missed their heartbeats", extra={"nodes": down})
+        await self.dispatcher.notify_done(ended)
+        async with self.sessionmaker() as session, session.begin():
+            forgot = await redis_forgot(self.dispatcher)
+            if forgot:
+                log.warning("Redis lost its data; publishing every queued call again")
+            while await publish_pending(session, self.dispatcher, everything=forgot) == PUBLISH_BATCH:
+                pass
+            if forgot:
+                await mark_redis_known(self.dispatcher)
+        async with self.sessionmaker() as session, session.begin():
+            await scale(session, self.dispatcher)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -70,7 +93,7 @@ class Scheduler:
     async def _wait(self, stop: asyncio.Event) -> None:
         waiter = asyncio.ensure_future(stop.wait())
         # Redis takes fractional BLPOP timeouts; redis-py types them as int.
-        waker = asyncio.ensure_future(self.redis.blpop([WAKE_KEY], timeout=self.tick_seconds))  # type: ignore[arg-type]
+        waker = asyncio.ensure_future(self.redis.blpop([SCHEDULER_WAKE], timeout=self.tick_seconds))  # type: ignore[arg-type]
         _, pending = await asyncio.wait({waiter, waker}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()

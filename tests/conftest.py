@@ -6,6 +6,8 @@ test that needs an empty database asks for `fresh_database_url`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
+from litestar import Litestar
 from skiff.local.services import PostgresServer, RedisServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -106,10 +108,38 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in this event loop behind httpx's ASGI transport, its lifespan run around the block.
+
+    (Litestar's own test client runs the app in a separate thread, one request at a time, which
+    hides the concurrency the call path depends on.)"""
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+
+    async def receive() -> dict[str, str]:
+        return await inbox.get()
+
+    async def send(message: dict[str, str]) -> None:
+        await outbox.put(message)
+
+    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))  # type: ignore[arg-type]
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://skiff.test") as client:
+            yield client
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await lifespan
+
+
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app in-process (ASGI transport), against the session's Postgres and Redis."""
-    async with AsyncTestClient(create_app(settings), base_url="http://skiff.test") as test_client:
+    """The real app in-process, against the session's Postgres and Redis."""
+    async with serving(create_app(settings)) as test_client:
         yield test_client
 
 

@@ -50,9 +50,7 @@ class IdempotencyService:
         """None if this request is the key's first use (call `record` after creating); else the earlier id."""
         inserted = await self.session.scalar(
             insert(IdempotencyKey)
-            .values(
-                workspace_id=self.workspace_id, operation=operation, key=check_key(key), request_digest=digest
-            )
+            .values(workspace_id=self.workspace_id, operation=operation, key=check_key(key), request_digest=digest)
             .on_conflict_do_nothing()
             .returning(IdempotencyKey.key)
         )

@@ -18,9 +18,7 @@ class LeaseService:
     async def acquire(self, name: str, holder: str, ttl: timedelta) -> int | None:
         """The fencing token if `holder` now leads (newly or still), else None."""
         expires = func.now() + literal(ttl)
-        insert_stmt = insert(LeaderLease).values(
-            name=name, holder=holder, fencing_token=1, expires_at=expires
-        )
+        insert_stmt = insert(LeaderLease).values(name=name, holder=holder, fencing_token=1, expires_at=expires)
         stmt = insert_stmt.on_conflict_do_update(
             index_elements=[LeaderLease.name],
             set_={

@@ -35,9 +35,7 @@ class NodeRegistration(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     cpus: Annotated[float, msgspec.Meta(gt=0, le=4096)]
     memory_mib: Annotated[int, msgspec.Meta(gt=0, le=1 << 24)]
     gpus: Annotated[list[Gpu], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=list)
-    labels: Annotated[dict[LabelKey, LabelValue], msgspec.Meta(max_length=64)] = msgspec.field(
-        default_factory=dict
-    )
+    labels: Annotated[dict[LabelKey, LabelValue], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=dict)
 
 
 class NodeOut(msgspec.Struct, kw_only=True):

@@ -63,9 +63,7 @@ class NodeService:
     async def heartbeat(self, principal: Principal, node_id: str, epoch: int) -> Node:
         node = await self.get(principal.workspace_id, node_id)
         if node.epoch != epoch:
-            raise Conflict(
-                f"node {node_id} re-registered (epoch {node.epoch}); this agent's epoch {epoch} is over"
-            )
+            raise Conflict(f"node {node_id} re-registered (epoch {node.epoch}); this agent's epoch {epoch} is over")
         return (
             await self.session.scalars(
                 update(Node)
@@ -95,9 +93,7 @@ class NodeService:
     async def get(self, workspace_id: str, node_id: str) -> Node:
         node = None
         if is_valid_id(node_id, ID_PREFIX):
-            node = await self.session.scalar(
-                select(Node).where(Node.workspace_id == workspace_id, Node.id == node_id)
-            )
+            node = await self.session.scalar(select(Node).where(Node.workspace_id == workspace_id, Node.id == node_id))
         if node is None:
             raise NotFound(f"node {node_id[:64]!r} not found")
         return node

@@ -29,9 +29,7 @@ class TokenCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: Name
     kind: TokenKind = TokenKind.USER
-    scopes: Annotated[list[Scope], msgspec.Meta(max_length=4)] = msgspec.field(
-        default_factory=lambda: [Scope.READ]
-    )
+    scopes: Annotated[list[Scope], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=lambda: [Scope.READ])
     expires_at: datetime | None = None
 
 

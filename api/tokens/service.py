@@ -56,9 +56,7 @@ class TokenService:
             raise Unprocessable("expires_at must carry a timezone, e.g. 2027-01-01T00:00:00Z")
         if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
             raise Unprocessable("expires_at must be in the future")
-        plaintext = secrets.generate(
-            secrets.NODE_PREFIX if spec.kind is TokenKind.NODE else secrets.USER_PREFIX
-        )
+        plaintext = secrets.generate(secrets.NODE_PREFIX if spec.kind is TokenKind.NODE else secrets.USER_PREFIX)
         token = Token(
             id=new_id(ID_PREFIX),
             workspace_id=workspace_id,
@@ -98,24 +96,18 @@ class TokenService:
 
     async def authenticate(self, plaintext: str, touch_interval: timedelta) -> Principal:
         if not secrets.is_well_formed(plaintext):
-            raise Unauthorized(
-                "malformed token: Skiff tokens look like sk_… (users) or nk_… (nodes), 46 characters"
-            )
+            raise Unauthorized("malformed token: Skiff tokens look like sk_… (users) or nk_… (nodes), 46 characters")
         wanted = secrets.digest(plaintext)
         token = await self.session.scalar(select(Token).where(Token.secret_hash == wanted))
         if token is None or not hmac.compare_digest(token.secret_hash, wanted):
-            raise Unauthorized(
-                "unknown token: it was never issued by this server or its workspace was deleted"
-            )
+            raise Unauthorized("unknown token: it was never issued by this server or its workspace was deleted")
         now = datetime.now(UTC)
         if token.revoked_at is not None:
             raise Unauthorized(f"token {token.prefix}… was revoked at {token.revoked_at.isoformat()}")
         if token.expires_at is not None and token.expires_at <= now:
             raise Unauthorized(f"token {token.prefix}… expired at {token.expires_at.isoformat()}")
         if token.last_used_at is None or now - token.last_used_at >= touch_interval:
-            await self.session.execute(
-                update(Token).where(Token.id == token.id).values(last_used_at=func.now())
-            )
+            await self.session.execute(update(Token).where(Token.id == token.id).values(last_used_at=func.now()))
         return Principal(
             workspace_id=token.workspace_id,
             token_id=token.id,

@@ -8,11 +8,10 @@ import json
 import httpx
 import pytest
 from litestar import get
-from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.conftest import Tenant
+from tests.conftest import Tenant, serving
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
@@ -26,14 +25,10 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
 
 
 async def test_unknown_field_is_422_naming_the_field(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    response = await client.post(
-        "/v1/tokens", json={"name": "x", "workspace_id": "ws_1"}, headers=tenant.headers
-    )
+    response = await client.post("/v1/tokens", json={"name": "x", "workspace_id": "ws_1"}, headers=tenant.headers)
     problem = assert_problem(response, 422)
     assert "workspace_id" in str(problem["detail"])
-    assert problem["errors"] == [
-        {"field": "workspace_id", "message": "Object contains unknown field `workspace_id`"}
-    ]
+    assert problem["errors"] == [{"field": "workspace_id", "message": "Object contains unknown field `workspace_id`"}]
 
 
 @pytest.mark.parametrize(
@@ -67,9 +62,7 @@ async def test_body_over_the_limit_is_413_naming_the_limit(
     limit = settings.max_json_body_bytes
     body = json.dumps({"name": "x" * limit}).encode()
     problem = assert_problem(
-        await client.post(
-            "/v1/tokens", content=body, headers={**tenant.headers, "content-type": "application/json"}
-        ),
+        await client.post("/v1/tokens", content=body, headers={**tenant.headers, "content-type": "application/json"}),
         413,
     )
     assert str(limit) in str(problem["detail"])
@@ -107,15 +100,10 @@ async def test_idempotent_create_returns_the_same_object(client: httpx.AsyncClie
     assert [t["name"] for t in listed].count("ci") == 1
 
 
-async def test_concurrent_requests_with_one_key_create_one_object(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
+async def test_concurrent_requests_with_one_key_create_one_object(client: httpx.AsyncClient, tenant: Tenant) -> None:
     headers = {**tenant.headers, "Idempotency-Key": "race"}
     responses = await asyncio.gather(
-        *[
-            client.post("/v1/tokens", json={"name": "race", "scopes": ["read"]}, headers=headers)
-            for _ in range(8)
-        ]
+        *[client.post("/v1/tokens", json={"name": "race", "scopes": ["read"]}, headers=headers) for _ in range(8)]
     )
     assert sorted(r.status_code for r in responses) == [200] * 7 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
@@ -126,9 +114,7 @@ async def test_idempotency_keys_are_per_workspace(
 ) -> None:
     body = {"name": "shared-key", "scopes": ["read"]}
     mine = await client.post("/v1/tokens", json=body, headers={**tenant.headers, "Idempotency-Key": "k"})
-    theirs = await client.post(
-        "/v1/tokens", json=body, headers={**other_tenant.headers, "Idempotency-Key": "k"}
-    )
+    theirs = await client.post("/v1/tokens", json=body, headers={**other_tenant.headers, "Idempotency-Key": "k"})
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
 
@@ -142,9 +128,7 @@ async def test_bad_idempotency_key_is_400(client: httpx.AsyncClient, tenant: Ten
 
 async def test_cursor_pagination_walks_every_item_once(client: httpx.AsyncClient, tenant: Tenant) -> None:
     for i in range(7):
-        assert (
-            await client.post("/v1/tokens", json={"name": f"t{i}"}, headers=tenant.headers)
-        ).status_code == 201
+        assert (await client.post("/v1/tokens", json={"name": f"t{i}"}, headers=tenant.headers)).status_code == 201
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
@@ -163,9 +147,7 @@ async def test_cursor_pagination_walks_every_item_once(client: httpx.AsyncClient
     assert seen == sorted(seen, reverse=True)
 
 
-@pytest.mark.parametrize(
-    ("params", "status"), [({"limit": 0}, 400), ({"limit": 201}, 400), ({"cursor": "%%%"}, 400)]
-)
+@pytest.mark.parametrize(("params", "status"), [({"limit": 0}, 400), ({"limit": 201}, 400), ({"cursor": "%%%"}, 400)])
 async def test_bad_page_parameters_are_400(
     client: httpx.AsyncClient, tenant: Tenant, params: dict[str, object], status: int
 ) -> None:
@@ -181,7 +163,7 @@ async def test_probes(client: httpx.AsyncClient) -> None:
 
 async def test_readyz_names_what_is_down(settings: Settings) -> None:
     broken = Settings(**{**settings.model_dump(), "redis_url": "redis://127.0.0.1:1/0"})
-    async with AsyncTestClient(create_app(broken)) as client:
+    async with serving(create_app(broken)) as client:
         problem = assert_problem(await client.get("/readyz"), 503)
         assert "redis" in str(problem["detail"]) and "postgres" not in str(problem["detail"]).split("(")[0]
         assert client.get  # the app itself still answers
@@ -204,7 +186,7 @@ async def test_unexpected_errors_are_500_problems_without_traceback(settings: Se
 
     app = create_app(settings)
     app.register(boom)
-    async with AsyncTestClient(app) as client:
+    async with serving(app) as client:
         response = await client.get("/boom")
     problem = assert_problem(response, 500)
     assert "secret" not in response.text and "Traceback" not in response.text
@@ -212,10 +194,8 @@ async def test_unexpected_errors_are_500_problems_without_traceback(settings: Se
 
 
 async def test_database_down_is_503_with_retry_after(settings: Settings) -> None:
-    broken = Settings(
-        **{**settings.model_dump(), "database_url": "postgresql+asyncpg://skiff@127.0.0.1:1/skiff"}
-    )
-    async with AsyncTestClient(create_app(broken)) as client:
+    broken = Settings(**{**settings.model_dump(), "database_url": "postgresql+asyncpg://skiff@127.0.0.1:1/skiff"})
+    async with serving(create_app(broken)) as client:
         response = await client.get("/v1/tokens", headers={"Authorization": "Bearer sk_" + "A" * 43})
     assert_problem(response, 503)
     assert response.headers["retry-after"] == "1"

@@ -34,9 +34,7 @@ async def test_register_heartbeat_and_list(
     assert node["state"] == "ready" and node["epoch"] == 1 and node["gpus"][0]["model"] == "H100"
     assert config["heartbeat_interval_seconds"] > 0
 
-    beat = await client.post(
-        f"/v1/agent/nodes/{node['id']}/heartbeat", json={"epoch": 1}, headers=node_headers
-    )
+    beat = await client.post(f"/v1/agent/nodes/{node['id']}/heartbeat", json={"epoch": 1}, headers=node_headers)
     assert beat.status_code == 200
     assert beat.json()["last_heartbeat_at"] >= node["last_heartbeat_at"]
 
@@ -48,15 +46,9 @@ async def test_reregistering_keeps_the_id_and_ends_the_old_epoch(
     client: httpx.AsyncClient, node_headers: dict[str, str]
 ) -> None:
     first = (await client.post("/v1/agent/nodes", json=REGISTRATION, headers=node_headers)).json()["node"]
-    second = (
-        await client.post("/v1/agent/nodes", json={**REGISTRATION, "cpus": 8}, headers=node_headers)
-    ).json()
-    assert (
-        second["node"]["id"] == first["id"] and second["node"]["epoch"] == 2 and second["node"]["cpus"] == 8
-    )
-    stale = await client.post(
-        f"/v1/agent/nodes/{first['id']}/heartbeat", json={"epoch": 1}, headers=node_headers
-    )
+    second = (await client.post("/v1/agent/nodes", json={**REGISTRATION, "cpus": 8}, headers=node_headers)).json()
+    assert second["node"]["id"] == first["id"] and second["node"]["epoch"] == 2 and second["node"]["cpus"] == 8
+    stale = await client.post(f"/v1/agent/nodes/{first['id']}/heartbeat", json={"epoch": 1}, headers=node_headers)
     assert stale.status_code == 409
     assert "epoch" in stale.json()["detail"]
 

@@ -18,9 +18,7 @@ async def create(client: httpx.AsyncClient, tenant: Tenant, **body: object) -> h
     return await client.post("/v1/tokens", json={"name": "ci", **body}, headers=tenant.headers)
 
 
-async def test_created_token_is_shown_once_and_authenticates(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
+async def test_created_token_is_shown_once_and_authenticates(client: httpx.AsyncClient, tenant: Tenant) -> None:
     created = await create(client, tenant, scopes=["read"])
     assert created.status_code == 201, created.text
     body = created.json()
@@ -85,9 +83,7 @@ async def test_bad_credentials_answer_401_with_reason(
     assert problem["status"] == 401 and fragment in problem["detail"]
 
 
-async def test_expired_token_is_refused(
-    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine
-) -> None:
+async def test_expired_token_is_refused(client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine) -> None:
     token = (await create(client, tenant, scopes=["read"], expires_at="2099-01-01T00:00:00Z")).json()
     async with create_sessionmaker(engine)() as session, session.begin():
         await session.execute(

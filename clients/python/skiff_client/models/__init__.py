@@ -1,18 +1,46 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .agent_config import AgentConfig
+from .app_out import AppOut
+from .app_page import AppPage
+from .call_error import CallError
+from .call_input import CallInput
+from .call_input_kwargs import CallInputKwargs
+from .call_out import CallOut
+from .call_outcome import CallOutcome
+from .call_page import CallPage
+from .call_status import CallStatus
+from .container_report import ContainerReport
+from .container_spec import ContainerSpec
+from .container_spec_spec import ContainerSpecSpec
+from .container_state import ContainerState
+from .deployment_out import DeploymentOut
+from .deployment_page import DeploymentPage
 from .field_error import FieldError
+from .function_list import FunctionList
+from .function_out import FunctionOut
+from .function_out_spec import FunctionOutSpec
 from .gpu import Gpu
 from .health import Health
 from .health_checks import HealthChecks
 from .heartbeat import Heartbeat
+from .input_ import Input
+from .log_record import LogRecord
+from .next_input import NextInput
+from .next_input_answer import NextInputAnswer
 from .node_out import NodeOut
 from .node_out_labels import NodeOutLabels
 from .node_page import NodePage
+from .node_poll import NodePoll
 from .node_registration import NodeRegistration
 from .node_registration_labels import NodeRegistrationLabels
 from .node_state import NodeState
+from .node_work import NodeWork
+from .outcome import Outcome
+from .outcome_batch import OutcomeBatch
+from .outcome_results import OutcomeResults
 from .problem import Problem
+from .rollback import Rollback
 from .scope import Scope
 from .token_create import TokenCreate
 from .token_created import TokenCreated
@@ -23,18 +51,46 @@ from .workspace_out import WorkspaceOut
 
 __all__ = (
     "AgentConfig",
+    "AppOut",
+    "AppPage",
+    "CallError",
+    "CallInput",
+    "CallInputKwargs",
+    "CallOut",
+    "CallOutcome",
+    "CallPage",
+    "CallStatus",
+    "ContainerReport",
+    "ContainerSpec",
+    "ContainerSpecSpec",
+    "ContainerState",
+    "DeploymentOut",
+    "DeploymentPage",
     "FieldError",
+    "FunctionList",
+    "FunctionOut",
+    "FunctionOutSpec",
     "Gpu",
     "Health",
     "HealthChecks",
     "Heartbeat",
+    "Input",
+    "LogRecord",
+    "NextInput",
+    "NextInputAnswer",
     "NodeOut",
     "NodeOutLabels",
     "NodePage",
+    "NodePoll",
     "NodeRegistration",
     "NodeRegistrationLabels",
     "NodeState",
+    "NodeWork",
+    "Outcome",
+    "OutcomeBatch",
+    "OutcomeResults",
     "Problem",
+    "Rollback",
     "Scope",
     "TokenCreate",
     "TokenCreated",

@@ -1,0 +1,233 @@
+"""/v1/apps: deploy bundles, list apps, versions and functions, roll back."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import FromPath, JSONBody
+
+from api.apps.models import App, Deployment, Function
+from api.apps.schemas import (
+    AppOut,
+    AppPage,
+    DeploymentOut,
+    DeploymentPage,
+    FunctionList,
+    FunctionOut,
+    Rollback,
+)
+from api.apps.service import AppService, check_app_name
+from api.auth.guards import requires
+from api.dependencies import AppSettings, Caller, Cursor, DbSession, Limit
+from api.deployments.archive import BundleLimits
+from api.deployments.bundle import BundleInfo, inspect_bundle, spool_upload
+from api.pagination import DEFAULT_LIMIT
+from api.problems import problem_responses
+from api.settings import Settings
+from api.tokens.schemas import Scope
+
+
+
+@dataclass
+class BundleUploadOperation(Operation):
+    """The request body is the raw archive, streamed, so the spec is declared by hand."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The bundle: a zip or tar.gz archive with `skiff.toml` at its root. The format is read "
+            "from the bytes, so any content type (application/zip, application/gzip, …) is accepted.",
+            content={
+                "application/octet-stream": MediaTypeSpec(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                )
+            },
+        )
+
+
+@dataclass
+class _Views:
+    settings: Settings
+    functions: dict[str, list[Function]] = field(default_factory=dict)
+
+    def function(self, app: App, fn: Function) -> FunctionOut:
+        return FunctionOut(
+            id=fn.id,
+            name=fn.name,
+            app=app.name,
+            version=fn.version,
+            image_key=fn.image_key,
+            spec=fn.spec,
+            calls_url=f"{self.settings.base_url}/v1/apps/{app.name}/functions/{fn.name}/calls",
+        )
+
+    def deployment(self, app: App, deployment: Deployment, warnings: tuple[str, ...] = ()) -> DeploymentOut:
+        return DeploymentOut(
+            id=deployment.id,
+            app=app.name,
+            version=deployment.version,
+            current=app.current_version == deployment.version,
+            bundle_digest=deployment.bundle_digest,
+            bundle_size=deployment.bundle_size,
+            created_at=deployment.created_at,
+            functions=[self.function(app, f) for f in self.functions.get(deployment.id, [])],
+            warnings=list(warnings),
+        )
+
+
+def app_out(app: App) -> AppOut:
+    return AppOut(
+        id=app.id,
+        name=app.name,
+        current_version=app.current_version,
+        latest_version=app.latest_version,
+        created_at=app.created_at,
+    )
+
+
+class AppController(Controller):
+    path = "/v1/apps"
+    tags = ["apps"]
+
+    @post(
+        "/{app_name:str}/deployments",
+        operation_id="create_deployment",
+        summary="Deploy a bundle as the app's next version",
+        description="Upload a zip or tar.gz bundle with `skiff.toml` at its root. A bundle identical to an "
+        "existing version creates nothing (200) and makes that version current; otherwise 201.",
+        guards=[requires(Scope.DEPLOY)],
+        operation_class=BundleUploadOperation,
+        request_max_body_size=None,  # bundles have their own cap, checked while streaming
+        status_code=201,
+        responses=problem_responses(400, 401, 403, 413, 422),
+    )
+    async def create_deployment(
+        self,
+        request: Request[Any, Any, State],
+        session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        app_name: FromPath[str],
+    ) -> Response[DeploymentOut]:
+        check_app_name(app_name)
+        limits = BundleLimits(max_compressed_bytes=settings.max_bundle_bytes)
+        upload = await spool_upload(request.stream(), limits)
+        try:
+            info: BundleInfo = await asyncio.to_thread(inspect_bundle, upload, limits)
+            upload.seek(0)
+            await request.app.state.blobs.put(info.digest, upload)
+        finally:
+            upload.close()
+        service = AppService(session)
+        deployment, created = await service.deploy(principal.workspace_id, app_name, info)
+        app = await service.get_app(principal.workspace_id, app_name)
+        views = _Views(settings, await service.functions_of([deployment.id]))
+        return Response(views.deployment(app, deployment, info.warnings), status_code=201 if created else 200)
+
+    @get(
+        operation_id="list_apps",
+        summary="List apps",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403),
+    )
+    async def list_apps(
+        self, session: DbSession, principal: Caller, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> AppPage:
+        apps, next_cursor = await AppService(session).list_apps(principal.workspace_id, cursor, limit)
+        return AppPage(items=[app_out(a) for a in apps], next_cursor=next_cursor)
+
+    @get(
+        "/{app_name:str}",
+        operation_id="get_app",
+        summary="Get an app",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def get_app(self, session: DbSession, principal: Caller, app_name: FromPath[str]) -> AppOut:
+        return app_out(await AppService(session).get_app(principal.workspace_id, app_name))
+
+    @get(
+        "/{app_name:str}/deployments",
+        operation_id="list_deployments",
+        summary="List an app's versions",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def list_deployments(
+        self,
+        session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        app_name: FromPath[str],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> DeploymentPage:
+        service = AppService(session)
+        app = await service.get_app(principal.workspace_id, app_name)
+        deployments, next_cursor = await service.list_deployments(app, cursor, limit)
+        views = _Views(settings, await service.functions_of([d.id for d in deployments]))
+        return DeploymentPage(items=[views.deployment(app, d) for d in deployments], next_cursor=next_cursor)
+
+    @get(
+        "/{app_name:str}/deployments/{version:int}",
+        operation_id="get_deployment",
+        summary="Get one version",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def get_deployment(
+        self,
+        session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        app_name: FromPath[str],
+        version: FromPath[int],
+    ) -> DeploymentOut:
+        service = AppService(session)
+        app = await service.get_app(principal.workspace_id, app_name)
+        deployment = await service.get_deployment(app, version)
+        return _Views(settings, await service.functions_of([deployment.id])).deployment(app, deployment)
+
+    @get(
+        "/{app_name:str}/functions",
+        operation_id="list_functions",
+        summary="The current version's functions",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def list_functions(
+        self, session: DbSession, principal: Caller, settings: AppSettings, app_name: FromPath[str]
+    ) -> FunctionList:
+        service = AppService(session)
+        app = await service.get_app(principal.workspace_id, app_name)
+        if app.current_version is None:
+            return FunctionList(items=[])
+        deployment = await service.get_deployment(app, app.current_version)
+        functions = (await service.functions_of([deployment.id]))[deployment.id]
+        return FunctionList(items=[_Views(settings).function(app, f) for f in functions])
+
+    @post(
+        "/{app_name:str}/rollback",
+        operation_id="rollback_app",
+        summary="Make an earlier version current",
+        status_code=200,
+        guards=[requires(Scope.DEPLOY)],
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def rollback_app(
+        self,
+        data: JSONBody[Rollback],
+        session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        app_name: FromPath[str],
+    ) -> DeploymentOut:
+        service = AppService(session)
+        app, deployment = await service.rollback(principal.workspace_id, app_name, data.version)
+        return _Views(settings, await service.functions_of([deployment.id])).deployment(app, deployment)

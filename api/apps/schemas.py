@@ -1,0 +1,59 @@
+"""Bodies of the apps, deployments and functions API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+AppName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class FunctionOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    app: str
+    version: int
+    image_key: str
+    # The validated manifest entry: handler, image, resources, scaling and retry policy.
+    spec: dict[str, Any]
+    calls_url: str
+
+
+class DeploymentOut(msgspec.Struct, kw_only=True):
+    id: str
+    app: str
+    version: int
+    current: bool
+    bundle_digest: str
+    bundle_size: int
+    created_at: datetime
+    functions: list[FunctionOut]
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class AppOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    current_version: int | None
+    latest_version: int
+    created_at: datetime
+
+
+class AppPage(msgspec.Struct, kw_only=True):
+    items: list[AppOut]
+    next_cursor: str | None
+
+
+class DeploymentPage(msgspec.Struct, kw_only=True):
+    items: list[DeploymentOut]
+    next_cursor: str | None
+
+
+class FunctionList(msgspec.Struct, kw_only=True):
+    items: list[FunctionOut]
+
+
+class Rollback(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    version: Annotated[int, msgspec.Meta(ge=1)]

@@ -1,0 +1,125 @@
+"""Deploying bundles as numbered versions of an app, listing them, and rolling back."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.apps.models import App, Deployment, Function
+from api.deployments.bundle import BundleInfo
+from api.deployments.image import image_key
+from api.errors import BadRequest, NotFound
+from api.ids import new_id
+from api.pagination import page_query, split_page
+
+APP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def check_app_name(name: str) -> str:
+    if not APP_NAME.match(name):
+        raise BadRequest(
+            f"app name {name[:64]!r} is invalid: use 1 to 63 lower-case letters, digits and dashes, "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+class AppService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def deploy(self, workspace_id: str, app_name: str, info: BundleInfo) -> tuple[Deployment, bool]:
+        """The deployment for this bundle and whether it is new. A bundle identical to an existing
+        version creates nothing: that version becomes current again."""
+        await self.session.execute(
+            insert(App)
+            .values(id=new_id("app"), workspace_id=workspace_id, name=app_name, latest_version=0)
+            .on_conflict_do_nothing()
+        )
+        app = (
+            await self.session.scalars(
+                select(App).where(App.workspace_id == workspace_id, App.name == app_name).with_for_update(),
+                execution_options={"populate_existing": True},
+            )
+        ).one()
+        same = await self.session.scalar(
+            select(Deployment)
+            .where(Deployment.app_id == app.id, Deployment.bundle_digest == info.digest)
+            .order_by(Deployment.version.desc())
+            .limit(1)
+        )
+        if same is not None:
+            app.current_version = same.version
+            return same, False
+        version = app.latest_version + 1
+        deployment = Deployment(
+            id=new_id("dep"),
+            workspace_id=workspace_id,
+            app_id=app.id,
+            version=version,
+            bundle_digest=info.digest,
+            bundle_size=info.compressed_bytes,
+            manifest=msgspec.to_builtins(info.manifest),
+        )
+        self.session.add(deployment)
+        await self.session.flush()
+        for name, spec in info.manifest.functions.items():
+            self.session.add(
+                Function(
+                    id=new_id("fn"),
+                    workspace_id=workspace_id,
+                    app_id=app.id,
+                    deployment_id=deployment.id,
+                    version=version,
+                    name=name,
+                    spec=msgspec.to_builtins(spec),
+                    image_key=image_key(spec.image),
+                )
+            )
+        app.latest_version = version
+        app.current_version = version
+        await self.session.flush()
+        await self.session.refresh(deployment)
+        return deployment, True
+
+    async def get_app(self, workspace_id: str, app_name: str) -> App:
+        app = await self.session.scalar(select(App).where(App.workspace_id == workspace_id, App.name == app_name))
+        if app is None:
+            raise NotFound(f"app {app_name[:64]!r} not found")
+        return app
+
+    async def list_apps(self, workspace_id: str, cursor: str | None, limit: int) -> tuple[list[App], str | None]:
+        stmt = page_query(select(App).where(App.workspace_id == workspace_id), App.id, cursor, limit)
+        return split_page((await self.session.scalars(stmt)).all(), limit, lambda a: a.id)
+
+    async def list_deployments(self, app: App, cursor: str | None, limit: int) -> tuple[list[Deployment], str | None]:
+        stmt = page_query(select(Deployment).where(Deployment.app_id == app.id), Deployment.id, cursor, limit)
+        return split_page((await self.session.scalars(stmt)).all(), limit, lambda d: d.id)
+
+    async def get_deployment(self, app: App, version: int) -> Deployment:
+        deployment = await self.session.scalar(
+            select(Deployment).where(Deployment.app_id == app.id, Deployment.version == version)
+        )
+        if deployment is None:
+            raise NotFound(f"app {app.name!r} has no version {version}; latest is {app.latest_version}")
+        return deployment
+
+    async def functions_of(self, deployment_ids: list[str]) -> dict[str, list[Function]]:
+        rows = await self.session.scalars(
+            select(Function).where(Function.deployment_id.in_(deployment_ids)).order_by(Function.name)
+        )
+        grouped: dict[str, list[Function]] = {d: [] for d in deployment_ids}
+        for fn in rows:
+            grouped[fn.deployment_id].append(fn)
+        return grouped
+
+    async def rollback(self, workspace_id: str, app_name: str, version: int) -> tuple[App, Deployment]:
+        app = await self.get_app(workspace_id, app_name)
+        deployment = await self.get_deployment(app, version)
+        app.current_version = version
+        await self.session.flush()
+        return app, deployment

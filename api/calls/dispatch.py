@@ -1,0 +1,131 @@
+"""The Redis fast path: function queues, wake-ups and completion notices.
+
+Redis holds only ids and signals; Postgres holds the truth. Anything lost here is rebuilt from
+Postgres by the reconciler (see `scheduler`), so every operation here may be repeated safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("skiff.dispatch")
+
+SCHEDULER_WAKE = "skiff:scheduler:wake"
+DONE_CHANNEL = "skiff:calls:done"
+# Present while Redis still holds what we pushed; its absence means a flush or a restart.
+ALIVE_MARKER = "skiff:alive"
+
+
+def queue_key(function_id: str) -> str:
+    return f"skiff:queue:{function_id}"
+
+
+def node_wake_key(node_id: str) -> str:
+    return f"skiff:node:{node_id}:wake"
+
+
+def container_wake_key(container_id: str) -> str:
+    return f"skiff:container:{container_id}:wake"
+
+
+class Dispatcher:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def publish(self, function_id: str, call_ids: Iterable[str]) -> None:
+        """Queue calls for their function's containers and tell the scheduler (one round trip)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(queue_key(function_id), *call_ids)
+            pipe.lpush(SCHEDULER_WAKE, function_id)
+            pipe.ltrim(SCHEDULER_WAKE, 0, 0)  # one pending wake-up is enough
+            await pipe.execute()
+
+    async def try_publish(self, function_id: str, call_ids: list[str]) -> bool:
+        """Publish, or leave it to the reconciler when Redis is away: the calls are committed already."""
+        try:
+            await self.publish(function_id, call_ids)
+        except (RedisError, OSError) as exc:
+            log.warning("could not publish calls; the reconciler will", extra={"error": repr(exc)})
+            return False
+        return True
+
+    async def pop(self, key: str) -> bytes | None:
+        value: bytes | None = await self.redis.lpop(key)  # type: ignore[misc]
+        return value
+
+    async def block_pop(self, keys: list[str], timeout: float) -> tuple[str, bytes] | None:
+        """BLPOP; Redis takes fractional timeouts although redis-py types them as int."""
+        item = await self.redis.blpop(keys, timeout=timeout)  # type: ignore[arg-type,misc]
+        if item is None:
+            return None
+        key, value = item
+        return key.decode(), value
+
+    async def wake(self, *keys: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.lpush(key, "1")
+                pipe.ltrim(key, 0, 0)
+                pipe.expire(key, 300)
+            await pipe.execute()
+
+    async def notify_done(self, call_ids: Iterable[str]) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for call_id in call_ids:
+                    pipe.publish(DONE_CHANNEL, call_id)
+                await pipe.execute()
+
+
+class CompletionWaiter:
+    """One subscription per API process; requests waiting for a call's result park a future here."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self.waiting: dict[str, set[asyncio.Future[None]]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._listen(), name="completion-waiter")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(DONE_CHANNEL)
+                    async for message in pubsub.listen():
+                        self._resolve(message["data"].decode())
+            except (RedisError, OSError) as exc:
+                log.warning("completion channel lost; waiters fall back to polling", extra={"error": repr(exc)})
+                await asyncio.sleep(1.0)
+
+    def _resolve(self, call_id: str) -> None:
+        for future in self.waiting.pop(call_id, ()):
+            if not future.done():
+                future.set_result(None)
+
+    @contextlib.contextmanager
+    def watching(self, call_id: str) -> Iterator[asyncio.Future[None]]:
+        """A future resolved by the call's completion notice. Watch first, then read, so none is missed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(call_id, set()).add(future)
+        try:
+            yield future
+        finally:
+            waiters = self.waiting.get(call_id)
+            if waiters is not None:
+                waiters.discard(future)
+                if not waiters:
+                    del self.waiting[call_id]

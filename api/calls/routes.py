@@ -1,0 +1,163 @@
+"""/v1/apps/{app}/functions/{fn}/calls (invoke) and /v1/calls (read, wait, list, cancel)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from api.auth.guards import requires
+from api.calls.dispatch import CompletionWaiter
+from api.calls.schemas import CallInput, CallOut, CallPage
+from api.calls.service import CallFilter, CallService, call_out
+from api.calls.states import TERMINAL, CallStatus
+from api.dependencies import Caller, Cursor, IdempotencyKeyHeader, Limit
+from api.errors import BadRequest
+from api.pagination import DEFAULT_LIMIT
+from api.problems import problem_responses
+from api.tokens.schemas import Scope
+
+MAX_WAIT_SECONDS = 60
+_WAIT_PREFERENCE = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d{1,6})(?:$|[,;\s])", re.IGNORECASE)
+
+Calls = NamedDependency[CallService]
+PreferHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Prefer",
+        required=False,
+        description=f"`wait=N` (N ≤ {MAX_WAIT_SECONDS}): answer 200 with the result if the call ends within N s.",
+    ),
+]
+WaitQuery = Annotated[
+    int,
+    QueryParameter(ge=0, le=MAX_WAIT_SECONDS, description=f"Seconds to wait for the end (≤ {MAX_WAIT_SECONDS})."),
+]
+PENDING_RESPONSE = {
+    202: ResponseSpec(data_container=CallOut, description="Accepted; not finished yet. `Location` names the call.")
+}
+
+
+def wait_preference(prefer: str | None) -> int:
+    if not prefer:
+        return 0
+    match = _WAIT_PREFERENCE.search(prefer)
+    if match is None:
+        return 0
+    seconds = int(match.group(1))
+    if seconds > MAX_WAIT_SECONDS:
+        raise BadRequest(f"Prefer: wait={seconds} exceeds the limit of {MAX_WAIT_SECONDS} seconds")
+    return seconds
+
+
+def answer(call: CallOut, waited: int) -> Response[CallOut]:
+    done = call.status in TERMINAL
+    headers = {"Location": f"/v1/calls/{call.id}"}
+    if waited:
+        headers["Preference-Applied"] = f"wait={waited}"
+    return Response(call, status_code=200 if done else 202, headers=headers)
+
+
+class InvokeController(Controller):
+    path = "/v1/apps/{app_name:str}/functions/{function_name:str}/calls"
+    tags = ["calls"]
+    guards = [requires(Scope.INVOKE)]
+
+    @post(
+        operation_id="create_call",
+        summary="Call a function",
+        description="Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is "
+        "202 with `Location`; with it, 200 and the result when the call ends within N seconds. "
+        "`version` pins a deployed version; without it the app's current version runs.",
+        status_code=200,
+        responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404, 413, 422)},
+    )
+    async def create_call(
+        self,
+        data: JSONBody[CallInput],
+        calls: Calls,
+        principal: Caller,
+        state: State,
+        app_name: FromPath[str],
+        function_name: FromPath[str],
+        prefer: PreferHeader = None,
+        idempotency_key: IdempotencyKeyHeader = None,
+        version: Annotated[int | None, QueryParameter(ge=1, description="Pin a deployed version.")] = None,
+    ) -> Response[CallOut]:
+        wait = wait_preference(prefer)
+        call = await calls.submit(
+            principal.workspace_id,
+            app_name,
+            function_name,
+            data,
+            version=version,
+            idempotency_key=idempotency_key,
+        )
+        if wait and CallStatus(call.status) not in TERMINAL:
+            call = await calls.wait(state.waiter, principal.workspace_id, call.id, wait)
+        return answer(call_out(call), wait)
+
+
+class CallController(Controller):
+    path = "/v1/calls"
+    tags = ["calls"]
+
+    @get(
+        operation_id="list_calls",
+        summary="List calls, newest first",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403),
+    )
+    async def list_calls(
+        self,
+        calls: Calls,
+        principal: Caller,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+        status: Annotated[CallStatus | None, QueryParameter()] = None,
+        app: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        function: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    ) -> CallPage:
+        rows, next_cursor = await calls.list(principal.workspace_id, CallFilter(status, app, function), cursor, limit)
+        return CallPage(items=[call_out(c) for c in rows], next_cursor=next_cursor)
+
+    @get(
+        "/{call_id:str}",
+        operation_id="get_call",
+        summary="Get a call",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def get_call(self, calls: Calls, principal: Caller, call_id: FromPath[str]) -> CallOut:
+        return call_out(await calls.get(principal.workspace_id, call_id))
+
+    @get(
+        "/{call_id:str}/result",
+        operation_id="get_call_result",
+        summary="Wait for a call's end",
+        description="200 with the call once it has ended; 202 with the call as it stands after `wait` seconds.",
+        guards=[requires(Scope.READ)],
+        responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404)},
+    )
+    async def get_call_result(
+        self, calls: Calls, principal: Caller, state: State, call_id: FromPath[str], wait: WaitQuery = 0
+    ) -> Response[CallOut]:
+        waiter: CompletionWaiter = state.waiter
+        return answer(call_out(await calls.wait(waiter, principal.workspace_id, call_id, wait)), 0)
+
+    @delete(
+        "/{call_id:str}",
+        operation_id="cancel_call",
+        summary="Cancel a call",
+        description="A queued call never runs; a running one is killed. A call that already ended is unchanged.",
+        status_code=200,
+        guards=[requires(Scope.INVOKE)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def cancel_call(self, calls: Calls, principal: Caller, call_id: FromPath[str]) -> CallOut:
+        return call_out(await calls.cancel(principal.workspace_id, call_id))

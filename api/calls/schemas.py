@@ -1,0 +1,62 @@
+"""Request and response bodies of the calls API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from api.calls.states import CallStatus
+
+
+class CallInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Arguments for the function, as JSON."""
+
+    args: Annotated[list[Any], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=list)
+    kwargs: Annotated[dict[str, Any], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=dict)
+
+
+class CallError(msgspec.Struct, kw_only=True):
+    """Why a call did not succeed: the user's exception (user frames only), a timeout, a crash, …"""
+
+    type: str
+    message: str
+    traceback: str | None = None
+
+
+class CallOut(msgspec.Struct, kw_only=True):
+    id: str
+    status: CallStatus
+    app: str
+    function: str
+    version: int
+    attempt: int
+    max_attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    cold_start: bool | None
+    cold_start_ms: float | None
+    node_id: str | None
+    container_id: str | None
+    result: Any = None
+    error: CallError | None = None
+
+
+class CallPage(msgspec.Struct, kw_only=True):
+    items: list[CallOut]
+    next_cursor: str | None
+
+
+class LogLine(msgspec.Struct, kw_only=True):
+    seq: int
+    attempt: int
+    stream: str
+    line: str
+    created_at: datetime
+
+
+class LogPage(msgspec.Struct, kw_only=True):
+    items: list[LogLine]
+    next_after: int | None

@@ -1,0 +1,198 @@
+"""Calls as users see them: submit, read, list, wait for, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.apps.models import App, Function
+from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
+from api.calls.models import Call
+from api.calls.schemas import CallError, CallInput, CallOut
+from api.calls.states import TERMINAL, CallStatus, sources_of
+from api.errors import NotFound, PayloadTooLarge
+from api.idempotency.service import IdempotencyService, request_digest
+from api.ids import is_valid_id, new_id
+from api.pagination import page_query, split_page
+
+ID_PREFIX = "call"
+JSON = "application/json"
+WAIT_POLL_SECONDS = 1.0  # completion notices are the fast path; this catches a lost one
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    status: CallStatus | None = None
+    app: str | None = None
+    function: str | None = None
+
+
+def call_out(call: Call) -> CallOut:
+    result: Any = None
+    if call.result is not None and call.result_type == JSON:
+        result = msgspec.json.decode(call.result)
+    return CallOut(
+        id=call.id,
+        status=CallStatus(call.status),
+        app=call.app_name,
+        function=call.function_name,
+        version=call.version,
+        attempt=call.attempt,
+        max_attempts=call.max_attempts,
+        created_at=call.created_at,
+        started_at=call.started_at,
+        finished_at=call.finished_at,
+        cold_start=call.cold_start,
+        cold_start_ms=call.cold_start_ms,
+        node_id=call.node_id,
+        container_id=call.container_id,
+        result=result,
+        error=msgspec.convert(call.error, CallError) if call.error else None,
+    )
+
+
+class CallService:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, max_input_bytes: int
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.dispatcher = dispatcher
+        self.max_input_bytes = max_input_bytes
+
+    async def resolve(
+        self, session: AsyncSession, workspace_id: str, app: str, function: str, version: int | None
+    ) -> tuple[App, Function]:
+        app_row = await session.scalar(select(App).where(App.workspace_id == workspace_id, App.name == app))
+        if app_row is None or app_row.current_version is None:
+            raise NotFound(f"app {app[:64]!r} not found")
+        wanted = version if version is not None else app_row.current_version
+        fn = await session.scalar(
+            select(Function).where(Function.app_id == app_row.id, Function.version == wanted, Function.name == function)
+        )
+        if fn is None:
+            names = (
+                await session.scalars(
+                    select(Function.name).where(Function.app_id == app_row.id, Function.version == wanted)
+                )
+            ).all()
+            if not names:
+                raise NotFound(f"app {app!r} has no version {wanted}")
+            raise NotFound(
+                f"function {function[:64]!r} not found in app {app!r} version {wanted}; "
+                f"functions: {', '.join(sorted(names))}"
+            )
+        return app_row, fn
+
+    async def submit(
+        self,
+        workspace_id: str,
+        app: str,
+        function: str,
+        body: CallInput,
+        *,
+        version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Call:
+        payload = msgspec.json.encode(body)
+        if len(payload) > self.max_input_bytes:
+            raise PayloadTooLarge(f"call arguments are {len(payload)} bytes; the limit is {self.max_input_bytes} bytes")
+        async with self.sessionmaker() as session, session.begin():
+            app_row, fn = await self.resolve(session, workspace_id, app, function, version)
+            keys = IdempotencyService(session, workspace_id)
+            operation = f"call:{app_row.id}:{function}"
+            if idempotency_key is not None:
+                earlier = await keys.claim(operation, idempotency_key, request_digest([body, version]))
+                if earlier is not None:
+                    return await self._get(session, workspace_id, earlier)
+            retries = fn.spec.get("retries", {})
+            call = Call(
+                id=new_id(ID_PREFIX),
+                workspace_id=workspace_id,
+                app_id=app_row.id,
+                function_id=fn.id,
+                app_name=app_row.name,
+                function_name=fn.name,
+                version=fn.version,
+                status=CallStatus.QUEUED.value,
+                attempt=0,
+                max_attempts=int(retries.get("max_retries", 0)) + 1,
+                timeout_seconds=int(fn.spec.get("timeout", 300)),
+                input=payload,
+                input_type=JSON,
+                created_at=func.now(),
+                published_at=func.now(),
+            )
+            session.add(call)
+            if idempotency_key is not None:
+                await keys.record(operation, idempotency_key, call.id)
+            await session.flush()
+            await session.refresh(call)
+        # Committed before we publish or answer: an accepted call is never lost.
+        if not await self.dispatcher.try_publish(fn.id, [call.id]):
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
+        return call
+
+    async def get(self, workspace_id: str, call_id: str) -> Call:
+        async with self.sessionmaker() as session:
+            return await self._get(session, workspace_id, call_id)
+
+    async def _get(self, session: AsyncSession, workspace_id: str, call_id: str) -> Call:
+        call = None
+        if is_valid_id(call_id, ID_PREFIX):
+            call = await session.scalar(select(Call).where(Call.workspace_id == workspace_id, Call.id == call_id))
+        if call is None:
+            raise NotFound(f"call {call_id[:64]!r} not found")
+        return call
+
+    async def wait(self, waiter: CompletionWaiter, workspace_id: str, call_id: str, seconds: float) -> Call:
+        """The call once terminal, or as it stands after `seconds`."""
+        deadline = time.monotonic() + seconds
+        with waiter.watching(call_id) as done:
+            call = await self.get(workspace_id, call_id)
+            while CallStatus(call.status) not in TERMINAL and (left := deadline - time.monotonic()) > 0:
+                await asyncio.wait({done}, timeout=min(left, WAIT_POLL_SECONDS))
+                call = await self.get(workspace_id, call_id)
+        return call
+
+    async def list(
+        self, workspace_id: str, filters: CallFilter, cursor: str | None, limit: int
+    ) -> tuple[list[Call], str | None]:
+        stmt = select(Call).where(Call.workspace_id == workspace_id)
+        if filters.status is not None:
+            stmt = stmt.where(Call.status == filters.status.value)
+        if filters.app is not None:
+            stmt = stmt.where(Call.app_name == filters.app)
+        if filters.function is not None:
+            stmt = stmt.where(Call.function_name == filters.function)
+        async with self.sessionmaker() as session:
+            rows = (await session.scalars(page_query(stmt, Call.id, cursor, limit))).all()
+        return split_page(rows, limit, lambda c: c.id)
+
+    async def cancel(self, workspace_id: str, call_id: str) -> Call:
+        """Queued calls never run; a running one is killed on its node. Terminal calls stay as they are."""
+        async with self.sessionmaker() as session, session.begin():
+            call = await self._get(session, workspace_id, call_id)
+            cancelled: Call | None = await session.scalar(
+                update(Call)
+                .where(Call.id == call.id, Call.status.in_(sources_of(CallStatus.CANCELLED)))
+                .values(
+                    status=CallStatus.CANCELLED.value,
+                    finished_at=func.now(),
+                    error={"type": "Cancelled", "message": "cancelled by request"},
+                )
+                .returning(Call),
+                execution_options={"populate_existing": True},
+            )
+        if cancelled is None:
+            return call
+        if cancelled.node_id is not None:
+            await self.dispatcher.wake(node_wake_key(cancelled.node_id))
+        await self.dispatcher.notify_done([cancelled.id])
+        return cancelled

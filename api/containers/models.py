@@ -1,0 +1,33 @@
+"""Containers: one sandboxed process tree serving one function version on one node."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, CreatedAt
+
+
+class Container(CreatedAt, Base):
+    __tablename__ = "containers"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'starting', 'ready', 'stopping', 'exited')", name="state"),
+        Index("ix_containers_function_id_live", "function_id", postgresql_where="state <> 'exited'"),
+        Index("ix_containers_node_id_live", "node_id", postgresql_where="state <> 'exited'"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    function_id: Mapped[str] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    # Inputs it is running now, as the agent last reported.
+    busy: Mapped[int] = mapped_column(Integer, default=0)
+    idle_since: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ready_at: Mapped[datetime | None]
+    exited_at: Mapped[datetime | None]
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+    cold_start_ms: Mapped[float | None]

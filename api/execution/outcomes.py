@@ -1,0 +1,126 @@
+"""Recording how an attempt ended. The first terminal write wins; a late or stale one is refused."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.apps.models import Function
+from api.calls.models import Call, CallLogLine
+from api.calls.retries import retry_delay, should_retry
+from api.calls.states import CallStatus
+from api.execution.schemas import CallOutcome, Outcome
+
+JSON = "application/json"
+MAX_LOG_LINES_PER_ATTEMPT = 10_000
+
+
+class OutcomeRecorder:
+    def __init__(self, session: AsyncSession, max_result_bytes: int, rng: random.Random | None = None) -> None:
+        self.session = session
+        self.max_result_bytes = max_result_bytes
+        self.rng = rng
+
+    async def record(self, outcome: CallOutcome) -> tuple[bool, bool]:
+        """(accepted, terminal): whether the lease still held, and whether the call has now ended."""
+        held = (
+            Call.id == outcome.call_id,
+            Call.lease_token == outcome.lease_token,
+            Call.status == CallStatus.RUNNING.value,
+        )
+        row = (
+            await self.session.execute(
+                select(Call.attempt, Call.max_attempts, Function.spec)
+                .join(Function, Function.id == Call.function_id)
+                .where(*held)
+                .with_for_update(of=Call)
+            )
+        ).one_or_none()
+        if row is None:
+            return False, False
+        attempt, max_attempts, spec = row
+        await self._store_logs(outcome, attempt)
+        values = self._terminal_values(outcome)
+        retry_policy: dict[str, Any] = spec.get("retries", {})
+        if values["status"] != CallStatus.SUCCEEDED.value and should_retry(
+            outcome.outcome, attempt, max_attempts, retry_policy
+        ):
+            delay = retry_delay(attempt, retry_policy, self.rng)
+            await self.session.execute(
+                update(Call)
+                .where(*held)
+                .values(
+                    status=CallStatus.QUEUED.value,
+                    lease_token=None,
+                    lease_expires_at=None,
+                    published_at=None,
+                    not_before=func.now() + literal(timedelta(seconds=delay)),
+                    error=values["error"],
+                )
+            )
+            return True, False
+        await self.session.execute(
+            update(Call).where(*held).values(**values, finished_at=func.now(), lease_token=None, lease_expires_at=None)
+        )
+        return True, True
+
+    def _terminal_values(self, outcome: CallOutcome) -> dict[str, Any]:
+        error = (
+            {
+                "type": outcome.error.type,
+                "message": outcome.error.message,
+                "traceback": outcome.error.traceback,
+            }
+            if outcome.error
+            else None
+        )
+        if outcome.outcome is Outcome.SUCCEEDED:
+            result = (outcome.result if outcome.result is not None else "null").encode()
+            if len(result) > self.max_result_bytes:
+                return {
+                    "status": CallStatus.FAILED.value,
+                    "result": None,
+                    "result_type": None,
+                    "error": {
+                        "type": "ResultTooLarge",
+                        "message": f"the result is {len(result)} bytes; the limit is {self.max_result_bytes} bytes",
+                    },
+                }
+            return {
+                "status": CallStatus.SUCCEEDED.value,
+                "result": result,
+                "result_type": JSON,
+                "error": None,
+            }
+        status = {
+            Outcome.FAILED: CallStatus.FAILED,
+            Outcome.CRASHED: CallStatus.FAILED,
+            Outcome.TIMED_OUT: CallStatus.TIMED_OUT,
+        }[outcome.outcome]
+        return {
+            "status": status.value,
+            "result": None,
+            "result_type": None,
+            "error": error or {"type": outcome.outcome.value, "message": outcome.outcome.value},
+        }
+
+    async def _store_logs(self, outcome: CallOutcome, attempt: int) -> None:
+        lines = outcome.logs[:MAX_LOG_LINES_PER_ATTEMPT]
+        if len(outcome.logs) > MAX_LOG_LINES_PER_ATTEMPT:
+            dropped = len(outcome.logs) - MAX_LOG_LINES_PER_ATTEMPT
+            lines = [*lines]
+            lines.append(
+                type(lines[0])(
+                    stream="system",
+                    line=f"[{dropped} more log lines dropped: the limit is {MAX_LOG_LINES_PER_ATTEMPT} per attempt]",
+                )
+            )
+        if lines:
+            await self.session.execute(
+                insert(CallLogLine),
+                [{"call_id": outcome.call_id, "attempt": attempt, "stream": r.stream, "line": r.line} for r in lines],
+            )

@@ -1,0 +1,82 @@
+"""/v1/agent/...: what agents call to get containers to run, inputs to run in them, and to report."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
+
+from api.auth.guards import node_only
+from api.blobs import BlobStream
+from api.dependencies import Caller
+from api.errors import NotFound
+from api.execution.schemas import NextInput, NextInputAnswer, NodePoll, NodeWork, OutcomeBatch, OutcomeResults
+from api.execution.service import ExecutionService
+from api.problems import problem_responses
+
+Execution = NamedDependency[ExecutionService]
+
+
+class AgentWorkController(Controller):
+    path = "/v1/agent"
+    tags = ["agent"]
+    guards = [node_only]
+
+    @post(
+        "/nodes/{node_id:str}/poll",
+        operation_id="poll_node",
+        status_code=200,
+        summary="Report containers, renew leases, and wait for commands",
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    async def poll_node(
+        self, data: JSONBody[NodePoll], execution: Execution, principal: Caller, node_id: FromPath[str]
+    ) -> NodeWork:
+        return await execution.poll(principal, node_id, data)
+
+    @post(
+        "/containers/{container_id:str}/next",
+        operation_id="next_input",
+        status_code=200,
+        summary="Report the last input's outcome and wait for the next input",
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    )
+    async def next_input(
+        self, data: JSONBody[NextInput], execution: Execution, principal: Caller, container_id: FromPath[str]
+    ) -> NextInputAnswer:
+        return await execution.next_input(principal, container_id, data)
+
+    @post(
+        "/outcomes",
+        operation_id="report_outcomes",
+        status_code=200,
+        summary="Report outcomes outside a container slot (crashes, timeouts, cancellations)",
+        responses=problem_responses(400, 401, 403, 413, 422),
+    )
+    async def report_outcomes(
+        self, data: JSONBody[OutcomeBatch], execution: Execution, principal: Caller
+    ) -> OutcomeResults:
+        return OutcomeResults(accepted=await execution.record_outcomes(principal, data.outcomes))
+
+    @get(
+        "/bundles/{digest:str}",
+        operation_id="get_bundle",
+        summary="Download a deployed bundle",
+        media_type="application/octet-stream",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def get_bundle(self, state: State, execution: Execution, principal: Caller, digest: FromPath[str]) -> Stream:
+        if not await execution.bundle_visible(principal, digest):
+            raise NotFound(f"bundle {digest[:64]!r} not found")
+        blob: BlobStream = await state.blobs.open(digest)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with blob:
+                async for chunk in blob:
+                    yield chunk
+
+        return Stream(chunks(), media_type="application/octet-stream", headers={"Content-Length": str(blob.size)})

@@ -1,0 +1,113 @@
+"""What agents and the API exchange: container commands, inputs, outcomes, reports."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import msgspec
+
+from api.calls.schemas import CallError
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class ContainerState(StrEnum):
+    PENDING = "pending"
+    STARTING = "starting"
+    READY = "ready"
+    STOPPING = "stopping"
+    EXITED = "exited"
+
+
+class ContainerSpec(msgspec.Struct, kw_only=True):
+    """Start this container: the function version, where its code is, and its limits."""
+
+    container_id: str
+    function_id: str
+    app: str
+    function: str
+    version: int
+    bundle_digest: str
+    image_key: str
+    # The validated manifest entry: handler, setup, image, cpu, memory, gpu, timeout, max_inputs, env, …
+    spec: dict[str, Any]
+
+
+class ContainerReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    container_id: Id
+    state: ContainerState
+    exit_reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An agent's report (it also renews the node's heartbeat and its calls' leases), and how long to wait."""
+
+    epoch: Annotated[int, msgspec.Meta(ge=1)]
+    containers: Annotated[list[ContainerReport], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=list)
+    running_calls: Annotated[list[Id], msgspec.Meta(max_length=100_000)] = msgspec.field(default_factory=list)
+    wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
+
+
+class NodeWork(msgspec.Struct, kw_only=True):
+    start: list[ContainerSpec]
+    stop: list[str]
+    # Calls this node runs that ended elsewhere (cancelled, lease lost): kill them.
+    abandon: list[str]
+    lease_seconds: float
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the user's code raised
+    TIMED_OUT = "timed_out"
+    CRASHED = "crashed"  # the container died under it: OOM, signal, exit
+
+
+class LogRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    stream: Annotated[str, msgspec.Meta(pattern=r"^(stdout|stderr|system)$")]
+    line: Annotated[str, msgspec.Meta(max_length=16_384)]
+
+
+class CallOutcome(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    call_id: Id
+    lease_token: Id
+    outcome: Outcome
+    # JSON text of the result, opaque to the API beyond its size.
+    result: str | None = None
+    error: CallError | None = None
+    logs: Annotated[list[LogRecord], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=list)
+
+
+class NextInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A container slot asks for its next input, reporting the previous one's outcome."""
+
+    outcome: CallOutcome | None = None
+    wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
+    cold_start_ms: Annotated[float, msgspec.Meta(ge=0)] | None = None
+
+
+class Input(msgspec.Struct, kw_only=True):
+    call_id: str
+    lease_token: str
+    attempt: int
+    timeout_seconds: int
+    input_type: str
+    # The arguments: JSON text for application/json.
+    payload: str
+
+
+class NextInputAnswer(msgspec.Struct, kw_only=True):
+    input: Input | None
+    # The container should finish what it runs and exit.
+    stop: bool
+    outcome_accepted: bool | None = None
+
+
+class OutcomeBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    outcomes: Annotated[list[CallOutcome], msgspec.Meta(max_length=1000)]
+
+
+class OutcomeResults(msgspec.Struct, kw_only=True):
+    # Per outcome, in order: whether it was recorded (false: the lease was no longer held).
+    accepted: list[bool]

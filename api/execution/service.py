@@ -1,0 +1,286 @@
+"""The agent's side of the call path: node polls (commands, heartbeats, leases) and container
+slots asking for their next input (claiming calls from the function's queue)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.apps.models import App, Deployment, Function
+from api.auth.principal import Principal
+from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key, queue_key
+from api.calls.models import Call
+from api.calls.states import CallStatus
+from api.containers.models import Container
+from api.errors import Conflict, NotFound
+from api.execution.outcomes import OutcomeRecorder
+from api.execution.schemas import (
+    CallOutcome,
+    ContainerReport,
+    ContainerSpec,
+    ContainerState,
+    Input,
+    NextInput,
+    NextInputAnswer,
+    NodePoll,
+    NodeWork,
+)
+from api.ids import new_id
+from api.nodes.models import Node
+from api.nodes.service import NodeService
+
+LIVE = (
+    ContainerState.PENDING.value,
+    ContainerState.STARTING.value,
+    ContainerState.READY.value,
+    ContainerState.STOPPING.value,
+)
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        *,
+        lease_seconds: float,
+        max_result_bytes: int,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.dispatcher = dispatcher
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_result_bytes = max_result_bytes
+
+    # ---- node polls -------------------------------------------------------------------------
+
+    async def poll(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
+        deadline = time.monotonic() + body.wait_seconds
+        work = await self._poll_once(principal, node_id, body, first=True)
+        while not (work.start or work.stop or work.abandon) and (left := deadline - time.monotonic()) > 0:
+            await self.dispatcher.block_pop([node_wake_key(node_id)], left)
+            work = await self._poll_once(principal, node_id, body, first=False)
+        return work
+
+    async def _poll_once(self, principal: Principal, node_id: str, body: NodePoll, *, first: bool) -> NodeWork:
+        async with self.sessionmaker() as session, session.begin():
+            node = await NodeService(session).heartbeat(principal, node_id, body.epoch)
+            if first:
+                await self._apply_reports(session, node, body.containers)
+                await session.execute(
+                    update(Call)
+                    .where(
+                        Call.node_id == node.id,
+                        Call.status == CallStatus.RUNNING.value,
+                        Call.id.in_(body.running_calls),
+                    )
+                    .values(lease_expires_at=func.now() + literal(self.lease))
+                )
+            start = await self._claim_starts(session, node)
+            stop = (
+                await session.scalars(
+                    select(Container.id).where(
+                        Container.node_id == node.id, Container.state == ContainerState.STOPPING.value
+                    )
+                )
+            ).all()
+            still_ours = (
+                set(
+                    (
+                        await session.scalars(
+                            select(Call.id).where(
+                                Call.id.in_(body.running_calls),
+                                Call.node_id == node.id,
+                                Call.status == CallStatus.RUNNING.value,
+                            )
+                        )
+                    ).all()
+                )
+                if body.running_calls
+                else set()
+            )
+        return NodeWork(
+            start=start,
+            stop=list(stop),
+            abandon=[c for c in body.running_calls if c not in still_ours],
+            lease_seconds=self.lease.total_seconds(),
+        )
+
+    async def _apply_reports(self, session: AsyncSession, node: Node, reports: Sequence[ContainerReport]) -> None:
+        reported = {r.container_id: r for r in reports}
+        live = (
+            await session.scalars(select(Container).where(Container.node_id == node.id, Container.state.in_(LIVE)))
+        ).all()
+        for container in live:
+            report = reported.get(container.id)
+            if report is not None and report.state is ContainerState.EXITED:
+                container.state, container.exited_at = ContainerState.EXITED.value, func.now()
+                container.exit_reason = report.exit_reason or "exited"
+            elif report is None and container.state != ContainerState.PENDING.value:
+                # The agent no longer knows it (it restarted, or the start command was lost).
+                container.state, container.exited_at = ContainerState.EXITED.value, func.now()
+                container.exit_reason = "lost: the agent does not report it"
+
+    async def _claim_starts(self, session: AsyncSession, node: Node) -> list[ContainerSpec]:
+        rows = (
+            await session.execute(
+                update(Container)
+                .where(Container.node_id == node.id, Container.state == ContainerState.PENDING.value)
+                .values(state=ContainerState.STARTING.value, started_at=func.now())
+                .returning(Container.id, Container.function_id)
+            )
+        ).all()
+        if not rows:
+            return []
+        functions = (
+            await session.execute(
+                select(Function, App.name, Deployment.bundle_digest)
+                .join(App, App.id == Function.app_id)
+                .join(Deployment, Deployment.id == Function.deployment_id)
+                .where(Function.id.in_({r.function_id for r in rows}))
+            )
+        ).all()
+        by_id = {f.id: (f, app_name, digest) for f, app_name, digest in functions}
+        specs = []
+        for container_id, function_id in rows:
+            fn, app_name, digest = by_id[function_id]
+            specs.append(
+                ContainerSpec(
+                    container_id=container_id,
+                    function_id=fn.id,
+                    app=app_name,
+                    function=fn.name,
+                    version=fn.version,
+                    bundle_digest=digest,
+                    image_key=fn.image_key,
+                    spec=fn.spec,
+                )
+            )
+        return specs
+
+    # ---- container slots ----------------------------------------------------------------------
+
+    async def next_input(self, principal: Principal, container_id: str, body: NextInput) -> NextInputAnswer:
+        accepted = None
+        async with self.sessionmaker() as session, session.begin():
+            container = await self._container(session, principal, container_id)
+            starting = container.state == ContainerState.STARTING.value
+            if body.outcome is not None:
+                accepted = await self._record(session, body.outcome)
+            values: dict[str, object] = {"idle_since": func.now(), "busy": 0}
+            if starting:
+                values |= {
+                    "state": ContainerState.READY.value,
+                    "ready_at": func.now(),
+                    "cold_start_ms": body.cold_start_ms,
+                }
+            await session.execute(update(Container).where(Container.id == container.id).values(**values))
+        if body.outcome is not None and accepted:
+            await self.dispatcher.notify_done([body.outcome.call_id])
+        if not starting and container.state != ContainerState.READY.value:
+            return NextInputAnswer(input=None, stop=True, outcome_accepted=accepted)
+        cold_start_ms = body.cold_start_ms if starting else None
+        call = await self._take(container, body.wait_seconds, cold_start_ms)
+        if call is None:
+            return NextInputAnswer(input=None, stop=False, outcome_accepted=accepted)
+        return NextInputAnswer(
+            input=Input(
+                call_id=call.id,
+                lease_token=call.lease_token or "",
+                attempt=call.attempt,
+                timeout_seconds=call.timeout_seconds,
+                input_type=call.input_type,
+                payload=call.input.decode(),
+            ),
+            stop=False,
+            outcome_accepted=accepted,
+        )
+
+    async def _container(self, session: AsyncSession, principal: Principal, container_id: str) -> Container:
+        container = await session.scalar(
+            select(Container).where(Container.id == container_id, Container.workspace_id == principal.workspace_id)
+        )
+        if container is None:
+            raise NotFound(f"container {container_id[:64]!r} not found")
+        if container.state == ContainerState.EXITED.value:
+            raise Conflict(f"container {container_id} has exited ({container.exit_reason})")
+        return container
+
+    async def _take(self, container: Container, wait_seconds: float, cold_start_ms: float | None) -> Call | None:
+        """Pop call ids from the function's queue and claim the first one still queued."""
+        deadline = time.monotonic() + wait_seconds
+        keys = [queue_key(container.function_id), container_wake_key(container.id)]
+        while True:
+            popped = await self.dispatcher.pop(keys[0])
+            if popped is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                item = await self.dispatcher.block_pop(keys, left)
+                if item is None or item[0] == keys[1]:
+                    return None
+                popped = item[1]
+            call = await self._claim(container, popped.decode(), cold_start_ms)
+            if call is not None:
+                return call
+
+    async def _claim(self, container: Container, call_id: str, cold_start_ms: float | None) -> Call | None:
+        async with self.sessionmaker() as session, session.begin():
+            call = await session.scalar(
+                update(Call)
+                .where(
+                    Call.id == call_id,
+                    Call.function_id == container.function_id,
+                    Call.status == CallStatus.QUEUED.value,
+                    (Call.not_before.is_(None)) | (Call.not_before <= func.now()),
+                )
+                .values(
+                    status=CallStatus.RUNNING.value,
+                    attempt=Call.attempt + 1,
+                    lease_token=new_id("lease"),
+                    lease_expires_at=func.now() + literal(self.lease),
+                    node_id=container.node_id,
+                    container_id=container.id,
+                    started_at=func.now(),
+                    # The first input of a container waited for its start.
+                    # Only a container's first input waited for its start.
+                    cold_start=cold_start_ms is not None,
+                    cold_start_ms=cold_start_ms,
+                )
+                .returning(Call),
+                execution_options={"populate_existing": True},
+            )
+            if call is not None:
+                await session.execute(
+                    update(Container)
+                    .where(Container.id == container.id)
+                    .values(busy=Container.busy + 1, idle_since=None)
+                )
+        return call
+
+    async def _record(self, session: AsyncSession, outcome: CallOutcome) -> bool:
+        accepted, _ = await OutcomeRecorder(session, self.max_result_bytes).record(outcome)
+        return accepted
+
+    async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
+        accepted: list[bool] = []
+        async with self.sessionmaker() as session, session.begin():
+            for outcome in outcomes:
+                owned = await session.scalar(
+                    select(Call.id).where(Call.id == outcome.call_id, Call.workspace_id == principal.workspace_id)
+                )
+                accepted.append(owned is not None and await self._record(session, outcome))
+        await self.dispatcher.notify_done([o.call_id for o, ok in zip(outcomes, accepted, strict=True) if ok])
+        return accepted
+
+    async def bundle_visible(self, principal: Principal, digest: str) -> bool:
+        async with self.sessionmaker() as session:
+            found = await session.scalar(
+                select(Deployment.id)
+                .where(Deployment.workspace_id == principal.workspace_id, Deployment.bundle_digest == digest)
+                .limit(1)
+            )
+        return found is not None

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.function_out_spec import FunctionOutSpec
+
+
+T = TypeVar("T", bound="FunctionOut")
+
+
+@_attrs_define
+class FunctionOut:
+    """
+    Attributes:
+        app (str):
+        calls_url (str):
+        id (str):
+        image_key (str):
+        name (str):
+        spec (FunctionOutSpec):
+        version (int):
+    """
+
+    app: str
+    calls_url: str
+    id: str
+    image_key: str
+    name: str
+    spec: FunctionOutSpec
+    version: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        app = self.app
+
+        calls_url = self.calls_url
+
+        id = self.id
+
+        image_key = self.image_key
+
+        name = self.name
+
+        spec = self.spec.to_dict()
+
+        version = self.version
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "app": app,
+                "calls_url": calls_url,
+                "id": id,
+                "image_key": image_key,
+                "name": name,
+                "spec": spec,
+                "version": version,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.function_out_spec import FunctionOutSpec  # noqa: PLC0415
+
+        d = dict(src_dict)
+        app = d.pop("app")
+
+        calls_url = d.pop("calls_url")
+
+        id = d.pop("id")
+
+        image_key = d.pop("image_key")
+
+        name = d.pop("name")
+
+        spec = FunctionOutSpec.from_dict(d.pop("spec"))
+
+        version = d.pop("version")
+
+        function_out = cls(
+            app=app,
+            calls_url=calls_url,
+            id=id,
+            image_key=image_key,
+            name=name,
+            spec=spec,
+            version=version,
+        )
+
+        function_out.additional_properties = d
+        return function_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.container_report import ContainerReport
+
+
+T = TypeVar("T", bound="NodePoll")
+
+
+@_attrs_define
+class NodePoll:
+    """
+    Attributes:
+        epoch (int):
+        containers (list[ContainerReport] | Unset):
+        running_calls (list[str] | Unset):
+        wait_seconds (float | Unset):  Default: 0.0.
+    """
+
+    epoch: int
+    containers: list[ContainerReport] | Unset = UNSET
+    running_calls: list[str] | Unset = UNSET
+    wait_seconds: float | Unset = 0.0
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        epoch = self.epoch
+
+        containers: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.containers, Unset):
+            containers = []
+            for containers_item_data in self.containers:
+                containers_item = containers_item_data.to_dict()
+                containers.append(containers_item)
+
+        running_calls: list[str] | Unset = UNSET
+        if not isinstance(self.running_calls, Unset):
+            running_calls = self.running_calls
+
+        wait_seconds = self.wait_seconds
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "epoch": epoch,
+            }
+        )
+        if containers is not UNSET:
+            field_dict["containers"] = containers
+        if running_calls is not UNSET:
+            field_dict["running_calls"] = running_calls
+        if wait_seconds is not UNSET:
+            field_dict["wait_seconds"] = wait_seconds
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.container_report import ContainerReport  # noqa: PLC0415
+
+        d = dict(src_dict)
+        epoch = d.pop("epoch")
+
+        _containers = d.pop("containers", UNSET)
+        containers: list[ContainerReport] | Unset = UNSET
+        if _containers is not UNSET:
+            containers = []
+            for containers_item_data in _containers:
+                containers_item = ContainerReport.from_dict(containers_item_data)
+
+                containers.append(containers_item)
+
+        running_calls = cast(list[str], d.pop("running_calls", UNSET))
+
+        wait_seconds = d.pop("wait_seconds", UNSET)
+
+        node_poll = cls(
+            epoch=epoch,
+            containers=containers,
+            running_calls=running_calls,
+            wait_seconds=wait_seconds,
+        )
+
+        node_poll.additional_properties = d
+        return node_poll
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,83 @@
+"""Where a new container runs. Pure: a request and a snapshot of nodes in, a node id (or None) out.
+
+Feasibility first (CPU, memory, GPU model and count, labels), then a score: pack nodes tightly,
+and prefer one that already holds the function's environment or a warm zygote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+ANY_GPU = "any"
+
+
+@dataclass(frozen=True)
+class Request:
+    cpu: float
+    memory_mib: int
+    # Acceptable GPU models in order of preference (["H100", "A100-80GB"], or ["any"]); empty for CPU.
+    gpu_models: tuple[str, ...] = ()
+    gpu_count: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict)
+    image_key: str = ""
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    id: str
+    cpu_free: float
+    memory_free_mib: int
+    # Free GPUs by model.
+    gpus_free: Mapping[str, int] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cached_images: frozenset[str] = frozenset()
+    warm_zygotes: frozenset[str] = frozenset()
+    cpu_total: float = 1.0
+
+
+@dataclass(frozen=True)
+class Placement:
+    node_id: str
+    gpu_model: str | None
+
+
+def gpu_fit(request: Request, node: NodeSnapshot) -> str | bool | None:
+    """The GPU model this node would give (None for CPU requests), or False when it cannot."""
+    if request.gpu_count == 0:
+        return None
+    for model in request.gpu_models:
+        if model == ANY_GPU:
+            best = max(node.gpus_free.items(), key=lambda item: item[1], default=(None, 0))
+            if best[0] is not None and best[1] >= request.gpu_count:
+                return best[0]
+        elif node.gpus_free.get(model, 0) >= request.gpu_count:
+            return model
+    return False
+
+
+def feasible(request: Request, node: NodeSnapshot) -> bool:
+    return (
+        node.cpu_free >= request.cpu
+        and node.memory_free_mib >= request.memory_mib
+        and all(node.labels.get(k) == v for k, v in request.labels.items())
+        and gpu_fit(request, node) is not False
+    )
+
+
+def score(request: Request, node: NodeSnapshot) -> float:
+    """Higher is better: a warm zygote or cached environment first, then the fullest node."""
+    warmth = 2.0 if request.image_key in node.warm_zygotes else 1.0 if request.image_key in node.cached_images else 0
+    packing = 1.0 - (node.cpu_free - request.cpu) / max(node.cpu_total, 1e-9)
+    # Avoid spending GPUs on CPU work when a GPU-less node fits.
+    gpu_waste = 0.5 if request.gpu_count == 0 and any(node.gpus_free.values()) else 0.0
+    return warmth * 10 + packing - gpu_waste
+
+
+def choose_node(request: Request, nodes: Sequence[NodeSnapshot]) -> Placement | None:
+    candidates = [n for n in nodes if feasible(request, n)]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda n: (score(request, n), n.id))
+    model = gpu_fit(request, best)
+    return Placement(node_id=best.id, gpu_model=model if isinstance(model, str) else None)

@@ -1,0 +1,270 @@
+"""The call path through the real API, with the test speaking the agent protocol over HTTP and
+stepping a real scheduler: queue → placement → claim → outcome → result."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.calls.models import Call
+from api.db import create_sessionmaker
+from api.settings import Settings
+from scheduler.loop import Scheduler
+from tests.api.test_apps import deploy
+from tests.api.test_nodes import REGISTRATION
+from tests.bundles import hello_bundle, make_bundle
+from tests.conftest import Tenant
+
+
+@dataclass
+class ScriptedAgent:
+    """Speaks the agent protocol step by step, so each test decides what the node does."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    node_id: str
+    epoch: int
+
+    async def poll(self, **body: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/v1/agent/nodes/{self.node_id}/poll", json={"epoch": self.epoch, **body}, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def next(self, container_id: str, **body: Any) -> dict[str, Any]:
+        response = await self.client.post(f"/v1/agent/containers/{container_id}/next", json=body, headers=self.headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient, tenant: Tenant) -> ScriptedAgent:
+    token = (await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)).json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    config = (await client.post("/v1/agent/nodes", json=REGISTRATION, headers=headers)).json()
+    return ScriptedAgent(client, headers, config["node"]["id"], config["node"]["epoch"])
+
+
+@pytest.fixture
+async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    yield Scheduler(settings, create_sessionmaker(engine), redis)
+    await redis.aclose()
+
+
+async def invoke(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    fn: str = "hello",
+    app: str = "greeter",
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/apps/{app}/functions/{fn}/calls", json=body, headers={**tenant.headers, **(headers or {})}
+    )
+
+
+async def start_container(agent: ScriptedAgent, scheduler: Scheduler) -> dict[str, Any]:
+    await scheduler.step()
+    work = await agent.poll()
+    assert len(work["start"]) == 1, work
+    spec: dict[str, Any] = work["start"][0]
+    return spec
+
+
+def succeeded(input_: dict[str, Any], result: str) -> dict[str, Any]:
+    return {
+        "call_id": input_["call_id"],
+        "lease_token": input_["lease_token"],
+        "outcome": "succeeded",
+        "result": result,
+        "logs": [{"stream": "stdout", "line": "saying hello"}],
+    }
+
+
+async def test_a_call_runs_on_a_started_container_and_returns_its_result(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    accepted = await invoke(client, tenant, args=["ada"])
+    assert accepted.status_code == 202
+    call = accepted.json()
+    assert call["status"] == "queued" and accepted.headers["location"] == f"/v1/calls/{call['id']}"
+
+    spec = await start_container(agent, scheduler)
+    assert spec["function"] == "hello" and spec["spec"]["handler"] == "app:hello" and spec["bundle_digest"]
+    first = await agent.next(spec["container_id"], cold_start_ms=12.5, wait_seconds=2)
+    input_ = first["input"]
+    assert input_["call_id"] == call["id"] and input_["attempt"] == 1
+    assert input_["payload"] == '{"args":["ada"],"kwargs":{}}'
+    running = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+    assert running["status"] == "running" and running["node_id"] == agent.node_id
+
+    done = await agent.next(spec["container_id"], outcome=succeeded(input_, '{"greeting": "hello ada"}'))
+    assert done["outcome_accepted"] is True and done["input"] is None
+    final = (await client.get(f"/v1/calls/{call['id']}/result", headers=tenant.headers)).json()
+    assert final["status"] == "succeeded" and final["result"] == {"greeting": "hello ada"}
+    assert final["cold_start"] is True and final["cold_start_ms"] == 12.5
+    assert final["container_id"] == spec["container_id"]
+
+
+async def test_prefer_wait_answers_200_with_the_result(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    waiting = asyncio.create_task(invoke(client, tenant, headers={"Prefer": "wait=10"}, args=["bob"]))
+    await asyncio.sleep(0.2)
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=5))["input"]
+    await agent.next(spec["container_id"], outcome=succeeded(input_, '"hi bob"'))
+    response = await asyncio.wait_for(waiting, 10)
+    assert response.status_code == 200
+    assert response.json()["result"] == "hi bob"
+    assert response.headers["preference-applied"] == "wait=10"
+
+
+async def test_user_errors_fail_the_call_with_the_error(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant, fn="boom")).json()
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    error = {"type": "ValueError", "message": "no such thing", "traceback": 'File "app.py", line 6, in boom'}
+    await agent.next(
+        spec["container_id"], outcome={**succeeded(input_, "null"), "outcome": "failed", "result": None, "error": error}
+    )
+    final = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+    assert final["status"] == "failed" and final["error"] == error and final["result"] is None
+
+
+async def test_a_late_outcome_after_cancel_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant)).json()
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    cancelled = await client.delete(f"/v1/calls/{call['id']}", headers=tenant.headers)
+    assert cancelled.json()["status"] == "cancelled"
+    work = await agent.poll(running_calls=[call["id"]],
+                            containers=[{"container_id": spec["container_id"], "state": "ready"}])
+    assert work["abandon"] == [call["id"]]  # the node is told to kill it
+    late = await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
+    assert late["outcome_accepted"] is False
+    final = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+    assert final["status"] == "cancelled" and final["result"] is None
+    again = await client.delete(f"/v1/calls/{call['id']}", headers=tenant.headers)
+    assert again.json()["status"] == "cancelled"
+
+
+async def test_a_cancelled_queued_call_is_never_handed_out(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant)).json()
+    await client.delete(f"/v1/calls/{call['id']}", headers=tenant.headers)
+    await scheduler.step()
+    assert (await agent.poll())["start"] == []  # nothing queued: no container is needed
+
+
+async def test_an_expired_lease_is_retried_then_fails_after_the_last_attempt(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler, engine: AsyncEngine
+) -> None:
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nretries = 1\n"
+    await deploy(client, tenant, "flaky", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
+    call = (await invoke(client, tenant, app="flaky")).json()
+    assert call["max_attempts"] == 2
+    spec = await start_container(agent, scheduler)
+
+    async def lose_the_lease() -> None:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await session.execute(
+                update(Call)
+                .where(Call.id == call["id"])
+                .values(lease_expires_at=Call.lease_expires_at - timedelta(hours=1))
+            )
+
+    first = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    assert first["attempt"] == 1
+    await lose_the_lease()
+    await scheduler.step()  # back to the queue, published again
+    second = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    assert second["call_id"] == call["id"] and second["attempt"] == 2
+    stale = await agent.next(spec["container_id"], outcome=succeeded(first, "1"))
+    assert stale["outcome_accepted"] is False  # attempt 1's lease is gone
+    await lose_the_lease()
+    await scheduler.step()
+    final = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+    assert final["status"] == "failed" and final["error"]["type"] == "AttemptLost" and final["attempt"] == 2
+
+
+async def test_idempotent_invoke_returns_the_same_call(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    key = {"Idempotency-Key": "order-42"}
+    first = (await invoke(client, tenant, headers=key, args=[1])).json()
+    second = (await invoke(client, tenant, headers=key, args=[1])).json()
+    assert first["id"] == second["id"]
+    other = await invoke(client, tenant, headers=key, args=[2])
+    assert other.status_code == 422
+
+
+async def test_invoke_errors_name_what_is_wrong(client: httpx.AsyncClient, tenant: Tenant, settings: Settings) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    missing_fn = await invoke(client, tenant, fn="nope")
+    assert missing_fn.status_code == 404 and "functions: boom, hello" in missing_fn.json()["detail"]
+    missing_app = await invoke(client, tenant, app="nope")
+    assert missing_app.status_code == 404
+    pinned = await client.post("/v1/apps/greeter/functions/hello/calls?version=7", json={}, headers=tenant.headers)
+    assert pinned.status_code == 404 and "no version 7" in pinned.json()["detail"]
+    too_big = await invoke(client, tenant, args=["x" * settings.max_input_bytes])
+    assert too_big.status_code == 413
+    wait_too_long = await invoke(client, tenant, headers={"Prefer": "wait=61"})
+    assert wait_too_long.status_code == 400 and "60" in wait_too_long.json()["detail"]
+    unknown = await invoke(client, tenant, argz=[1])
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "argz"
+
+
+async def test_calls_are_listed_with_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    ids = [(await invoke(client, tenant, fn=fn)).json()["id"] for fn in ("hello", "boom", "hello")]
+    everything = (await client.get("/v1/calls", headers=tenant.headers)).json()["items"]
+    assert [c["id"] for c in everything] == ids[::-1]
+    booms = (await client.get("/v1/calls", params={"function": "boom"}, headers=tenant.headers)).json()["items"]
+    assert [c["id"] for c in booms] == [ids[1]]
+    queued = (await client.get("/v1/calls", params={"status": "queued"}, headers=tenant.headers)).json()["items"]
+    assert len(queued) == 3
+    bad = await client.get("/v1/calls", params={"status": "nonsense"}, headers=tenant.headers)
+    assert bad.status_code == 400
+
+
+async def test_scale_to_zero_stops_idle_containers(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
+    await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
+    await invoke(client, tenant, app="brief")
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
+    await scheduler.step()
+    assert (await agent.poll(containers=[{"container_id": spec["container_id"], "state": "ready"}]))["stop"] == []
+    await asyncio.sleep(2.2)
+    await scheduler.step()
+    work = await agent.poll(containers=[{"container_id": spec["container_id"], "state": "ready"}])
+    assert work["stop"] == [spec["container_id"]]
+    answer = await agent.next(spec["container_id"])
+    assert answer["stop"] is True

@@ -1,0 +1,57 @@
+"""Placement, as a table of cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler.placement import NodeSnapshot, Placement, Request, choose_node
+
+CPU_SMALL = NodeSnapshot(id="cpu-small", cpu_free=2, memory_free_mib=4096, cpu_total=4)
+CPU_BIG = NodeSnapshot(id="cpu-big", cpu_free=30, memory_free_mib=65536, cpu_total=32)
+H100X2 = NodeSnapshot(id="h100", cpu_free=16, memory_free_mib=131072, gpus_free={"H100": 2}, cpu_total=16)
+A100 = NodeSnapshot(id="a100", cpu_free=16, memory_free_mib=131072, gpus_free={"A100-80GB": 1}, cpu_total=16)
+LABELLED = NodeSnapshot(id="eu", cpu_free=8, memory_free_mib=8192, labels={"zone": "eu"}, cpu_total=8)
+CACHED = NodeSnapshot(
+    id="cached", cpu_free=30, memory_free_mib=65536, cpu_total=32, cached_images=frozenset({"img"})
+)
+ZYGOTE = NodeSnapshot(
+    id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total=32, warm_zygotes=frozenset({"img"})
+)
+
+
+@pytest.mark.parametrize(
+    ("request_", "nodes", "expected"),
+    [
+        (Request(cpu=1, memory_mib=512), [], None),
+        (Request(cpu=4, memory_mib=512), [CPU_SMALL], None),
+        (Request(cpu=1, memory_mib=8192), [CPU_SMALL], None),
+        # pack: the fuller node that fits wins
+        (Request(cpu=1, memory_mib=512), [CPU_BIG, CPU_SMALL], Placement("cpu-small", None)),
+        # CPU work avoids GPU nodes when a plain node fits
+        (Request(cpu=1, memory_mib=512), [H100X2, CPU_BIG], Placement("cpu-big", None)),
+        (
+            Request(cpu=1, memory_mib=512, gpu_models=("H100",), gpu_count=1),
+            [CPU_BIG, A100, H100X2],
+            Placement("h100", "H100"),
+        ),
+        (Request(cpu=1, memory_mib=512, gpu_models=("H100",), gpu_count=3), [H100X2], None),
+        # fallbacks in order of preference
+        (
+            Request(cpu=1, memory_mib=512, gpu_models=("H200", "A100-80GB"), gpu_count=1),
+            [H100X2, A100],
+            Placement("a100", "A100-80GB"),
+        ),
+        (
+            Request(cpu=1, memory_mib=512, gpu_models=("any",), gpu_count=2),
+            [A100, H100X2],
+            Placement("h100", "H100"),
+        ),
+        (Request(cpu=1, memory_mib=512, labels={"zone": "eu"}), [CPU_BIG, LABELLED], Placement("eu", None)),
+        (Request(cpu=1, memory_mib=512, labels={"zone": "us"}), [CPU_BIG, LABELLED], None),
+        # warmth beats packing
+        (Request(cpu=1, memory_mib=512, image_key="img"), [CPU_SMALL, CACHED], Placement("cached", None)),
+        (Request(cpu=1, memory_mib=512, image_key="img"), [CACHED, ZYGOTE], Placement("zygote", None)),
+    ],
+)
+def test_choose_node(request_: Request, nodes: list[NodeSnapshot], expected: Placement | None) -> None:
+    assert choose_node(request_, nodes) == expected
