@@ -59,9 +59,9 @@ class Dispatcher:
         value: bytes | None = await self.redis.lpop(key)  # type: ignore[misc]
         return value
 
-    async def block_pop(self, keys: list[str], timeout: float) -> tuple[str, bytes] | None:
+    async def block_pop(self, keys: list[str], seconds: float) -> tuple[str, bytes] | None:
         """BLPOP; Redis takes fractional timeouts although redis-py types them as int."""
-        item = await self.redis.blpop(keys, timeout=timeout)  # type: ignore[arg-type,misc]
+        item = await self.redis.blpop(keys, timeout=seconds)  # type: ignore[arg-type,misc]
         if item is None:
             return None
         key, value = item

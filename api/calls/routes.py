@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
 
 from api.auth.guards import requires
 from api.calls.dispatch import CompletionWaiter
-from api.calls.schemas import CallInput, CallOut, CallPage
+from api.calls.logs import PAGE_LINES, as_text, follow
+from api.calls.schemas import CallInput, CallOut, CallPage, LogLine, LogPage
 from api.calls.service import CallFilter, CallService, call_out
 from api.calls.states import TERMINAL, CallStatus
 from api.dependencies import Caller, Cursor, IdempotencyKeyHeader, Limit
@@ -123,7 +125,7 @@ class CallController(Controller):
         app: Annotated[str | None, QueryParameter(max_length=64)] = None,
         function: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> CallPage:
-        rows, next_cursor = await calls.list(principal.workspace_id, CallFilter(status, app, function), cursor, limit)
+        rows, next_cursor = await calls.find(principal.workspace_id, CallFilter(status, app, function), cursor, limit)
         return CallPage(items=[call_out(c) for c in rows], next_cursor=next_cursor)
 
     @get(
@@ -149,6 +151,41 @@ class CallController(Controller):
     ) -> Response[CallOut]:
         waiter: CompletionWaiter = state.waiter
         return answer(call_out(await calls.wait(waiter, principal.workspace_id, call_id, wait)), 0)
+
+    @get(
+        "/{call_id:str}/logs",
+        operation_id="get_call_logs",
+        summary="A call's log lines",
+        description="JSON pages by default (`after` = the last `seq` seen). With `Accept: text/plain`, the lines as "
+        "text. With `Accept: text/event-stream`, an SSE stream that follows the call until it ends (event `end`), "
+        "each line an event whose id is its `seq`; reconnect with `Last-Event-ID` to resume.",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def get_call_logs(
+        self,
+        request: Request[Any, Any, State],
+        calls: Calls,
+        principal: Caller,
+        state: State,
+        call_id: FromPath[str],
+        after: Annotated[int, QueryParameter(ge=0, description="Only lines with a greater `seq`.")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=PAGE_LINES)] = PAGE_LINES,
+    ) -> Response[LogPage]:
+        accept = request.headers.get("accept", "")
+        if "text/event-stream" in accept:
+            await calls.get(principal.workspace_id, call_id)
+            resume = request.headers.get("last-event-id", "")
+            start = int(resume) if resume.isdigit() else after
+            return ServerSentEvent(follow(state.sessionmaker, call_id, start))  # type: ignore[return-value]
+        lines = await calls.logs(principal.workspace_id, call_id, after, limit)
+        if "text/plain" in accept:
+            return Response(as_text(lines), media_type="text/plain")  # type: ignore[arg-type]
+        items = [
+            LogLine(seq=ln.seq, attempt=ln.attempt, stream=ln.stream, line=ln.line, created_at=ln.created_at)
+            for ln in lines
+        ]
+        return Response(LogPage(items=items, next_after=items[-1].seq if len(items) == limit else None))
 
     @delete(
         "/{call_id:str}",

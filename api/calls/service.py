@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.apps.models import App, Function
 from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
-from api.calls.models import Call
+from api.calls.logs import read_lines
+from api.calls.models import Call, CallLogLine
 from api.calls.schemas import CallError, CallInput, CallOut
 from api.calls.states import TERMINAL, CallStatus, sources_of
 from api.errors import NotFound, PayloadTooLarge
@@ -161,7 +162,7 @@ class CallService:
                 call = await self.get(workspace_id, call_id)
         return call
 
-    async def list(
+    async def find(
         self, workspace_id: str, filters: CallFilter, cursor: str | None, limit: int
     ) -> tuple[list[Call], str | None]:
         stmt = select(Call).where(Call.workspace_id == workspace_id)
@@ -174,6 +175,11 @@ class CallService:
         async with self.sessionmaker() as session:
             rows = (await session.scalars(page_query(stmt, Call.id, cursor, limit))).all()
         return split_page(rows, limit, lambda c: c.id)
+
+    async def logs(self, workspace_id: str, call_id: str, after: int, limit: int) -> list[CallLogLine]:
+        async with self.sessionmaker() as session:
+            await self._get(session, workspace_id, call_id)
+            return await read_lines(session, call_id, after, limit)
 
     async def cancel(self, workspace_id: str, call_id: str) -> Call:
         """Queued calls never run; a running one is killed on its node. Terminal calls stay as they are."""

@@ -6,17 +6,17 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps.models import Function
-from api.calls.models import Call, CallLogLine
+from api.calls.logs import append_lines
+from api.calls.models import Call
 from api.calls.retries import retry_delay, should_retry
 from api.calls.states import CallStatus
 from api.execution.schemas import CallOutcome, Outcome
 
 JSON = "application/json"
-MAX_LOG_LINES_PER_ATTEMPT = 10_000
 
 
 class OutcomeRecorder:
@@ -109,18 +109,4 @@ class OutcomeRecorder:
         }
 
     async def _store_logs(self, outcome: CallOutcome, attempt: int) -> None:
-        lines = outcome.logs[:MAX_LOG_LINES_PER_ATTEMPT]
-        if len(outcome.logs) > MAX_LOG_LINES_PER_ATTEMPT:
-            dropped = len(outcome.logs) - MAX_LOG_LINES_PER_ATTEMPT
-            lines = [*lines]
-            lines.append(
-                type(lines[0])(
-                    stream="system",
-                    line=f"[{dropped} more log lines dropped: the limit is {MAX_LOG_LINES_PER_ATTEMPT} per attempt]",
-                )
-            )
-        if lines:
-            await self.session.execute(
-                insert(CallLogLine),
-                [{"call_id": outcome.call_id, "attempt": attempt, "stream": r.stream, "line": r.line} for r in lines],
-            )
+        await append_lines(self.session, outcome.call_id, attempt, outcome.logs)

@@ -14,7 +14,16 @@ from api.auth.guards import node_only
 from api.blobs import BlobStream
 from api.dependencies import Caller
 from api.errors import NotFound
-from api.execution.schemas import NextInput, NextInputAnswer, NodePoll, NodeWork, OutcomeBatch, OutcomeResults
+from api.execution.schemas import (
+    LogShipment,
+    LogShipmentResult,
+    NextInput,
+    NextInputAnswer,
+    NodePoll,
+    NodeWork,
+    OutcomeBatch,
+    OutcomeResults,
+)
 from api.execution.service import ExecutionService
 from api.problems import problem_responses
 
@@ -61,6 +70,18 @@ class AgentWorkController(Controller):
         self, data: JSONBody[OutcomeBatch], execution: Execution, principal: Caller
     ) -> OutcomeResults:
         return OutcomeResults(accepted=await execution.record_outcomes(principal, data.outcomes))
+
+    @post(
+        "/calls/{call_id:str}/logs",
+        operation_id="ship_logs",
+        status_code=200,
+        summary="Ship log lines of a running attempt",
+        responses=problem_responses(400, 401, 403, 413, 422),
+    )
+    async def ship_logs(
+        self, data: JSONBody[LogShipment], execution: Execution, principal: Caller, call_id: FromPath[str]
+    ) -> LogShipmentResult:
+        return LogShipmentResult(accepted=await execution.ship_logs(principal, call_id, data))
 
     @get(
         "/bundles/{digest:str}",

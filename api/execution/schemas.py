@@ -79,6 +79,17 @@ class CallOutcome(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     logs: Annotated[list[LogRecord], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=list)
 
 
+class LogShipment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Lines a running attempt printed, shipped while it runs so that followers see them live."""
+
+    lease_token: Id
+    lines: Annotated[list[LogRecord], msgspec.Meta(max_length=1000)]
+
+
+class LogShipmentResult(msgspec.Struct, kw_only=True):
+    accepted: bool
+
+
 class NextInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A container slot asks for its next input, reporting the previous one's outcome."""
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.apps.models import App, Deployment, Function
 from api.auth.principal import Principal
 from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key, queue_key
+from api.calls.logs import append_lines
 from api.calls.models import Call
 from api.calls.states import CallStatus
 from api.containers.models import Container
@@ -24,6 +25,7 @@ from api.execution.schemas import (
     ContainerSpec,
     ContainerState,
     Input,
+    LogShipment,
     NextInput,
     NextInputAnswer,
     NodePoll,
@@ -275,6 +277,22 @@ class ExecutionService:
                 accepted.append(owned is not None and await self._record(session, outcome))
         await self.dispatcher.notify_done([o.call_id for o, ok in zip(outcomes, accepted, strict=True) if ok])
         return accepted
+
+    async def ship_logs(self, principal: Principal, call_id: str, shipment: LogShipment) -> bool:
+        """Stores lines of a running attempt; false once the attempt no longer holds its lease."""
+        async with self.sessionmaker() as session, session.begin():
+            attempt = await session.scalar(
+                select(Call.attempt).where(
+                    Call.id == call_id,
+                    Call.workspace_id == principal.workspace_id,
+                    Call.lease_token == shipment.lease_token,
+                    Call.status == CallStatus.RUNNING.value,
+                )
+            )
+            if attempt is None:
+                return False
+            await append_lines(session, call_id, attempt, shipment.lines)
+        return True
 
     async def bundle_visible(self, principal: Principal, digest: str) -> bool:
         async with self.sessionmaker() as session:

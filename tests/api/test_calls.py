@@ -4,6 +4,7 @@ stepping a real scheduler: queue → placement → claim → outcome → result.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -160,8 +161,9 @@ async def test_a_late_outcome_after_cancel_is_refused(
     input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
     cancelled = await client.delete(f"/v1/calls/{call['id']}", headers=tenant.headers)
     assert cancelled.json()["status"] == "cancelled"
-    work = await agent.poll(running_calls=[call["id"]],
-                            containers=[{"container_id": spec["container_id"], "state": "ready"}])
+    work = await agent.poll(
+        running_calls=[call["id"]], containers=[{"container_id": spec["container_id"], "state": "ready"}]
+    )
     assert work["abandon"] == [call["id"]]  # the node is told to kill it
     late = await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
     assert late["outcome_accepted"] is False
@@ -268,3 +270,52 @@ async def test_scale_to_zero_stops_idle_containers(
     assert work["stop"] == [spec["container_id"]]
     answer = await agent.next(spec["container_id"])
     assert answer["stop"] is True
+
+
+async def test_logs_are_paged_as_text_and_followed_over_sse(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant)).json()
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    shipped = await client.post(
+        f"/v1/agent/calls/{call['id']}/logs",
+        headers=agent.headers,
+        json={
+            "lease_token": input_["lease_token"],
+            "lines": [{"stream": "stdout", "line": f"step {i}"} for i in range(3)],
+        },
+    )
+    assert shipped.json() == {"accepted": True}
+    page = (await client.get(f"/v1/calls/{call['id']}/logs", headers=tenant.headers)).json()
+    assert [line["line"] for line in page["items"]] == ["step 0", "step 1", "step 2"]
+    second_seq = page["items"][1]["seq"]
+
+    async def follow(last_event_id: str) -> list[str]:
+        events: list[str] = []
+        headers = {**tenant.headers, "Accept": "text/event-stream", "Last-Event-ID": last_event_id}
+        async with client.stream("GET", f"/v1/calls/{call['id']}/logs", headers=headers) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    events.append(line.removeprefix("data:").strip())
+        return events
+
+    follower = asyncio.create_task(follow(str(second_seq)))
+    await asyncio.sleep(0.3)
+    await agent.next(
+        spec["container_id"],
+        outcome={**succeeded(input_, '"done"'), "logs": [{"stream": "stderr", "line": "last words"}]},
+    )
+    events = await asyncio.wait_for(follower, 10)
+    assert [json.loads(e).get("line") for e in events[:-1]] == ["step 2", "last words"]
+    assert json.loads(events[-1]) == {"status": "succeeded"}
+    text = await client.get(f"/v1/calls/{call['id']}/logs", headers={**tenant.headers, "Accept": "text/plain"})
+    assert text.text == "step 0\nstep 1\nstep 2\nlast words\n"
+    stale = await client.post(
+        f"/v1/agent/calls/{call['id']}/logs",
+        headers=agent.headers,
+        json={"lease_token": input_["lease_token"], "lines": [{"stream": "stdout", "line": "too late"}]},
+    )
+    assert stale.json() == {"accepted": False}

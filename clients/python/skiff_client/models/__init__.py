@@ -25,7 +25,11 @@ from .health import Health
 from .health_checks import HealthChecks
 from .heartbeat import Heartbeat
 from .input_ import Input
+from .log_line import LogLine
+from .log_page import LogPage
 from .log_record import LogRecord
+from .log_shipment import LogShipment
+from .log_shipment_result import LogShipmentResult
 from .next_input import NextInput
 from .next_input_answer import NextInputAnswer
 from .node_out import NodeOut
@@ -75,7 +79,11 @@ __all__ = (
     "HealthChecks",
     "Heartbeat",
     "Input",
+    "LogLine",
+    "LogPage",
     "LogRecord",
+    "LogShipment",
+    "LogShipmentResult",
     "NextInput",
     "NextInputAnswer",
     "NodeOut",
