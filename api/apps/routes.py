@@ -8,8 +8,8 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
 from litestar.params import FromPath, JSONBody
 
 from api.apps.models import App, Deployment, Function
@@ -31,7 +31,6 @@ from api.pagination import DEFAULT_LIMIT
 from api.problems import problem_responses
 from api.settings import Settings
 from api.tokens.schemas import Scope
-
 
 
 @dataclass
