@@ -1,0 +1,18 @@
+"""The code that runs inside a sandbox: imports the user's function and serves inputs.
+
+Standard library only, and it must run on any Python >= 3.9: it is executed by the function's
+own interpreter, not the agent's. The agent starts it with ``BOOTSTRAP`` (see ``__main__``):
+
+    python -I [-S] -c BOOTSTRAP <dir holding the package> <package name> \
+        --bundle DIR --handler module:function [--setup module:function] \
+        [--max-inputs N] [--max-result-bytes N] --in-fd FD --out-fd FD
+
+It talks to the agent with the frames of ``frames`` on two pipes (``--in-fd`` carries agent to
+runtime, ``--out-fd`` the other way); fds 1 and 2 belong to the user's prints (the logs).
+"""
+
+# -I ignores PYTHONPATH, and -m/-c add no package directory, so the bootstrap adds it itself.
+BOOTSTRAP = (
+    "import sys,importlib;sys.path.insert(0,sys.argv[1]);"
+    "importlib.import_module(sys.argv[2]+'.__main__').main(sys.argv[3:])"
+)

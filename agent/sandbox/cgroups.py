@@ -1,0 +1,231 @@
+"""Per-container cgroups: memory, pids and CPU limits, OOM detection, and killing every process.
+
+cgroup v2 where /sys/fs/cgroup is cgroup2 (GPU nodes); v1 memory/pids/cpu where it is a v1 or
+hybrid layout (the CI machines). The agent writes cgroupfs itself: no systemd, no cgroup tools.
+A container's cgroup lives under the agent's own cgroup, in ``skiff/<container-id>``, so it
+stays inside whatever the agent's supervisor (systemd, a test harness) gave the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import signal
+import time
+from pathlib import Path
+
+from agent.sandbox.interface import Limits
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids", "cpu")
+GROUP_NAME = "skiff"
+CPU_PERIOD_US = 100_000
+
+
+class CgroupUnavailable(Exception):
+    """cgroupfs is missing or not writable here; the launcher falls back to rlimits."""
+
+
+class ContainerCgroup:
+    """The cgroup (one per controller on v1) that holds every process of one container."""
+
+    def __init__(self, version: int, dirs: list[Path], limits: Limits) -> None:
+        self.version = version
+        self.dirs = dirs  # v2: one directory; v1: one per controller, memory first
+        self.limits = limits
+
+    @classmethod
+    def create(cls, container_id: str, limits: Limits, root: Path = CGROUP_ROOT) -> ContainerCgroup:
+        if not container_id or not all(c.isalnum() or c in "-_" for c in container_id):
+            raise ValueError(f"container id {container_id!r} must be letters, digits, '-' or '_'")
+        try:
+            version = 2 if (root / "cgroup.controllers").exists() else 1
+            group = cls(version, cgroup_dirs(container_id, root), limits)
+            for directory in group.dirs:
+                _remove_stale(directory)
+                _make_dir(directory)
+            group._write_limits()
+        except OSError as exc:
+            raise CgroupUnavailable(f"cannot create cgroups under {root}: {exc}") from exc
+        return group
+
+    @staticmethod
+    def remove_leftover(container_id: str, root: Path = CGROUP_ROOT) -> None:
+        """Kill and remove a container's cgroups left behind by an agent that died (ids are unique)."""
+        for directory in cgroup_dirs(container_id, root):
+            _remove_stale(directory)
+            with contextlib.suppress(OSError):  # the shared parent, when this was its last child
+                directory.parent.rmdir()
+
+    def _write_limits(self) -> None:
+        memory, pids = str(self.limits.memory_bytes), str(self.limits.pids)
+        quota = str(max(1000, int(self.limits.cpus * CPU_PERIOD_US)))
+        if self.version == 2:
+            cgroup = self.dirs[0]
+            _write(cgroup / "memory.max", memory)
+            _write_if_present(cgroup / "memory.swap.max", "0")
+            _write(cgroup / "pids.max", pids)
+            _write(cgroup / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            return
+        memory_dir, pids_dir, cpu_dir = self.dirs
+        _write(memory_dir / "memory.limit_in_bytes", memory)
+        _write_if_present(memory_dir / "memory.memsw.limit_in_bytes", memory)  # after the limit: memsw >= mem
+        _write(pids_dir / "pids.max", pids)
+        _write(cpu_dir / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        _write(cpu_dir / "cpu.cfs_quota_us", quota)
+
+    def add(self, pid: int) -> None:
+        for directory in self.dirs:
+            _write(directory / "cgroup.procs", str(pid))
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(line) for line in (self.dirs[0] / "cgroup.procs").read_text().split()]
+        except FileNotFoundError:
+            return []
+
+    def oom_killed(self) -> bool:
+        if self.version == 2:
+            return _read_counter(self.dirs[0] / "memory.events", "oom_kill") > 0
+        oom_control = self.dirs[0] / "memory.oom_control"
+        if "oom_kill " in oom_control.read_text():
+            return _read_counter(oom_control, "oom_kill") > 0
+        return int((self.dirs[0] / "memory.failcnt").read_text()) > 0  # kernels before 4.13
+
+    def memory_peak(self) -> int | None:
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.dirs[0] / name).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    async def kill_all(self, deadline_s: float = 10.0) -> None:
+        """SIGKILL every process until the cgroup is empty (v1 has no cgroup.kill)."""
+        deadline = time.monotonic() + deadline_s
+        kill_file = self.dirs[0] / "cgroup.kill"
+        while pids := self.pids():
+            if self.version == 2 and kill_file.exists():
+                _write(kill_file, "1")
+            else:
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"processes {pids} in {self.dirs[0]} survived SIGKILL for {deadline_s} s")
+            await asyncio.sleep(0.005)
+
+    async def destroy(self, deadline_s: float = 10.0) -> None:
+        await self.kill_all(deadline_s)
+        for directory in self.dirs:
+            await _rmdir_when_released(directory, time.monotonic() + deadline_s)
+            if self.version == 1:
+                # an empty skiff/ left inside the agent's own cgroup would block its supervisor's cleanup
+                with contextlib.suppress(OSError):
+                    directory.parent.rmdir()
+
+
+def cgroup_dirs(container_id: str, root: Path = CGROUP_ROOT) -> list[Path]:
+    """Where a container's cgroups live: one directory on v2, one per controller on v1."""
+    if (root / "cgroup.controllers").exists():
+        return [_v2_parent(root) / container_id]
+    return [_v1_parent(root, controller) / container_id for controller in V1_CONTROLLERS]
+
+
+def _v1_parent(root: Path, controller: str) -> Path:
+    own = _own_cgroups()
+    relative = next((path for names, path in own.items() if controller in names.split(",")), "/")
+    return root / controller / relative.lstrip("/") / GROUP_NAME
+
+
+def _v2_parent(root: Path) -> Path:
+    own = root / _own_cgroups().get("", "/").lstrip("/")
+    parent = own / GROUP_NAME
+    wanted = "+memory +pids +cpu"
+    if parent.exists():
+        return parent
+    try:
+        _write(own / "cgroup.subtree_control", wanted)
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:
+            raise
+        # v2 forbids processes in a cgroup that hands controllers to children: move the agent
+        # into a leaf of its own, as systemd-delegated daemons do.
+        leaf = own / "agent"
+        leaf.mkdir(exist_ok=True)
+        _write(leaf / "cgroup.procs", str(os.getpid()))
+        _write(own / "cgroup.subtree_control", wanted)
+    parent.mkdir(exist_ok=True)
+    _write(parent / "cgroup.subtree_control", wanted)
+    return parent
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controllers -> path of this process, from /proc/self/cgroup ('' is the v2 hierarchy)."""
+    result: dict[str, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        result[names] = path
+    return result
+
+
+def _remove_stale(directory: Path, deadline_s: float = 5.0) -> None:
+    # A container id is unique; a leftover directory is from an agent that died before cleanup.
+    deadline = time.monotonic() + deadline_s
+    while directory.exists():
+        pids = (directory / "cgroup.procs").read_text().split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        if not pids and _try_rmdir(directory, deadline):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"could not empty the leftover cgroup {directory}")
+        time.sleep(0.01)  # rare (a dead agent's leftovers), so a short blocking wait is fine
+
+
+async def _rmdir_when_released(directory: Path, deadline: float) -> None:
+    for _ in range(10_000):  # bounded by the deadline; cgroupfs offers nothing to wait on
+        if _try_rmdir(directory, deadline):
+            return
+        await asyncio.sleep(0.01)
+
+
+def _try_rmdir(directory: Path, deadline: float) -> bool:
+    try:
+        directory.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        # the kernel releases a cgroup a moment after its last process is reaped
+        if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+            raise
+        return False
+    return True
+
+
+def _make_dir(directory: Path) -> None:
+    for _ in range(2):  # another container's cleanup may remove the shared parent just in between
+        with contextlib.suppress(FileNotFoundError):
+            directory.mkdir(parents=True)
+            return
+    directory.mkdir(parents=True)
+
+
+def _read_counter(path: Path, key: str) -> int:
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            return int(value)
+    return 0
+
+
+def _write(path: Path, value: str) -> None:
+    with path.open("w") as handle:
+        handle.write(value)
+
+
+def _write_if_present(path: Path, value: str) -> None:
+    if path.exists():
+        _write(path, value)

@@ -1,0 +1,88 @@
+"""The sandbox's small parts on their own: output capping, exit reasons, bwrap flags, seccomp."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from agent.sandbox import seccomp
+from agent.sandbox.bwrap import bwrap_arguments
+from agent.sandbox.interface import ExitKind, ExitStatus, Limits, MiB, SandboxSpec
+from agent.sandbox.output import MAX_LINE_BYTES, CappedOutput
+
+
+def test_output_keeps_head_and_tail_with_a_marker_between() -> None:
+    output = CappedOutput("stdout", limit=20, log_limit=0)
+    for chunk in (b"0123456789", b"abcdefghij", b"KLMNOPQRST", b"uvwxyz"):
+        output.feed(chunk)
+    assert output.truncated_bytes == 16
+    assert output.getvalue() == b"0123456789\n[skiff: 16 bytes truncated]\nQRSTuvwxyz"
+
+
+def test_output_under_the_limit_is_kept_whole() -> None:
+    output = CappedOutput("stdout", limit=100, log_limit=0)
+    output.feed(b"short\n")
+    assert (output.getvalue(), output.truncated_bytes) == (b"short\n", 0)
+
+
+def test_the_log_sink_gets_whole_lines_until_its_budget_runs_out() -> None:
+    lines: list[tuple[str, bytes]] = []
+    output = CappedOutput("stderr", limit=1000, log_limit=20, sink=lambda s, line: lines.append((s, line)))
+    output.feed(b"first li")
+    output.feed(b"ne\nsecond\nthird line is long\nnever\n")
+    output.close()
+    assert lines == [
+        ("stderr", b"first line"),
+        ("stderr", b"second"),
+        ("stderr", b"[skiff: log limit reached; further output is not streamed]"),
+    ]
+
+
+def test_a_line_without_newlines_reaches_the_sink_in_pieces() -> None:
+    lines: list[bytes] = []
+    output = CappedOutput("stdout", limit=10, log_limit=10 * MiB, sink=lambda _s, line: lines.append(line))
+    output.feed(b"y" * (MAX_LINE_BYTES * 2 + 5))
+    output.close()
+    assert [len(line) for line in lines] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 5]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (ExitStatus(ExitKind.EXITED, exit_code=0), "exited cleanly"),
+        (ExitStatus(ExitKind.EXIT_CODE, exit_code=3), "exit code 3"),
+        (ExitStatus(ExitKind.SIGNALED, signal=signal.SIGSEGV), "killed by SIGSEGV"),
+        (ExitStatus(ExitKind.OOM, detail="limit 512 MiB"), "out of memory (limit 512 MiB)"),
+        (ExitStatus(ExitKind.TIMED_OUT, detail="limit 30 s"), "timed out (limit 30 s)"),
+        (ExitStatus(ExitKind.CANCELLED, detail="input c1 was cancelled"), "cancelled (input c1 was cancelled)"),
+        (ExitStatus(ExitKind.KILLED), "killed"),
+    ],
+)
+def test_exit_reasons_read_well(status: ExitStatus, reason: str) -> None:
+    assert status.reason == reason
+
+
+def test_the_launcher_uses_every_flag_the_design_requires() -> None:
+    spec = SandboxSpec("c1", ["/usr/bin/python3", "-c", "pass"], Path("/usr/bin/python3"), limits=Limits(tmp_bytes=MiB))
+    args = bwrap_arguments(spec, info_fd=10, block_fd=11, seccomp_fd=12, etc_fds={"/etc/passwd": 13})
+    for flag in ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"):
+        assert flag in args
+    joined = " ".join(args)
+    assert "--cap-drop ALL" in joined
+    assert f"--size {MiB} --tmpfs /tmp" in joined
+    assert "--share-net" not in args
+    assert "--remount-ro /" in joined
+    assert "--seccomp 12" in joined
+    binds = {args[i + 1] for i, arg in enumerate(args) if arg in ("--bind", "--ro-bind", "--dev-bind")}
+    assert "--bind" not in args and "--dev-bind" not in args  # nothing of the host is writable
+    assert not binds & {"/etc", "/home", "/root", "/", "/var", "/proc", "/sys"}
+
+
+def test_the_seccomp_program_is_well_formed_for_known_architectures() -> None:
+    for machine in seccomp.ARCHITECTURES:
+        program = seccomp.denylist_program(machine)
+        assert len(program) % 8 == 0 and len(program) // 8 < 255  # jumps are 8-bit
+    with pytest.raises(ValueError, match="no seccomp syscall table for sparc"):
+        seccomp.denylist_program("sparc")
