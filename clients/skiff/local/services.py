@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skiff.local.procfs import write_pidfile
+
 READY_TIMEOUT_SECONDS = 60.0
 
 
@@ -41,7 +43,9 @@ def postgres_bindir() -> Path:
     if configured := os.environ.get("SKIFF_PG_BINDIR"):
         return Path(configured)
     candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name), reverse=True
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name),
+        reverse=True,
     )
     if candidates:
         return candidates[0].parent
@@ -60,7 +64,8 @@ def service_user() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
     subprocess.run(
         ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "skiff"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return pwd.getpwnam("skiff")
 
@@ -79,20 +84,25 @@ def reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
 
 
 @dataclass
-class _Process:
+class ChildProcess:
+    """A long-running child in a session of its own, its output appended to `log_path`."""
+
     name: str
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    # Written as soon as the process exists, so a supervisor killed mid-start leaves it findable.
+    pidfile: Path | None = field(default=None, kw_only=True)
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def _spawn(self, argv: list[str], user: pwd.struct_passwd | None) -> None:
+    def _spawn(self, argv: list[str], user: pwd.struct_passwd | None, env: dict[str, str] | None = None) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 argv,
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -101,6 +111,8 @@ class _Process:
                 extra_groups=[] if user else None,
                 start_new_session=True,  # a terminal's Ctrl-C reaches the supervisor, which stops us in order
             )
+        if self.pidfile is not None:
+            write_pidfile(self.pidfile, self.process.pid)
 
     def _wait_ready(self, port: int) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -112,6 +124,10 @@ class _Process:
                 return
             time.sleep(0.05)
         raise ServiceError(f"{self.name} did not accept connections on port {port} within {READY_TIMEOUT_SECONDS}s")
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended (negative: killed by that signal), else None."""
+        return self.process.poll() if self.process is not None else None
 
     def send_signal(self, signum: int) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -126,10 +142,12 @@ class _Process:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.pidfile is not None:
+            self.pidfile.unlink(missing_ok=True)
 
 
 @dataclass
-class PostgresServer(_Process):
+class PostgresServer(ChildProcess):
     """A Postgres cluster in `data_dir`, listening on 127.0.0.1:`port`, with a `skiff` database."""
 
     data_dir: Path = Path()
@@ -154,8 +172,16 @@ class PostgresServer(_Process):
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(bindir, owner)
         options = [
-            "-D", str(self.data_dir), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
-            "-c", "unix_socket_directories=", "-c", "max_connections=300",
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=300",
         ]
         if not self.durable:
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -169,10 +195,23 @@ class PostgresServer(_Process):
             os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
             os.chown(self.data_dir.parent, owner.pw_uid, owner.pw_gid)
         result = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(self.data_dir), "-U", self.user, "--auth=trust", "-E", "UTF8",
-             "--no-instructions"],
-            capture_output=True, text=True, user=owner.pw_uid if owner else None,
-            group=owner.pw_gid if owner else None, extra_groups=[] if owner else None, check=False,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+            capture_output=True,
+            text=True,
+            user=owner.pw_uid if owner else None,
+            group=owner.pw_gid if owner else None,
+            extra_groups=[] if owner else None,
+            check=False,
         )
         if result.returncode != 0:
             raise ServiceError(f"initdb failed: {result.stderr.strip()[-2000:]}")
@@ -181,8 +220,19 @@ class PostgresServer(_Process):
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while True:
             result = subprocess.run(
-                [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database],
-                capture_output=True, text=True, check=False,
+                [
+                    str(bindir / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    self.database,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode == 0 or "already exists" in result.stderr:
                 return
@@ -200,7 +250,7 @@ class PostgresServer(_Process):
 
 
 @dataclass
-class RedisServer(_Process):
+class RedisServer(ChildProcess):
     data_dir: Path = Path()
     port: int = 0
 
@@ -215,8 +265,23 @@ class RedisServer(_Process):
         self.port = self.port or free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._spawn(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-             "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
             None,
         )
         self._wait_ready(self.port)
