@@ -15,19 +15,18 @@ from agent.logs import configure_logging
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="skiff agent", description="Join this machine to a Skiff control plane."
-    )
-    parser.add_argument(
-        "--api", default=os.environ.get("SKIFF_API_URL"), help="the API's URL (SKIFF_API_URL)"
-    )
+    parser = argparse.ArgumentParser(prog="skiff agent", description="Join this machine to a Skiff control plane.")
+    parser.add_argument("--api", default=os.environ.get("SKIFF_API_URL"), help="the API's URL (SKIFF_API_URL)")
     parser.add_argument("--token", default=os.environ.get("SKIFF_NODE_TOKEN"), help="a node token, nk_… ")
     parser.add_argument("--name", default=os.environ.get("SKIFF_NODE_NAME") or socket.gethostname())
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("SKIFF_AGENT_STATE_DIR", ".state/agent")))
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="a node label (repeatable)")
     parser.add_argument(
-        "--state-dir", type=Path, default=Path(os.environ.get("SKIFF_AGENT_STATE_DIR", ".state/agent"))
-    )
-    parser.add_argument(
-        "--label", action="append", default=[], metavar="KEY=VALUE", help="a node label (repeatable)"
+        "--base",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a base environment on this node (a venv or Python prefix), e.g. torch=/opt/torch (repeatable)",
     )
     parser.add_argument("--log-level", default=os.environ.get("SKIFF_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
@@ -43,7 +42,17 @@ async def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     labels = dict(label.split("=", 1) for label in args.label if "=" in label)
-    agent = Agent(AgentOptions(api_url=args.api.rstrip("/"), token=args.token, name=args.name, labels=labels))
+    bases = {name: Path(path) for name, _, path in (b.partition("=") for b in args.base) if path}
+    agent = Agent(
+        AgentOptions(
+            api_url=args.api.rstrip("/"),
+            token=args.token,
+            name=args.name,
+            state_dir=args.state_dir.resolve(),
+            labels=labels,
+            bases=bases,
+        )
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

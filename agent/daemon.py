@@ -1,4 +1,5 @@
-"""The agent daemon: register the node, keep it alive with heartbeats, re-register when told to."""
+"""The agent daemon: register the node, then run the node loop; register again when the API says
+this agent's epoch is over (the node re-registered elsewhere, or the API lost track of it)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,25 @@ import asyncio
 import contextlib
 import logging
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
-from skiff_client import AuthenticatedClient
-from skiff_client.api.agent import node_heartbeat, register_node
-from skiff_client.models import AgentConfig, Gpu, Heartbeat, NodeRegistration, NodeRegistrationLabels
 
 from agent import __version__
+from agent.api import AgentApi, Refused, Unreachable
+from agent.bundles import BundleCache
+from agent.environments import EnvironmentCache
 from agent.inventory import Inventory, read_inventory
+from agent.node import NodeLoop
+from skiff_client import AuthenticatedClient
+from skiff_client.api.agent import register_node
+from skiff_client.models import AgentConfig, Gpu, NodeRegistration, NodeRegistrationLabels
 
 log = logging.getLogger("skiff.agent")
 RETRY_SECONDS = 2.0
+# Long polls outlast the API's wait by this much before the client gives up on them.
+HTTP_TIMEOUT_SECONDS = 60.0
 
 
 class AgentError(RuntimeError):
@@ -29,7 +37,9 @@ class AgentOptions:
     api_url: str
     token: str
     name: str
-    labels: dict[str, str]
+    state_dir: Path
+    labels: dict[str, str] = field(default_factory=dict)
+    bases: dict[str, Path] = field(default_factory=dict)
 
 
 class Agent:
@@ -37,8 +47,9 @@ class Agent:
         self.options = options
         self.inventory = inventory or read_inventory()
         self.client = AuthenticatedClient(
-            base_url=options.api_url, token=options.token, timeout=httpx.Timeout(30.0)
+            base_url=options.api_url, token=options.token, timeout=httpx.Timeout(HTTP_TIMEOUT_SECONDS)
         )
+        self.api = AgentApi(self.client)
         self.config: AgentConfig | None = None
 
     def registration(self) -> NodeRegistration:
@@ -50,50 +61,45 @@ class Agent:
             agent_version=__version__,
             cpus=self.inventory.cpus,
             memory_mib=self.inventory.memory_mib,
-            gpus=[
-                Gpu(index=g.index, uuid=g.uuid, model=g.model, memory_mib=g.memory_mib)
-                for g in self.inventory.gpus
-            ],
+            gpus=[Gpu(index=g.index, uuid=g.uuid, model=g.model, memory_mib=g.memory_mib) for g in self.inventory.gpus],
             labels=labels,
         )
 
     async def register(self) -> AgentConfig:
-        response = await register_node.asyncio_detailed(client=self.client, body=self.registration())
+        try:
+            response = await register_node.asyncio_detailed(client=self.client, body=self.registration())
+        except httpx.TransportError as exc:
+            raise Unreachable(repr(exc)) from exc
         if isinstance(response.parsed, AgentConfig):
             self.config = response.parsed
             log.info("registered", extra={"node": self.config.node.id, "epoch": self.config.node.epoch})
             return self.config
         if response.status_code in (401, 403, 422):
-            raise AgentError(
-                f"the API refused this agent ({response.status_code}): {response.content.decode()}"
-            )
-        raise ConnectionError(f"registration answered {response.status_code}")
-
-    async def heartbeat(self) -> None:
-        assert self.config is not None
-        node = self.config.node
-        response = await node_heartbeat.asyncio_detailed(
-            node.id, client=self.client, body=Heartbeat(epoch=node.epoch)
-        )
-        if response.status_code == 409:
-            log.warning("epoch over; registering again", extra={"node": node.id})
-            await self.register()
-        elif response.status_code in (401, 403, 404):
-            raise AgentError(f"heartbeat refused ({response.status_code}): {response.content.decode()}")
-        elif response.status_code != 200:
-            raise ConnectionError(f"heartbeat answered {response.status_code}")
+            raise AgentError(f"the API refused this agent ({response.status_code}): {response.content.decode()}")
+        raise Unreachable(f"registration answered {response.status_code}")
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with self.client:
+        state = self.options.state_dir
+        async with self.api:
+            bundles = BundleCache(state / "bundles", self.client.get_async_httpx_client())
+            environments = EnvironmentCache(state / "environments", self.options.bases)
             while not stop.is_set():
                 try:
-                    if self.config is None:
-                        await self.register()
-                    else:
-                        await self.heartbeat()
-                    interval = self.config.heartbeat_interval_seconds if self.config else RETRY_SECONDS
-                except (OSError, ConnectionError) as exc:
-                    log.warning("API unreachable; retrying", extra={"error": repr(exc)})
-                    interval = RETRY_SECONDS
+                    config = await self.register()
+                    loop = NodeLoop(
+                        self.api,
+                        config.node.id,
+                        config.node.epoch,
+                        bundles,
+                        environments,
+                        poll_wait_seconds=min(config.heartbeat_interval_seconds, 10.0),
+                    )
+                    await loop.run(stop)
+                except Unreachable as exc:
+                    log.warning("API unreachable; retrying", extra={"error": str(exc)})
+                except Refused as exc:
+                    if exc.status in (401, 403):
+                        raise AgentError(str(exc)) from exc
+                    log.warning("the API ended this agent's epoch; registering again", extra={"error": str(exc)})
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+                    await asyncio.wait_for(stop.wait(), RETRY_SECONDS)

@@ -17,7 +17,7 @@ from api import __version__
 from api.apps.routes import AppController
 from api.auth.guards import authenticate
 from api.blobs import blob_store_from_url
-from api.calls.dispatch import CompletionWaiter, Dispatcher
+from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
 from api.calls.routes import CallController, InvokeController
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
@@ -74,14 +74,16 @@ def create_app(settings: Settings) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = redis
-        app.state.dispatcher = Dispatcher(redis)
-        app.state.waiter = waiter = CompletionWaiter(redis)
+        blocking = blocking_client(settings.redis_url)
+        app.state.dispatcher = Dispatcher(redis, blocking)
+        app.state.waiter = waiter = CompletionWaiter(blocking)
         app.state.blobs = blob_store_from_url(settings.blob_url, s3_endpoint_url=settings.s3_endpoint_url)
         waiter.start()
         try:
             yield
         finally:
             await waiter.stop()
+            await blocking.aclose()
             await redis.aclose()
             await engine.dispose()
 

@@ -12,9 +12,12 @@ import socket
 from datetime import timedelta
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.calls.dispatch import SCHEDULER_WAKE, Dispatcher
+from api import models  # noqa: F401 - every table, so foreign keys resolve
+from api.calls.dispatch import SCHEDULER_WAKE, Dispatcher, blocking_client
 from api.db import create_engine, create_sessionmaker
 from api.idempotency.service import purge_expired
 from api.leases.service import LeaseService
@@ -27,6 +30,7 @@ from scheduler.reconcile import (
     mark_redis_known,
     publish_pending,
     redis_forgot,
+    republish_stranded,
 )
 from scheduler.scaling import scale
 
@@ -78,6 +82,8 @@ class Scheduler:
                 pass
             if forgot:
                 await mark_redis_known(self.dispatcher)
+            else:
+                await republish_stranded(session, self.dispatcher)
         async with self.sessionmaker() as session, session.begin():
             await scale(session, self.dispatcher)
 
@@ -85,8 +91,11 @@ class Scheduler:
         while not stop.is_set():
             try:
                 await self.step()
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, DBAPIError, RedisError) as exc:
                 log.warning("tick failed; retrying", extra={"error": repr(exc)})
+            except Exception:
+                # A bug in one tick must not stop scheduling for everyone; it is logged loudly.
+                log.exception("tick failed")
             await self._wait(stop)
         await self.resign()
 
@@ -111,7 +120,7 @@ class Scheduler:
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings)
-    redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    redis = blocking_client(settings.redis_url)
     try:
         await Scheduler(settings, create_sessionmaker(engine), redis).run(stop)
     finally:

@@ -7,7 +7,8 @@ and prefer one that already holds the function's environment or a warm zygote.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 ANY_GPU = "any"
 
@@ -81,3 +82,39 @@ def choose_node(request: Request, nodes: Sequence[NodeSnapshot]) -> Placement | 
     best = max(candidates, key=lambda n: (score(request, n), n.id))
     model = gpu_fit(request, best)
     return Placement(node_id=best.id, gpu_model=model if isinstance(model, str) else None)
+
+
+@dataclass(frozen=True)
+class IdleContainer:
+    """A ready container running nothing, which may be stopped to make room for queued work."""
+
+    id: str
+    node_id: str
+    cpu: float
+    memory_mib: int
+    idle_since: datetime
+
+
+def make_room(
+    request: Request, nodes: Sequence[NodeSnapshot], idle: Sequence[IdleContainer]
+) -> tuple[Placement, tuple[str, ...]] | None:
+    """When nothing fits: the fewest longest-idle containers on one node whose stopping lets the
+    request fit there, and the placement that follows; None when no node can be freed enough."""
+    best: tuple[Placement, tuple[str, ...]] | None = None
+    for node in nodes:
+        freed = node
+        chosen: list[str] = []
+        for container in sorted((c for c in idle if c.node_id == node.id), key=lambda c: (c.idle_since, c.id)):
+            if feasible(request, freed):
+                break
+            freed = replace(
+                freed,
+                cpu_free=freed.cpu_free + container.cpu,
+                memory_free_mib=freed.memory_free_mib + container.memory_mib,
+            )
+            chosen.append(container.id)
+        if chosen and feasible(request, freed) and (best is None or len(chosen) < len(best[1])):
+            placement = choose_node(request, [freed])
+            assert placement is not None
+            best = (placement, tuple(chosen))
+    return best

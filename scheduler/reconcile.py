@@ -5,8 +5,9 @@ containers of nodes that went silent are forgotten."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.calls.dispatch import ALIVE_MARKER, Dispatcher
@@ -19,6 +20,7 @@ from api.nodes.schemas import NodeState
 
 log = logging.getLogger("skiff.scheduler")
 PUBLISH_BATCH = 5000
+STRANDED_AFTER = timedelta(seconds=30)
 
 
 async def expire_leases(session: AsyncSession) -> list[str]:
@@ -78,6 +80,35 @@ async def publish_pending(session: AsyncSession, dispatcher: Dispatcher, *, ever
     if rows:
         await session.execute(update(Call).where(Call.id.in_([r.id for r in rows])).values(published_at=func.now()))
     return len(rows)
+
+
+async def republish_stranded(session: AsyncSession, dispatcher: Dispatcher) -> int:
+    """Queued calls published a while ago whose function queue is empty were lost on the way
+    (an API crash between commit and push, a pop whose reply was lost): publish them again."""
+    rows = (
+        await session.execute(
+            select(Call.id, Call.function_id)
+            .where(
+                Call.status == CallStatus.QUEUED.value,
+                Call.published_at < func.now() - literal(STRANDED_AFTER),
+                (Call.not_before.is_(None)) | (Call.not_before <= func.now()),
+            )
+            .order_by(Call.id)
+            .limit(PUBLISH_BATCH)
+        )
+    ).all()
+    by_function: dict[str, list[str]] = {}
+    for call_id, function_id in rows:
+        by_function.setdefault(function_id, []).append(call_id)
+    republished = 0
+    for function_id, call_ids in by_function.items():
+        if await dispatcher.queue_length(function_id) == 0:
+            await dispatcher.publish(function_id, call_ids)
+            await session.execute(update(Call).where(Call.id.in_(call_ids)).values(published_at=func.now()))
+            republished += len(call_ids)
+    if republished:
+        log.warning("republished stranded calls", extra={"count": republished})
+    return republished
 
 
 async def redis_forgot(dispatcher: Dispatcher) -> bool:

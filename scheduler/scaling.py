@@ -1,10 +1,15 @@
-"""The IO around the autoscaling and placement cores: read demand and capacity, apply the plan."""
+"""The IO around the autoscaling and placement cores: read demand and capacity, apply the plan.
+
+When a queued function fits on no node, idle containers of other functions (beyond their
+`min_containers`) are stopped to make room, longest idle first.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from dataclasses import replace
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +26,7 @@ from api.ids import new_id
 from api.nodes.models import Node
 from api.nodes.schemas import NodeState
 from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale
-from scheduler.placement import NodeSnapshot, Request, choose_node
+from scheduler.placement import IdleContainer, NodeSnapshot, Placement, Request, choose_node, make_room
 
 log = logging.getLogger("skiff.scheduler")
 LIVE = (ContainerState.PENDING.value, ContainerState.STARTING.value, ContainerState.READY.value)
@@ -42,59 +47,95 @@ def request_of(spec: dict[str, Any], image_key: str) -> Request:
     return Request(
         cpu=float(spec.get("cpu", 1.0)),
         memory_mib=int(spec.get("memory", 1024)),
-        gpu_models=tuple(g["model"] for g in gpus),
+        gpu_models=tuple(g["model"] or "any" for g in gpus),
         gpu_count=int(gpus[0]["count"]) if gpus else 0,
         image_key=image_key,
     )
 
 
+@dataclass
+class ClusterView:
+    """What one tick knows: live containers, their functions, and free capacity per workspace."""
+
+    functions: dict[str, Function]
+    containers: list[Container]
+    nodes: dict[str, list[NodeSnapshot]]
+    starts: list[Container] = field(default_factory=list)
+    stops: set[str] = field(default_factory=set)
+
+    def live_of(self, function_id: str) -> list[Container]:
+        return [c for c in self.containers if c.function_id == function_id and c.id not in self.stops]
+
+    def idle_elsewhere(self, fn: Function) -> list[IdleContainer]:
+        live = Counter(c.function_id for c in self.containers if c.id not in self.stops)
+        spare = {fid: live[fid] - policy_of(f.spec).min_containers for fid, f in self.functions.items()}
+        idle = []
+        candidates = [c for c in self.containers if c.idle_since is not None]
+        for c in sorted(candidates, key=lambda c: (c.idle_since, c.id)):
+            other = self.functions.get(c.function_id)
+            if (
+                other is None
+                or other.id == fn.id
+                or other.workspace_id != fn.workspace_id
+                or c.id in self.stops
+                or c.state != ContainerState.READY.value
+                or c.busy
+                or c.idle_since is None
+                or spare[c.function_id] <= 0
+            ):
+                continue
+            spare[c.function_id] -= 1
+            spec = other.spec
+            idle.append(
+                IdleContainer(
+                    id=c.id,
+                    node_id=c.node_id,
+                    cpu=float(spec.get("cpu", 1.0)),
+                    memory_mib=int(spec.get("memory", 1024)),
+                    idle_since=c.idle_since,
+                )
+            )
+        return idle
+
+    def place(self, fn: Function, request: Request) -> Placement | None:
+        nodes = self.nodes[fn.workspace_id]
+        placement = choose_node(request, nodes)
+        if placement is None:
+            idle = self.idle_elsewhere(fn)
+            room = make_room(request, nodes, idle)
+            if room is None:
+                return None
+            placement, evicted = room
+            freed = {c.id: c for c in idle if c.id in evicted}
+            self.stops |= set(evicted)
+            nodes = [_release(n, [freed[e] for e in evicted if freed[e].node_id == n.id]) for n in nodes]
+        self.nodes[fn.workspace_id] = [_reserve(n, request) if n.id == placement.node_id else n for n in nodes]
+        return placement
+
+
 async def scale(session: AsyncSession, dispatcher: Dispatcher) -> None:
     now: datetime = await session.scalar(select(func.now()))  # type: ignore[assignment]
-    demand = {
-        fid: (queued, running)
-        for fid, queued, running in (
-            await session.execute(
-                select(
-                    Call.function_id,
-                    func.count().filter(Call.status == CallStatus.QUEUED.value),
-                    func.count().filter(Call.status == CallStatus.RUNNING.value),
-                )
-                .where(Call.status.in_([CallStatus.QUEUED.value, CallStatus.RUNNING.value]))
-                .group_by(Call.function_id)
-            )
-        ).all()
-    }
-    containers = (await session.scalars(select(Container).where(Container.state.in_(LIVE)))).all()
-    live_by_function: dict[str, list[Container]] = defaultdict(list)
-    for container in containers:
-        live_by_function[container.function_id].append(container)
-    function_ids = set(demand) | set(live_by_function)
-    functions = (await session.scalars(select(Function).where(Function.id.in_(function_ids)))).all()
-    nodes = await _snapshots(session, containers, {f.id: f for f in functions})
-    woken: set[str] = set()
-    for fn in functions:
+    demand = await _demand(session)
+    containers = list((await session.scalars(select(Container).where(Container.state.in_(LIVE)))).all())
+    function_ids = set(demand) | {c.function_id for c in containers}
+    functions = {f.id: f for f in (await session.scalars(select(Function).where(Function.id.in_(function_ids))))}
+    view = ClusterView(functions, containers, await _snapshots(session, containers, functions))
+    for fn in sorted(functions.values(), key=lambda f: f.id):
         queued, running = demand.get(fn.id, (0, 0))
         live = [
             LiveContainer(
-                id=c.id,
-                busy=c.busy > 0,
-                idle_since=c.idle_since,
-                starting=c.state != ContainerState.READY.value,
+                id=c.id, busy=c.busy > 0, idle_since=c.idle_since, starting=c.state != ContainerState.READY.value
             )
-            for c in live_by_function[fn.id]
+            for c in view.live_of(fn.id)
         ]
         plan = plan_scale(queued, running, live, policy_of(fn.spec), now)
-        request = request_of(fn.spec, fn.image_key)
+        view.stops |= set(plan.stop)
         for _ in range(plan.start):
-            workspace_nodes = nodes[fn.workspace_id]
-            placement = choose_node(request, workspace_nodes)
+            placement = view.place(fn, request_of(fn.spec, fn.image_key))
             if placement is None:
-                log.info(
-                    "no node fits",
-                    extra={"function": fn.id, "cpu": request.cpu, "memory": request.memory_mib},
-                )
+                log.info("no node fits", extra={"function": fn.id})
                 break
-            session.add(
+            view.starts.append(
                 Container(
                     id=new_id("ctr"),
                     workspace_id=fn.workspace_id,
@@ -104,26 +145,43 @@ async def scale(session: AsyncSession, dispatcher: Dispatcher) -> None:
                     busy=0,
                 )
             )
-            nodes[fn.workspace_id] = [_reserve(n, request) if n.id == placement.node_id else n for n in workspace_nodes]
-            woken.add(node_wake_key(placement.node_id))
-        if plan.stop:
-            stopped = (
-                await session.execute(
-                    update(Container)
-                    .where(Container.id.in_(plan.stop), Container.state == ContainerState.READY.value)
-                    .values(state=ContainerState.STOPPING.value)
-                    .returning(Container.id, Container.node_id)
-                )
-            ).all()
-            for container_id, node_id in stopped:
-                woken |= {node_wake_key(node_id), container_wake_key(container_id)}
+    await _apply(session, dispatcher, view)
+
+
+async def _apply(session: AsyncSession, dispatcher: Dispatcher, view: ClusterView) -> None:
+    session.add_all(view.starts)
+    woken = {node_wake_key(c.node_id) for c in view.starts}
+    if view.stops:
+        stopped = (
+            await session.execute(
+                update(Container)
+                .where(Container.id.in_(view.stops), Container.state == ContainerState.READY.value)
+                .values(state=ContainerState.STOPPING.value)
+                .returning(Container.id, Container.node_id)
+            )
+        ).all()
+        for container_id, node_id in stopped:
+            woken |= {node_wake_key(node_id), container_wake_key(container_id)}
     await session.flush()
     if woken:
         await dispatcher.wake(*sorted(woken))
 
 
+async def _demand(session: AsyncSession) -> dict[str, tuple[int, int]]:
+    rows = await session.execute(
+        select(
+            Call.function_id,
+            func.count().filter(Call.status == CallStatus.QUEUED.value),
+            func.count().filter(Call.status == CallStatus.RUNNING.value),
+        )
+        .where(Call.status.in_([CallStatus.QUEUED.value, CallStatus.RUNNING.value]))
+        .group_by(Call.function_id)
+    )
+    return {fid: (queued, running) for fid, queued, running in rows.all()}
+
+
 async def _snapshots(
-    session: AsyncSession, containers: Any, functions: dict[str, Function]
+    session: AsyncSession, containers: Sequence[Container], functions: dict[str, Function]
 ) -> dict[str, list[NodeSnapshot]]:
     """Ready nodes by workspace, with what their live containers already hold subtracted."""
     used_cpu: dict[str, float] = defaultdict(float)
@@ -153,4 +211,12 @@ async def _snapshots(
 def _reserve(node: NodeSnapshot, request: Request) -> NodeSnapshot:
     return replace(
         node, cpu_free=node.cpu_free - request.cpu, memory_free_mib=node.memory_free_mib - request.memory_mib
+    )
+
+
+def _release(node: NodeSnapshot, freed: list[IdleContainer]) -> NodeSnapshot:
+    return replace(
+        node,
+        cpu_free=node.cpu_free + sum(c.cpu for c in freed),
+        memory_free_mib=node.memory_free_mib + sum(c.memory_mib for c in freed),
     )

@@ -7,14 +7,14 @@ import tarfile
 import textwrap
 import zipfile
 
-HELLO_SOURCE = '''
+HELLO_SOURCE = """
 def hello(name="world"):
     print(f"saying hello to {name}")
     return {"greeting": f"hello {name}"}
 
 def boom():
     raise ValueError("no such thing")
-'''
+"""
 
 HELLO_MANIFEST = """
 [functions.hello]

@@ -20,13 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar import Litestar
-from skiff.local.services import PostgresServer, RedisServer
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.db import create_engine, create_sessionmaker
+from api.leases.models import LeaderLease
 from api.settings import Settings
 from api.workspaces.service import WorkspaceService
+from skiff.local.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +38,8 @@ def state_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="skiff-test-"))
     path.chmod(0o755)  # Postgres runs as an unprivileged user and must reach its data directory
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    if not os.environ.get("SKIFF_TEST_KEEP_STATE"):  # set it to read the processes' logs afterwards
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +83,7 @@ def fresh_database_url(postgres: PostgresServer, request: pytest.FixtureRequest)
     """An empty database of its own, for tests of migrations and whole-database behaviour."""
     name = "t_" + request.node.name.lower().translate({ord(c): "_" for c in "[]-./ "})[:40]
     base = f"-h 127.0.0.1 -p {postgres.port} -U skiff".split()
-    subprocess.run(
-        ["psql", *base, "-d", "skiff", "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True
-    )
+    subprocess.run(["psql", *base, "-d", "skiff", "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
     yield postgres.url.rsplit("/", 1)[0] + "/" + name
     subprocess.run(
         ["psql", *base, "-d", "skiff", "-c", f'DROP DATABASE "{name}" WITH (FORCE)'],
@@ -141,6 +142,12 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real app in-process, against the session's Postgres and Redis."""
     async with serving(create_app(settings)) as test_client:
         yield test_client
+
+
+async def clear_leader_lease(engine: AsyncEngine) -> None:
+    """Tests that step a scheduler start with nobody holding the lease."""
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await session.execute(delete(LeaderLease))
 
 
 @dataclass

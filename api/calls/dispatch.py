@@ -34,9 +34,19 @@ def container_wake_key(container_id: str) -> str:
     return f"skiff:container:{container_id}:wake"
 
 
+def blocking_client(url: str) -> aioredis.Redis:
+    """For BLPOP and SUBSCRIBE: no read timeout (a timed-out BLPOP would still pop, into a reply
+    nobody reads), and health checks to notice a dead connection instead."""
+    client: aioredis.Redis = aioredis.Redis.from_url(
+        url, socket_timeout=None, socket_connect_timeout=2, health_check_interval=15
+    )
+    return client
+
+
 class Dispatcher:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, blocking: aioredis.Redis | None = None) -> None:
         self.redis = redis
+        self.blocking = blocking or redis
 
     async def publish(self, function_id: str, call_ids: Iterable[str]) -> None:
         """Queue calls for their function's containers and tell the scheduler (one round trip)."""
@@ -55,13 +65,17 @@ class Dispatcher:
             return False
         return True
 
+    async def queue_length(self, function_id: str) -> int:
+        length: int = await self.redis.llen(queue_key(function_id))  # type: ignore[misc]
+        return length
+
     async def pop(self, key: str) -> bytes | None:
         value: bytes | None = await self.redis.lpop(key)  # type: ignore[misc]
         return value
 
     async def block_pop(self, keys: list[str], seconds: float) -> tuple[str, bytes] | None:
         """BLPOP; Redis takes fractional timeouts although redis-py types them as int."""
-        item = await self.redis.blpop(keys, timeout=seconds)  # type: ignore[arg-type,misc]
+        item = await self.blocking.blpop(keys, timeout=seconds)  # type: ignore[arg-type,misc]
         if item is None:
             return None
         key, value = item

@@ -47,6 +47,8 @@ class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     containers: Annotated[list[ContainerReport], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=list)
     running_calls: Annotated[list[Id], msgspec.Meta(max_length=100_000)] = msgspec.field(default_factory=list)
     wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
+    # The agent is shutting down: stop its containers and place nothing new on the node.
+    draining: bool = False
 
 
 class NodeWork(msgspec.Struct, kw_only=True):

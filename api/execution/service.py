@@ -33,6 +33,7 @@ from api.execution.schemas import (
 )
 from api.ids import new_id
 from api.nodes.models import Node
+from api.nodes.schemas import NodeState
 from api.nodes.service import NodeService
 
 LIVE = (
@@ -68,20 +69,15 @@ class ExecutionService:
         return work
 
     async def _poll_once(self, principal: Principal, node_id: str, body: NodePoll, *, first: bool) -> NodeWork:
+        drained: Sequence[str] = ()
         async with self.sessionmaker() as session, session.begin():
             node = await NodeService(session).heartbeat(principal, node_id, body.epoch)
             if first:
                 await self._apply_reports(session, node, body.containers)
-                await session.execute(
-                    update(Call)
-                    .where(
-                        Call.node_id == node.id,
-                        Call.status == CallStatus.RUNNING.value,
-                        Call.id.in_(body.running_calls),
-                    )
-                    .values(lease_expires_at=func.now() + literal(self.lease))
-                )
-            start = await self._claim_starts(session, node)
+                await self._renew_leases(session, node, body.running_calls)
+                if body.draining:
+                    drained = await self._drain(session, node)
+            start = [] if body.draining else await self._claim_starts(session, node)
             stop = (
                 await session.scalars(
                     select(Container.id).where(
@@ -89,27 +85,45 @@ class ExecutionService:
                     )
                 )
             ).all()
-            still_ours = (
-                set(
-                    (
-                        await session.scalars(
-                            select(Call.id).where(
-                                Call.id.in_(body.running_calls),
-                                Call.node_id == node.id,
-                                Call.status == CallStatus.RUNNING.value,
-                            )
-                        )
-                    ).all()
-                )
-                if body.running_calls
-                else set()
-            )
+            still_ours = await self._still_running(session, node, body.running_calls)
+        if drained:
+            # Slots waiting for inputs on these containers return at once and see `stop`.
+            await self.dispatcher.wake(*(container_wake_key(c) for c in drained))
         return NodeWork(
             start=start,
             stop=list(stop),
             abandon=[c for c in body.running_calls if c not in still_ours],
             lease_seconds=self.lease.total_seconds(),
         )
+
+    async def _renew_leases(self, session: AsyncSession, node: Node, running: Sequence[str]) -> None:
+        if running:
+            await session.execute(
+                update(Call)
+                .where(Call.node_id == node.id, Call.status == CallStatus.RUNNING.value, Call.id.in_(running))
+                .values(lease_expires_at=func.now() + literal(self.lease))
+            )
+
+    async def _still_running(self, session: AsyncSession, node: Node, running: Sequence[str]) -> set[str]:
+        if not running:
+            return set()
+        rows = await session.scalars(
+            select(Call.id).where(
+                Call.id.in_(running), Call.node_id == node.id, Call.status == CallStatus.RUNNING.value
+            )
+        )
+        return set(rows.all())
+
+    async def _drain(self, session: AsyncSession, node: Node) -> Sequence[str]:
+        await session.execute(update(Node).where(Node.id == node.id).values(state=NodeState.DRAINING.value))
+        return (
+            await session.scalars(
+                update(Container)
+                .where(Container.node_id == node.id, Container.state.in_(LIVE))
+                .values(state=ContainerState.STOPPING.value)
+                .returning(Container.id)
+            )
+        ).all()
 
     async def _apply_reports(self, session: AsyncSession, node: Node, reports: Sequence[ContainerReport]) -> None:
         reported = {r.container_id: r for r in reports}

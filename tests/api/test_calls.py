@@ -23,7 +23,7 @@ from scheduler.loop import Scheduler
 from tests.api.test_apps import deploy
 from tests.api.test_nodes import REGISTRATION
 from tests.bundles import hello_bundle, make_bundle
-from tests.conftest import Tenant
+from tests.conftest import Tenant, clear_leader_lease
 
 
 @dataclass
@@ -60,6 +60,7 @@ async def agent(client: httpx.AsyncClient, tenant: Tenant) -> ScriptedAgent:
 
 @pytest.fixture
 async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
+    await clear_leader_lease(engine)
     redis = aioredis.Redis.from_url(settings.redis_url)
     yield Scheduler(settings, create_sessionmaker(engine), redis)
     await redis.aclose()

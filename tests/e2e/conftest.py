@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 
 from api.settings import Settings
 from skiff.local.services import free_port
+from tests.conftest import Tenant
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -77,3 +80,59 @@ def api_server(settings: Settings, state_dir: Path) -> Iterator[str]:
     # uvicorn re-raises SIGTERM after a graceful shutdown, so the exit status is -SIGTERM
     assert process.stop() in (0, -signal.SIGTERM), process.output()[-3000:]
     assert "Application shutdown complete" in process.output()
+
+
+@dataclass
+class Platform:
+    """A running control plane with one agent, and the workspace that owns the agent's node."""
+
+    url: str
+    tenant: Tenant
+    agent: Process
+    scheduler: Process
+    state_dir: Path
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.tenant.headers, timeout=70)
+
+
+def start_agent(url: str, node_token: str, settings: Settings, state: Path, name: str) -> Process:
+    return Process(
+        [sys.executable, "-m", "agent", "--api", url, "--token", node_token, "--name", name, "--state-dir", str(state)],
+        server_env(settings, SKIFF_LOG_LEVEL="INFO"),
+        state.with_suffix(".log"),
+    )
+
+
+@pytest.fixture(scope="session")
+def platform(api_server: str, settings: Settings, engine_sync_tenant: Tenant, state_dir: Path) -> Iterator[Platform]:
+    scheduler = Process([sys.executable, "-m", "scheduler"], server_env(settings), state_dir / "scheduler.log")
+    node_token = httpx.post(
+        f"{api_server}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=engine_sync_tenant.headers
+    ).json()["token"]
+    agent = start_agent(api_server, node_token, settings, state_dir / "agent-1", "node-1")
+    platform = Platform(api_server, engine_sync_tenant, agent, scheduler, state_dir)
+    deadline = time.monotonic() + 30
+    with platform.http() as http:
+        while not http.get("/v1/nodes").json()["items"]:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the agent did not register:\n{agent.output()[-3000:]}")
+            time.sleep(0.1)
+    yield platform
+    agent.stop(30)
+    scheduler.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_sync_tenant(api_server: str, settings: Settings) -> Tenant:
+    """A workspace for the session's platform, made through the API's own bootstrap command."""
+    result = subprocess.run(
+        [sys.executable, "-m", "api", "bootstrap", "--workspace", f"e2e-{os.urandom(4).hex()}"],
+        cwd=ROOT,
+        env=server_env(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    created = json.loads(result.stdout)
+    return Tenant(workspace_id=created["workspace_id"], name=created["workspace"], token=created["token"])

@@ -27,8 +27,21 @@ def test_agent_registers_and_heartbeats(api_server: str, tenant: Tenant, setting
         f"{api_server}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=tenant.headers
     ).json()["token"]
     agent = Process(
-        [sys.executable, "-m", "agent", "--api", api_server, "--token", node_token, "--name", "e2e-node",
-         "--state-dir", str(tmp_path / "agent"), "--label", "zone=test"],
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "--api",
+            api_server,
+            "--token",
+            node_token,
+            "--name",
+            "e2e-node",
+            "--state-dir",
+            str(tmp_path / "agent"),
+            "--label",
+            "zone=test",
+        ],
         server_env(settings),
         tmp_path / "agent.log",
     )

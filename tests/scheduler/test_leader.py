@@ -9,16 +9,15 @@ from datetime import timedelta
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import create_sessionmaker
-from api.leases.models import LeaderLease
 from api.nodes.models import Node
 from api.settings import Settings
 from scheduler.loop import Scheduler
 from tests.api.test_nodes import REGISTRATION
-from tests.conftest import Tenant
+from tests.conftest import Tenant, clear_leader_lease
 
 
 @pytest.fixture
@@ -30,8 +29,7 @@ async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture(autouse=True)
 async def no_lease(engine: AsyncEngine) -> None:
-    async with create_sessionmaker(engine)() as session, session.begin():
-        await session.execute(delete(LeaderLease))
+    await clear_leader_lease(engine)
 
 
 def scheduler(settings: Settings, engine: AsyncEngine, redis: aioredis.Redis, holder: str) -> Scheduler:
@@ -62,9 +60,7 @@ async def test_standby_takes_over_when_the_lease_lapses(
     assert a.fencing_token is None  # the old leader learns it lost
 
 
-async def test_resigning_hands_over_at_once(
-    settings: Settings, engine: AsyncEngine, redis: aioredis.Redis
-) -> None:
+async def test_resigning_hands_over_at_once(settings: Settings, engine: AsyncEngine, redis: aioredis.Redis) -> None:
     a, b = (scheduler(settings, engine, redis, h) for h in ("a", "b"))
     await a.step()
     await a.resign()
@@ -75,9 +71,7 @@ async def test_resigning_hands_over_at_once(
 async def test_leader_marks_silent_nodes_down(
     settings: Settings, engine: AsyncEngine, redis: aioredis.Redis, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    token = (
-        await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)
-    ).json()
+    token = (await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)).json()
     registered = await client.post(
         "/v1/agent/nodes", json=REGISTRATION, headers={"Authorization": f"Bearer {token['token']}"}
     )
@@ -94,9 +88,7 @@ async def test_leader_marks_silent_nodes_down(
     assert await state() == "ready"
     async with create_sessionmaker(engine)() as session, session.begin():
         await session.execute(
-            update(Node)
-            .where(Node.id == node_id)
-            .values(last_heartbeat_at=Node.last_heartbeat_at - timedelta(hours=1))
+            update(Node).where(Node.id == node_id).values(last_heartbeat_at=Node.last_heartbeat_at - timedelta(hours=1))
         )
     await leader.step()
     assert await state() == "down"

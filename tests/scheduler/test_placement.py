@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from scheduler.placement import NodeSnapshot, Placement, Request, choose_node
+from scheduler.placement import IdleContainer, NodeSnapshot, Placement, Request, choose_node, make_room
 
 CPU_SMALL = NodeSnapshot(id="cpu-small", cpu_free=2, memory_free_mib=4096, cpu_total=4)
 CPU_BIG = NodeSnapshot(id="cpu-big", cpu_free=30, memory_free_mib=65536, cpu_total=32)
 H100X2 = NodeSnapshot(id="h100", cpu_free=16, memory_free_mib=131072, gpus_free={"H100": 2}, cpu_total=16)
 A100 = NodeSnapshot(id="a100", cpu_free=16, memory_free_mib=131072, gpus_free={"A100-80GB": 1}, cpu_total=16)
 LABELLED = NodeSnapshot(id="eu", cpu_free=8, memory_free_mib=8192, labels={"zone": "eu"}, cpu_total=8)
-CACHED = NodeSnapshot(
-    id="cached", cpu_free=30, memory_free_mib=65536, cpu_total=32, cached_images=frozenset({"img"})
-)
-ZYGOTE = NodeSnapshot(
-    id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total=32, warm_zygotes=frozenset({"img"})
-)
+CACHED = NodeSnapshot(id="cached", cpu_free=30, memory_free_mib=65536, cpu_total=32, cached_images=frozenset({"img"}))
+ZYGOTE = NodeSnapshot(id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total=32, warm_zygotes=frozenset({"img"}))
 
 
 @pytest.mark.parametrize(
@@ -55,3 +53,49 @@ ZYGOTE = NodeSnapshot(
 )
 def test_choose_node(request_: Request, nodes: list[NodeSnapshot], expected: Placement | None) -> None:
     assert choose_node(request_, nodes) == expected
+
+
+def _idle(cid: str, node: str, minutes_ago: int, cpu: float = 1.0) -> IdleContainer:
+    return IdleContainer(
+        id=cid,
+        node_id=node,
+        cpu=cpu,
+        memory_mib=512,
+        idle_since=datetime(2026, 1, 1, 12, 0, tzinfo=UTC) - timedelta(minutes=minutes_ago),
+    )
+
+
+@pytest.mark.parametrize(
+    ("nodes", "idle", "expected"),
+    [
+        # nothing idle: no room can be made
+        ([NodeSnapshot(id="n", cpu_free=0, memory_free_mib=4096, cpu_total=2)], [], None),
+        # the longest idle container goes first, and only as many as needed
+        (
+            [NodeSnapshot(id="n", cpu_free=0, memory_free_mib=4096, cpu_total=2)],
+            [_idle("recent", "n", 1), _idle("old", "n", 30)],
+            (Placement("n", None), ("old",)),
+        ),
+        # two must go when each frees half of what is needed
+        (
+            [NodeSnapshot(id="n", cpu_free=0, memory_free_mib=4096, cpu_total=2)],
+            [_idle("a", "n", 5, cpu=0.5), _idle("b", "n", 9, cpu=0.5)],
+            (Placement("n", None), ("b", "a")),
+        ),
+        # the node needing the fewest stops wins
+        (
+            [
+                NodeSnapshot(id="x", cpu_free=0, memory_free_mib=4096, cpu_total=2),
+                NodeSnapshot(id="y", cpu_free=0.5, memory_free_mib=4096, cpu_total=2),
+            ],
+            [_idle("x1", "x", 50, cpu=0.5), _idle("x2", "x", 40, cpu=0.5), _idle("y1", "y", 1, cpu=0.5)],
+            (Placement("y", None), ("y1",)),
+        ),
+        # not enough to free anywhere
+        ([NodeSnapshot(id="n", cpu_free=0, memory_free_mib=4096, cpu_total=2)], [_idle("a", "n", 5, cpu=0.25)], None),
+    ],
+)
+def test_make_room(
+    nodes: list[NodeSnapshot], idle: list[IdleContainer], expected: tuple[Placement, tuple[str, ...]] | None
+) -> None:
+    assert make_room(Request(cpu=1, memory_mib=512), nodes, idle) == expected

@@ -21,12 +21,14 @@ class NodePoll:
     Attributes:
         epoch (int):
         containers (list[ContainerReport] | Unset):
+        draining (bool | Unset):  Default: False.
         running_calls (list[str] | Unset):
         wait_seconds (float | Unset):  Default: 0.0.
     """
 
     epoch: int
     containers: list[ContainerReport] | Unset = UNSET
+    draining: bool | Unset = False
     running_calls: list[str] | Unset = UNSET
     wait_seconds: float | Unset = 0.0
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -40,6 +42,8 @@ class NodePoll:
             for containers_item_data in self.containers:
                 containers_item = containers_item_data.to_dict()
                 containers.append(containers_item)
+
+        draining = self.draining
 
         running_calls: list[str] | Unset = UNSET
         if not isinstance(self.running_calls, Unset):
@@ -56,6 +60,8 @@ class NodePoll:
         )
         if containers is not UNSET:
             field_dict["containers"] = containers
+        if draining is not UNSET:
+            field_dict["draining"] = draining
         if running_calls is not UNSET:
             field_dict["running_calls"] = running_calls
         if wait_seconds is not UNSET:
@@ -79,6 +85,8 @@ class NodePoll:
 
                 containers.append(containers_item)
 
+        draining = d.pop("draining", UNSET)
+
         running_calls = cast(list[str], d.pop("running_calls", UNSET))
 
         wait_seconds = d.pop("wait_seconds", UNSET)
@@ -86,6 +94,7 @@ class NodePoll:
         node_poll = cls(
             epoch=epoch,
             containers=containers,
+            draining=draining,
             running_calls=running_calls,
             wait_seconds=wait_seconds,
         )

@@ -1,0 +1,112 @@
+"""The agent's calls to the control plane, through the generated client, with one error policy:
+a 401/403/404 is fatal for the caller, anything else (network, 5xx) is worth retrying."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import httpx
+
+from skiff_client import AuthenticatedClient
+from skiff_client.api.agent import next_input, poll_node, report_outcomes, ship_logs
+from skiff_client.models import (
+    CallOutcome,
+    ContainerReport,
+    LogRecord,
+    LogShipment,
+    LogShipmentResult,
+    NextInput,
+    NextInputAnswer,
+    NodePoll,
+    NodeWork,
+    OutcomeBatch,
+    OutcomeResults,
+    Problem,
+)
+from skiff_client.types import Response
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Refused(Exception):
+    """The API refused the request for good (bad token, unknown node or container, stale epoch)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+
+
+class Unreachable(Exception):
+    """The API could not be reached or failed; try again later."""
+
+
+def _parsed(response: Response[Any], kind: type[T]) -> T:
+    """The body as `kind`, or the right exception for the status."""
+    if isinstance(response.parsed, kind):
+        return response.parsed
+    detail = response.parsed.detail if isinstance(response.parsed, Problem) else response.content[:500].decode()
+    if 400 <= response.status_code < 500:
+        raise Refused(response.status_code, detail)
+    raise Unreachable(f"HTTP {response.status_code}: {detail}")
+
+
+def _transport_errors_are_unreachable(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @functools.wraps(call)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await call(*args, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unreachable(repr(exc)) from exc
+
+    return wrapper
+
+
+class AgentApi:
+    def __init__(self, client: AuthenticatedClient) -> None:
+        self.client = client
+
+    async def __aenter__(self) -> AgentApi:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.__aexit__(*exc)
+
+    @_transport_errors_are_unreachable
+    async def poll(
+        self,
+        node_id: str,
+        epoch: int,
+        containers: list[ContainerReport],
+        running: list[str],
+        wait_seconds: float,
+        *,
+        draining: bool = False,
+    ) -> NodeWork:
+        body = NodePoll(
+            epoch=epoch, containers=containers, running_calls=running, wait_seconds=wait_seconds, draining=draining
+        )
+        return _parsed(await poll_node.asyncio_detailed(node_id, client=self.client, body=body), NodeWork)
+
+    @_transport_errors_are_unreachable
+    async def next_input(
+        self, container_id: str, outcome: CallOutcome | None, wait_seconds: float, cold_start_ms: float | None
+    ) -> NextInputAnswer:
+        body = NextInput(outcome=outcome, wait_seconds=wait_seconds, cold_start_ms=cold_start_ms)
+        response = await next_input.asyncio_detailed(container_id, client=self.client, body=body)
+        return _parsed(response, NextInputAnswer)
+
+    @_transport_errors_are_unreachable
+    async def report_outcomes(self, outcomes: list[CallOutcome]) -> list[bool]:
+        response = await report_outcomes.asyncio_detailed(client=self.client, body=OutcomeBatch(outcomes=outcomes))
+        return list(_parsed(response, OutcomeResults).accepted)
+
+    @_transport_errors_are_unreachable
+    async def ship_logs(self, call_id: str, lease_token: str, lines: list[LogRecord]) -> bool:
+        body = LogShipment(lease_token=lease_token, lines=lines)
+        return _parsed(
+            await ship_logs.asyncio_detailed(call_id, client=self.client, body=body), LogShipmentResult
+        ).accepted

@@ -1,0 +1,141 @@
+"""Function environments on this node: one per image key, built once, reused by every container.
+
+An image is a Python version or a node-provided base environment, plus pip requirements. With no
+requirements a container runs on the interpreter (or base) itself; otherwise a venv is built next
+to the others, with the base's packages visible when there is one. Builds run with an empty
+environment, so a package's build step cannot read the agent's token or configuration from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+READY_MARKER = ".skiff-ready"
+BUILD_TIMEOUT_SECONDS = 900
+
+
+class EnvironmentUnavailable(Exception):
+    """An environment cannot be provided on this node; the message says why."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What a container runs on: an interpreter, and the venv holding its packages (if any)."""
+
+    python: Path
+    venv: Path | None
+    built_in_seconds: float = 0.0
+    log: str = ""
+
+
+def _version_of(python: Path) -> str:
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return out.stdout.strip()
+
+
+class EnvironmentCache:
+    def __init__(self, root: Path, bases: Mapping[str, Path], python: Path | None = None) -> None:
+        self.root = root
+        self.bases = dict(bases)
+        self.python = python or Path(sys.executable).resolve()
+        self._python_version = _version_of(self.python)
+        self._locks: dict[str, asyncio.Lock] = {}
+        root.mkdir(parents=True, exist_ok=True)
+
+    def interpreter(self, image: Mapping[str, Any]) -> Path:
+        base = image.get("base")
+        if base:
+            if base not in self.bases:
+                known = ", ".join(sorted(self.bases)) or "none"
+                raise EnvironmentUnavailable(f"base environment {base!r} is not on this node; bases here: {known}")
+            return self.bases[base] / "bin" / "python"
+        wanted = str(image.get("python") or self._python_version)
+        if wanted == self._python_version:
+            return self.python
+        found = shutil.which(f"python{wanted}")
+        if found is None:
+            raise EnvironmentUnavailable(
+                f"Python {wanted} is not installed on this node (it has {self._python_version})"
+            )
+        return Path(found).resolve()
+
+    async def get(self, key: str, image: Mapping[str, Any]) -> Environment:
+        """The environment for `image`; concurrent requests for one key build it once."""
+        python = self.interpreter(image)
+        requirements = list(image.get("requirements") or ())
+        if not requirements:
+            base = image.get("base")
+            return Environment(python=python, venv=self.bases[base] if base else None)
+        venv = self.root / key
+        if (venv / READY_MARKER).exists():
+            return Environment(python=venv / "bin" / "python", venv=venv)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            return await asyncio.to_thread(self._build_locked, venv, python, requirements, bool(image.get("base")))
+
+    def _build_locked(self, venv: Path, python: Path, requirements: list[str], over_base: bool) -> Environment:
+        with _file_lock(self.root / f".{venv.name}.lock"):  # other agents on this node share the cache
+            if (venv / READY_MARKER).exists():
+                return Environment(python=venv / "bin" / "python", venv=venv)
+            return _build(venv, python, requirements, over_base)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(venv: Path, python: Path, requirements: list[str], over_base: bool) -> Environment:
+    started = time.monotonic()
+    shutil.rmtree(venv, ignore_errors=True)  # a half-built one from an interrupted build
+    home = venv.parent / f".{venv.name}.home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "PIP_NO_INPUT": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "LANG": "C.UTF-8",
+    }
+    log: list[str] = []
+
+    def run(argv: list[str]) -> None:
+        result = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False
+        )
+        log.append(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}")
+        if result.returncode != 0:
+            raise EnvironmentUnavailable(f"building the environment failed:\n{''.join(log)[-4000:]}")
+
+    try:
+        run([str(python), "-m", "venv", *(["--system-site-packages"] if over_base else []), str(venv)])
+        run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-input", "--only-binary=:all:", *requirements])
+    except BaseException:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    (venv / READY_MARKER).write_text("".join(log))
+    return Environment(
+        python=venv / "bin" / "python", venv=venv, built_in_seconds=time.monotonic() - started, log="".join(log)
+    )

@@ -1,0 +1,126 @@
+"""The node loop: poll the API (heartbeat, container reports, lease renewals), act on its
+commands, and fail closed: when the API cannot be reached for longer than a lease, every sandbox
+is killed, because the calls in them may already be running elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from agent.api import AgentApi, Refused, Unreachable
+from agent.bundles import BundleCache
+from agent.environments import EnvironmentCache
+from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor
+from skiff_client.models import ContainerReport, NodeWork
+
+log = logging.getLogger("skiff.agent")
+POLL_RETRY_SECONDS = 1.0
+
+
+class NodeLoop:
+    def __init__(
+        self,
+        api: AgentApi,
+        node_id: str,
+        epoch: int,
+        bundles: BundleCache,
+        environments: EnvironmentCache,
+        *,
+        poll_wait_seconds: float,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self.api = api
+        self.node_id = node_id
+        self.epoch = epoch
+        self.bundles = bundles
+        self.environments = environments
+        self.poll_wait_seconds = poll_wait_seconds
+        self.lease_seconds = lease_seconds
+        self.containers: dict[str, ContainerSupervisor] = {}
+        self.last_contact = time.monotonic()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        flusher = asyncio.create_task(self._ship_logs(stop))
+        try:
+            while not stop.is_set():
+                await self._poll_once(stop)
+        finally:
+            await self._drain()
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+
+    async def _poll_once(self, stop: asyncio.Event) -> None:
+        reports, running = self._reports()
+        try:
+            work = await self.api.poll(
+                self.node_id, self.epoch, reports, running, 0 if stop.is_set() else self.poll_wait_seconds
+            )
+        except Unreachable as exc:
+            log.warning("poll failed", extra={"error": str(exc)})
+            await self._fail_closed_if_lease_lost()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POLL_RETRY_SECONDS)
+            return
+        self.last_contact = time.monotonic()
+        self.lease_seconds = work.lease_seconds
+        self._forget_reported_exits(reports)
+        await self._act(work)
+
+    def _reports(self) -> tuple[list[ContainerReport], list[str]]:
+        reports = [c.report() for c in self.containers.values()]
+        running = [call_id for c in self.containers.values() for call_id in c.running]
+        return reports, running
+
+    def _forget_reported_exits(self, reports: list[ContainerReport]) -> None:
+        for report in reports:
+            if isinstance(report.exit_reason, str):
+                known = self.containers.get(report.container_id)
+                if known is not None and known.exit_reason is not None:
+                    del self.containers[report.container_id]
+
+    async def _act(self, work: NodeWork) -> None:
+        for command in work.start:
+            if command.container_id not in self.containers:
+                supervisor = ContainerSupervisor(command, self.api, self.bundles, self.environments)
+                self.containers[command.container_id] = supervisor
+                supervisor.launch()
+        for container_id in work.stop:
+            if (stopping := self.containers.get(container_id)) is not None:
+                await stopping.stop()
+        for call_id in work.abandon:
+            for supervisor in self.containers.values():
+                await supervisor.abandon(call_id)
+
+    async def _fail_closed_if_lease_lost(self) -> None:
+        if time.monotonic() - self.last_contact < self.lease_seconds:
+            return
+        for supervisor in self.containers.values():
+            if supervisor.running:
+                log.error("lease lost: killing the container", extra={"container": supervisor.id})
+                await supervisor.kill("the node lost contact with the API for longer than a lease")
+
+    async def _ship_logs(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(LOG_FLUSH_SECONDS)
+            for supervisor in list(self.containers.values()):
+                for call_id, running in supervisor.pending_logs():
+                    lines, running.lines = running.lines, []
+                    with contextlib.suppress(Unreachable, Refused):
+                        await self.api.ship_logs(call_id, running.lease_token, lines)
+
+    async def _drain(self) -> None:
+        """On SIGTERM: tell the API we drain (it stops handing out inputs and places nothing here),
+        finish running inputs, stop every container, report the exits once."""
+        for supervisor in self.containers.values():
+            await supervisor.stop()
+        with contextlib.suppress(Unreachable, Refused):
+            await self.api.poll(self.node_id, self.epoch, *self._reports(), 0, draining=True)
+        tasks = [s.task for s in self.containers.values() if s.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        reports, _ = self._reports()
+        with contextlib.suppress(Unreachable, Refused):
+            await self.api.poll(self.node_id, self.epoch, reports, [], 0, draining=True)

@@ -1,0 +1,212 @@
+"""One container's life on this node, written down once:
+
+fetch bundle → environment → sandbox → ready → slots ask for inputs and run them → drain → exit.
+
+Each slot loop asks the API for its next input while reporting the last outcome (one round trip
+per input). A container that cannot start still serves its slots: every input it is handed fails
+with the start error, so the calls waiting for it end with the user's traceback instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.api import AgentApi, Refused, Unreachable
+from agent.bundles import BundleCache, BundleError
+from agent.container import Container, ContainerStartError, OutcomeStatus
+from agent.container import ContainerSpec as SandboxedSpec
+from agent.container import Input as ContainerInput
+from agent.container import Outcome as ContainerOutcome
+from agent.environments import EnvironmentCache, EnvironmentUnavailable
+from agent.sandbox.interface import Limits
+from skiff_client.models import CallError, CallOutcome, ContainerReport, ContainerSpec, Input, LogRecord, Outcome
+from skiff_client.models import ContainerState as ReportedState
+
+log = logging.getLogger("skiff.agent")
+NEXT_WAIT_SECONDS = 20.0
+RETRY_SECONDS = 1.0
+LOG_FLUSH_SECONDS = 0.3
+MiB = 1024 * 1024
+
+
+@dataclass
+class Running:
+    """An input a slot is running: its lease, and the log lines not shipped yet."""
+
+    lease_token: str
+    lines: list[LogRecord] = field(default_factory=list)
+
+
+class ContainerSupervisor:
+    def __init__(
+        self, command: ContainerSpec, api: AgentApi, bundles: BundleCache, environments: EnvironmentCache
+    ) -> None:
+        self.command = command
+        self.id = command.container_id
+        self.api = api
+        self.bundles = bundles
+        self.environments = environments
+        self.spec: dict[str, Any] = command.spec.to_dict()
+        self.container: Container | None = None
+        self.start_error: CallError | None = None
+        self.running: dict[str, Running] = {}
+        self.exit_reason: str | None = None
+        self.stopping = False
+        self.task: asyncio.Task[None] | None = None
+
+    # ---- what the node loop sees ---------------------------------------------------------------
+
+    def report(self) -> ContainerReport:
+        if self.exit_reason is not None:
+            return ContainerReport(container_id=self.id, state=ReportedState.EXITED, exit_reason=self.exit_reason)
+        ready = self.container is not None and self.container.ready_at is not None
+        state = ReportedState.READY if ready or self.start_error else ReportedState.STARTING
+        return ContainerReport(container_id=self.id, state=state)
+
+    def launch(self) -> None:
+        self.task = asyncio.create_task(self._live(), name=f"container {self.id}")
+
+    async def abandon(self, call_id: str) -> None:
+        """The call ended elsewhere (cancelled, lease lost): kill it here, report nothing."""
+        if call_id in self.running and self.container is not None:
+            self.running.pop(call_id, None)
+            await self.container.cancel(call_id)
+
+    async def stop(self) -> None:
+        self.stopping = True
+
+    async def kill(self, reason: str) -> None:
+        if self.container is not None and self.container.exit_status is None:
+            await self.container.kill(reason)
+
+    # ---- its life ----------------------------------------------------------------------------
+
+    async def _live(self) -> None:
+        started = time.monotonic()
+        try:
+            await self._start()
+        except (BundleError, EnvironmentUnavailable, ContainerStartError) as exc:
+            self.start_error = _start_error(exc)
+            log.warning("container failed to start", extra={"container": self.id, "error": str(exc)[:500]})
+        cold_start_ms = (time.monotonic() - started) * 1000
+        slots = int(self.spec.get("max_inputs", 1)) if self.container and self.container.is_async else 1
+        try:
+            await asyncio.gather(*(self._slot(cold_start_ms if i == 0 else None) for i in range(slots)))
+        finally:
+            await self._exit()
+
+    async def _start(self) -> None:
+        bundle = await self.bundles.get(self.command.bundle_digest)
+        environment = await self.environments.get(self.command.image_key, self.spec.get("image", {}))
+        self.container = Container(
+            SandboxedSpec(
+                container_id=self.id,
+                bundle_dir=bundle,
+                handler=self.spec["handler"],
+                setup=self.spec.get("setup"),
+                max_inputs=int(self.spec.get("max_inputs", 1)),
+                env=dict(self.spec.get("env") or {}),
+                limits=Limits(
+                    memory_bytes=int(self.spec.get("memory", 1024)) * MiB, cpus=float(self.spec.get("cpu", 1.0))
+                ),
+                python=environment.python,
+                venv=environment.venv,
+            ),
+            log_sink=self._on_output,
+        )
+        await self.container.start()
+
+    async def _slot(self, cold_start_ms: float | None) -> None:
+        outcome: CallOutcome | None = None
+        while True:
+            try:
+                answer = await self.api.next_input(
+                    self.id, outcome, 0 if self.stopping else NEXT_WAIT_SECONDS, cold_start_ms
+                )
+            except Unreachable as exc:
+                log.warning("next input failed; retrying", extra={"container": self.id, "error": str(exc)})
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            except Refused:
+                return  # the API forgot this container (it was stopped or its node re-registered)
+            outcome, cold_start_ms = None, None
+            item = answer.input_
+            if answer.stop or (item is None and self.stopping):
+                return
+            if item is not None:
+                outcome = await self._run(item)
+                if self._dead():
+                    await self._report_out_of_band(outcome)
+                    return
+
+    async def _run(self, item: Input) -> CallOutcome:
+        self.running[item.call_id] = running = Running(item.lease_token)
+        try:
+            if self.container is None:
+                assert self.start_error is not None
+                return _call_outcome(item, Outcome.FAILED, error=self.start_error)
+            done = await self.container.run(
+                ContainerInput(item.call_id, item.payload.encode(), item.input_type), timeout_s=item.timeout_seconds
+            )
+            return _translate(item, done, running.lines)
+        finally:
+            self.running.pop(item.call_id, None)
+
+    def _dead(self) -> bool:
+        return self.container is not None and self.container.exit_status is not None
+
+    async def _report_out_of_band(self, outcome: CallOutcome) -> None:
+        with contextlib.suppress(Unreachable, Refused):
+            await self.api.report_outcomes([outcome])
+
+    async def _exit(self) -> None:
+        if self.container is None:
+            self.exit_reason = f"start failed: {self.start_error.message if self.start_error else 'unknown'}"
+            return
+        status = self.container.exit_status or await self.container.shutdown()
+        self.exit_reason = status.reason
+
+    def _on_output(self, stream: str, data: bytes) -> None:
+        """Output is the running input's log when exactly one runs; otherwise the container's."""
+        text = data.decode(errors="replace").rstrip("\n")
+        if len(self.running) == 1:
+            running = next(iter(self.running.values()))
+            running.lines.extend(LogRecord(stream=stream, line=line[:16_000]) for line in text.split("\n"))
+        else:
+            log.info("container output", extra={"container": self.id, "stream": stream, "text": text[:2000]})
+
+    def pending_logs(self) -> list[tuple[str, Running]]:
+        return [(call_id, r) for call_id, r in self.running.items() if r.lines]
+
+
+def _start_error(exc: Exception) -> CallError:
+    if isinstance(exc, ContainerStartError) and exc.error is not None:
+        return CallError(type_=exc.error.type, message=exc.error.message, traceback=exc.error.traceback)
+    return CallError(type_=type(exc).__name__, message=str(exc)[:4000])
+
+
+def _call_outcome(item: Input, outcome: Outcome, **fields: Any) -> CallOutcome:
+    return CallOutcome(call_id=item.call_id, lease_token=item.lease_token, outcome=outcome, **fields)
+
+
+def _translate(item: Input, done: ContainerOutcome, lines: list[LogRecord]) -> CallOutcome:
+    logs = list(lines)
+    lines.clear()
+    if done.status is OutcomeStatus.SUCCEEDED:
+        return _call_outcome(item, Outcome.SUCCEEDED, result=(done.result or b"null").decode(), logs=logs)
+    error = (
+        CallError(type_=done.error.type, message=done.error.message, traceback=done.error.traceback)
+        if done.error
+        else None
+    )
+    if done.status is OutcomeStatus.TIMED_OUT:
+        message = f"the call ran longer than its timeout of {item.timeout_seconds} s and was killed"
+        return _call_outcome(item, Outcome.TIMED_OUT, error=CallError(type_="Timeout", message=message), logs=logs)
+    if done.container_exit is not None:
+        return _call_outcome(item, Outcome.CRASHED, error=error, logs=logs)
+    return _call_outcome(item, Outcome.FAILED, error=error, logs=logs)

@@ -1,0 +1,142 @@
+"""The product, end to end through real processes: deploy with HTTP, call sync and async, read
+results, errors and logs; the agent runs each call in a bubblewrap sandbox and scales to zero."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.bundles import make_bundle
+from tests.e2e.conftest import Platform
+
+SOURCE = """
+import os, time
+
+STATE = {"setups": 0}
+
+def warm_up():
+    STATE["setups"] += 1
+
+def hello(name="world"):
+    print(f"hello from the sandbox, {name}")
+    return {"greeting": f"hello {name}", "setups": STATE["setups"], "pid": os.getpid()}
+
+def fail():
+    raise ValueError("bad input")
+
+def slow(seconds):
+    time.sleep(seconds)
+    return seconds
+
+def peek(path):
+    try:
+        with open(path) as f:
+            return f.read()[:100]
+    except OSError as exc:
+        return type(exc).__name__
+"""
+
+MANIFEST = """
+[functions.hello]
+handler = "app:hello"
+setup = "app:warm_up"
+scaledown_window = 3
+
+[functions.fail]
+handler = "app:fail"
+
+[functions.slow]
+handler = "app:slow"
+timeout = 2
+
+[functions.peek]
+handler = "app:peek"
+"""
+
+
+def deploy(http: httpx.Client, app: str, files: dict[str, str], manifest: str) -> dict[str, object]:
+    response = http.post(f"/v1/apps/{app}/deployments", content=make_bundle(files, manifest))
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def call(http: httpx.Client, app: str, fn: str, *args: object, wait: int = 30) -> httpx.Response:
+    return http.post(
+        f"/v1/apps/{app}/functions/{fn}/calls", json={"args": list(args)}, headers={"Prefer": f"wait={wait}"}
+    )
+
+
+def sandbox_processes(marker: str) -> list[int]:
+    """Processes whose command line mentions the container runtime of `marker`'s containers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"skiff_runtime" in cmdline and marker.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_deploy_and_call_sync_async_errors_logs(platform: Platform) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        first = call(http, "e2e", "hello", "ada")
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["status"] == "succeeded" and body["result"]["greeting"] == "hello ada"
+        assert body["cold_start"] is True and body["cold_start_ms"] > 0
+
+        second = call(http, "e2e", "hello", "bob").json()
+        assert second["result"]["setups"] == 1  # setup ran once; the warm container served both
+        assert second["container_id"] == body["container_id"] and second["cold_start"] is False
+
+        accepted = http.post("/v1/apps/e2e/functions/hello/calls", json={"args": ["cy"]})
+        assert accepted.status_code == 202
+        result = http.get(f"{accepted.headers['location']}/result", params={"wait": 30}).json()
+        assert result["result"]["greeting"] == "hello cy"
+
+        logs = http.get(f"/v1/calls/{body['id']}/logs", headers={"Accept": "text/plain"}).text
+        assert "hello from the sandbox, ada" in logs
+
+        failed = call(http, "e2e", "fail").json()
+        assert failed["status"] == "failed" and failed["error"]["type"] == "ValueError"
+        assert "bad input" in failed["error"]["message"] and "app.py" in failed["error"]["traceback"]
+        assert "skiff_runtime" not in failed["error"]["traceback"]
+
+
+def test_timeouts_kill_the_call(platform: Platform) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        timed_out = call(http, "e2e", "slow", 30).json()
+        assert timed_out["status"] == "timed_out", timed_out
+        assert "timeout of 2 s" in timed_out["error"]["message"]
+        again = call(http, "e2e", "slow", 0.1).json()  # a fresh container serves the next call
+        assert again["status"] == "succeeded" and again["result"] == 0.1
+
+
+def test_sandboxed_code_cannot_read_the_agents_secrets(platform: Platform) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        for path in ("/etc/shadow", "/proc/1/environ", str(platform.state_dir / "agent-1.log")):
+            result = call(http, "e2e", "peek", path).json()
+            assert result["status"] == "succeeded", result
+            assert result["result"] in ("FileNotFoundError", "PermissionError", ""), (path, result["result"])
+
+
+def test_idle_containers_scale_to_zero(platform: Platform) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        container = call(http, "e2e", "hello", "zero").json()["container_id"]
+        assert sandbox_processes("app:hello")
+        deadline = time.monotonic() + 3 + 15
+        while time.monotonic() < deadline and sandbox_processes("app:hello"):
+            time.sleep(0.25)
+        assert sandbox_processes("app:hello") == []
+        after = call(http, "e2e", "hello", "again").json()
+        assert after["status"] == "succeeded" and after["container_id"] != container and after["cold_start"]
