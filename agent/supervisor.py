@@ -103,7 +103,7 @@ class ContainerSupervisor:
     async def _start(self) -> None:
         bundle = await self.bundles.get(self.command.bundle_digest)
         environment = await self.environments.get(self.command.image_key, self.spec.get("image", {}))
-        self.container = Container(
+        container = Container(
             SandboxedSpec(
                 container_id=self.id,
                 bundle_dir=bundle,
@@ -119,7 +119,8 @@ class ContainerSupervisor:
             ),
             log_sink=self._on_output,
         )
-        await self.container.start()
+        await container.start()  # raises when it cannot get ready: then it is gone already
+        self.container = container
 
     async def _slot(self, cold_start_ms: float | None) -> None:
         outcome: CallOutcome | None = None

@@ -9,14 +9,20 @@ from typing import Any
 from api.execution.schemas import Outcome
 
 
+def max_attempts(policy: Mapping[str, Any], lost_attempt_retries: int) -> int:
+    """The function's own retries, plus a few more that only lost attempts and crashes may use:
+    a node dying under a call is not the call's fault (Modal retries those too)."""
+    return int(policy.get("max_retries", 0)) + 1 + lost_attempt_retries
+
+
 def should_retry(outcome: Outcome, attempt: int, max_attempts: int, policy: Mapping[str, Any]) -> bool:
-    """Crashes always retry while attempts remain; user errors only when the policy says so."""
+    """Crashes retry while any attempt remains; user errors only within the function's own retries."""
     if attempt >= max_attempts:
         return False
     if outcome is Outcome.CRASHED:
         return True
     if outcome is Outcome.FAILED:
-        return bool(policy.get("retry_on_user_error", True))
+        return bool(policy.get("retry_on_user_error", True)) and attempt <= int(policy.get("max_retries", 0))
     return False
 
 

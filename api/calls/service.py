@@ -15,6 +15,7 @@ from api.apps.models import App, Function
 from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
 from api.calls.logs import read_lines
 from api.calls.models import Call, CallLogLine
+from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut
 from api.calls.states import TERMINAL, CallStatus, sources_of
 from api.errors import NotFound, PayloadTooLarge
@@ -60,11 +61,16 @@ def call_out(call: Call) -> CallOut:
 
 class CallService:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, max_input_bytes: int
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        max_input_bytes: int,
+        lost_attempt_retries: int = 2,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.dispatcher = dispatcher
         self.max_input_bytes = max_input_bytes
+        self.lost_attempt_retries = lost_attempt_retries
 
     async def resolve(
         self, session: AsyncSession, workspace_id: str, app: str, function: str, version: int | None
@@ -122,7 +128,7 @@ class CallService:
                 version=fn.version,
                 status=CallStatus.QUEUED.value,
                 attempt=0,
-                max_attempts=int(retries.get("max_retries", 0)) + 1,
+                max_attempts=max_attempts(retries, self.lost_attempt_retries),
                 timeout_seconds=int(fn.spec.get("timeout", 300)),
                 input=payload,
                 input_type=JSON,

@@ -49,9 +49,19 @@ class Process:
         return self.popen.returncode
 
 
+# Short leases and heartbeats so that fault tests see recovery in seconds, not minutes.
+FAST_FAILURE_DETECTION = {
+    "SKIFF_NODE_HEARTBEAT_INTERVAL_SECONDS": "0.5",
+    "SKIFF_NODE_HEARTBEAT_TIMEOUT_SECONDS": "4",
+    "SKIFF_LEASE_SECONDS": "4",
+    "SKIFF_LOST_ATTEMPT_RETRIES": "1",
+}
+
+
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
+        **FAST_FAILURE_DETECTION,
         "SKIFF_DATABASE_URL": settings.database_url,
         "SKIFF_REDIS_URL": settings.redis_url,
         "SKIFF_BLOB_URL": settings.blob_url,
@@ -63,7 +73,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def api_server(settings: Settings, state_dir: Path) -> Iterator[str]:
     port = free_port()
-    env = server_env(settings, SKIFF_PORT=str(port), SKIFF_NODE_HEARTBEAT_INTERVAL_SECONDS="0.5")
+    env = server_env(settings, SKIFF_PORT=str(port))
     process = Process([sys.executable, "-m", "api", "serve"], env, state_dir / "api.log")
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -105,13 +115,13 @@ def start_agent(url: str, node_token: str, settings: Settings, state: Path, name
 
 
 @pytest.fixture(scope="session")
-def platform(api_server: str, settings: Settings, engine_sync_tenant: Tenant, state_dir: Path) -> Iterator[Platform]:
+def platform(api_server: str, settings: Settings, platform_tenant: Tenant, state_dir: Path) -> Iterator[Platform]:
     scheduler = Process([sys.executable, "-m", "scheduler"], server_env(settings), state_dir / "scheduler.log")
     node_token = httpx.post(
-        f"{api_server}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=engine_sync_tenant.headers
+        f"{api_server}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=platform_tenant.headers
     ).json()["token"]
     agent = start_agent(api_server, node_token, settings, state_dir / "agent-1", "node-1")
-    platform = Platform(api_server, engine_sync_tenant, agent, scheduler, state_dir)
+    platform = Platform(api_server, platform_tenant, agent, scheduler, state_dir)
     deadline = time.monotonic() + 30
     with platform.http() as http:
         while not http.get("/v1/nodes").json()["items"]:
@@ -124,10 +134,14 @@ def platform(api_server: str, settings: Settings, engine_sync_tenant: Tenant, st
 
 
 @pytest.fixture(scope="session")
-def engine_sync_tenant(api_server: str, settings: Settings) -> Tenant:
+def platform_tenant(api_server: str, settings: Settings) -> Tenant:
     """A workspace for the session's platform, made through the API's own bootstrap command."""
+    return bootstrap_tenant(settings, "e2e")
+
+
+def bootstrap_tenant(settings: Settings, name: str) -> Tenant:
     result = subprocess.run(
-        [sys.executable, "-m", "api", "bootstrap", "--workspace", f"e2e-{os.urandom(4).hex()}"],
+        [sys.executable, "-m", "api", "bootstrap", "--workspace", f"{name}-{os.urandom(4).hex()}"],
         cwd=ROOT,
         env=server_env(settings),
         capture_output=True,
@@ -136,3 +150,39 @@ def engine_sync_tenant(api_server: str, settings: Settings) -> Tenant:
     )
     created = json.loads(result.stdout)
     return Tenant(workspace_id=created["workspace_id"], name=created["workspace"], token=created["token"])
+
+
+@dataclass
+class Cluster:
+    """A workspace of its own with several agents, for tests that kill or stop agents."""
+
+    url: str
+    tenant: Tenant
+    agents: dict[str, Process]  # by node name
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.tenant.headers, timeout=70)
+
+    def agent_of_node(self, node_id: str) -> Process:
+        with self.http() as http:
+            name = http.get(f"/v1/nodes/{node_id}").json()["name"]
+        return self.agents[name]
+
+
+@pytest.fixture
+def cluster(platform: Platform, settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
+    tenant = bootstrap_tenant(settings, "cluster")
+    node_token = httpx.post(
+        f"{platform.url}/v1/tokens", json={"name": "agents", "kind": "node"}, headers=tenant.headers
+    ).json()["token"]
+    agents = {name: start_agent(platform.url, node_token, settings, tmp_path / name, name) for name in ("a", "b")}
+    cluster = Cluster(platform.url, tenant, agents)
+    deadline = time.monotonic() + 30
+    with cluster.http() as http:
+        while len([n for n in http.get("/v1/nodes").json()["items"] if n["state"] == "ready"]) < len(agents):
+            if time.monotonic() > deadline:
+                pytest.fail("the cluster's agents did not register")
+            time.sleep(0.1)
+    yield cluster
+    for agent in agents.values():
+        agent.stop(30)

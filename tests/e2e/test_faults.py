@@ -1,0 +1,151 @@
+"""Faults from the test plan with real processes: poison calls (T13), an agent killed mid-call (T1),
+an agent stopped with SIGTERM (T14), and cancelling a running call."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Cluster, Platform
+from tests.e2e.test_core_loop import call, deploy, sandbox_processes
+
+POISON = """
+import ctypes, os, signal, sys, time
+
+def ok():
+    return "fine"
+
+def sigkill():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def segfault():
+    ctypes.string_at(0)
+
+def oom():
+    hog = []
+    while True:
+        hog.append(bytearray(16 * 1024 * 1024))
+
+def exits():
+    sys.exit(3)
+
+def hard_exit():
+    os._exit(3)
+
+def slow(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+"""
+
+POISON_MANIFEST = (
+    "\n".join(
+        f'[functions.{name}]\nhandler = "app:{name}"\nmemory = 128\n'
+        for name in ("ok", "sigkill", "segfault", "oom", "exits", "hard_exit")
+    )
+    + '[functions.slow]\nhandler = "app:slow"\ntimeout = 60\n'
+)
+
+
+def wait_for_status(
+    http: httpx.Client, call_id: str, status: str, timeout: float = 30, attempt: int = 1
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = http.get(f"/v1/calls/{call_id}").json()
+        if body["status"] == status and body["attempt"] >= attempt:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"call {call_id} never reached {status} in attempt {attempt}: {body}")
+
+
+@pytest.mark.parametrize(
+    ("fn", "reason", "attempts"),
+    [
+        # a dead container is retried within the lost-attempt allowance, then fails with the reason
+        ("sigkill", "killed by SIGKILL", 2),
+        ("segfault", "killed by SIGSEGV", 2),
+        ("oom", "out of memory (limit 128 MiB)", 2),
+        ("hard_exit", "exit code 3", 2),
+        # sys.exit raises SystemExit: a user error like any other, not retried without `retries`
+        ("exits", "3", 1),
+    ],
+)
+def test_poison_calls_fail_with_the_reason_and_others_are_unaffected(
+    platform: Platform, fn: str, reason: str, attempts: int
+) -> None:
+    with platform.http() as http:
+        deploy(http, "poison", {"app.py": POISON}, POISON_MANIFEST)
+        result = call(http, "poison", fn, wait=60).json()
+        assert result["status"] == "failed", result
+        assert reason in result["error"]["message"], result["error"]
+        assert result["attempt"] == attempts and result["max_attempts"] == 2
+        healthy = call(http, "poison", "ok").json()
+        assert healthy["status"] == "succeeded" and healthy["result"] == "fine"
+
+
+def test_an_import_error_fails_calls_with_the_users_traceback(platform: Platform) -> None:
+    source = "import json\nraise RuntimeError('config missing at import')\ndef f():\n    return 1\n"
+    with platform.http() as http:
+        deploy(http, "broken", {"app.py": source}, '[functions.f]\nhandler = "app:f"\n')
+        result = call(http, "broken", "f").json()
+        assert result["status"] == "failed", result
+        assert result["error"]["type"] == "RuntimeError" and "config missing at import" in result["error"]["message"]
+        assert "app.py" in (result["error"]["traceback"] or "")
+
+
+def test_cancelling_a_running_call_kills_it(platform: Platform) -> None:
+    with platform.http() as http:
+        deploy(http, "poison", {"app.py": POISON}, POISON_MANIFEST)
+        call_id = http.post("/v1/apps/poison/functions/slow/calls", json={"args": [30]}).json()["id"]
+        running = wait_for_status(http, call_id, "running")
+        time.sleep(0.5)
+        assert http.delete(f"/v1/calls/{call_id}").json()["status"] == "cancelled"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and running["container_id"] in _containers_alive(http, "poison"):
+            time.sleep(0.2)
+        final = http.get(f"/v1/calls/{call_id}").json()
+        assert final["status"] == "cancelled" and final["result"] is None
+        assert call(http, "poison", "ok").json()["status"] == "succeeded"
+
+
+def _containers_alive(http: httpx.Client, app: str) -> set[str]:
+    calls = http.get("/v1/calls", params={"app": app, "status": "running"}).json()["items"]
+    return {c["container_id"] for c in calls} | {"x" for _ in sandbox_processes("app:slow")}
+
+
+def test_an_agent_killed_mid_call_loses_nothing(cluster: Cluster) -> None:
+    with cluster.http() as http:
+        deploy(http, "t1", {"app.py": POISON}, POISON_MANIFEST)
+        call_id = http.post("/v1/apps/t1/functions/slow/calls", json={"args": [3]}).json()["id"]
+        first = wait_for_status(http, call_id, "running")
+        victim = cluster.agent_of_node(first["node_id"])
+        killed_at = time.monotonic()
+        victim.popen.send_signal(signal.SIGKILL)
+        victim.popen.wait(10)
+        second = wait_for_status(http, call_id, "running", timeout=30, attempt=2)
+        assert second["attempt"] == 2 and second["node_id"] != first["node_id"]
+        rerun_after = time.monotonic() - killed_at
+        final = http.get(f"/v1/calls/{call_id}/result", params={"wait": 30}).json()
+        assert final["status"] == "succeeded" and final["attempt"] == 2
+        # lease 4 s, heartbeat timeout 4 s (tests/e2e/conftest.py): rerun within TTL + a few ticks
+        assert rerun_after < 4 + 6, rerun_after
+
+
+def test_sigterm_drains_an_agent_without_failing_its_call(cluster: Cluster) -> None:
+    with cluster.http() as http:
+        deploy(http, "t14", {"app.py": POISON}, POISON_MANIFEST)
+        call_id = http.post("/v1/apps/t14/functions/slow/calls", json={"args": [2]}).json()["id"]
+        running = wait_for_status(http, call_id, "running")
+        agent = cluster.agent_of_node(running["node_id"])
+        agent.popen.send_signal(signal.SIGTERM)
+        final = http.get(f"/v1/calls/{call_id}/result", params={"wait": 30}).json()
+        assert final["status"] == "succeeded" and final["attempt"] == 1, final
+        assert agent.popen.wait(30) == 0, agent.output()[-2000:]
+        node = http.get(f"/v1/nodes/{running['node_id']}").json()
+        assert node["state"] == "draining"
+        after = call(http, "t14", "ok").json()  # the other node takes new work
+        assert after["status"] == "succeeded" and after["node_id"] != running["node_id"]
