@@ -10,8 +10,9 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 
 from skiff_client import AuthenticatedClient
-from skiff_client.api.agent import next_input, poll_node, report_outcomes, ship_logs
+from skiff_client.api.agent import next_input, poll_node, report_build, report_outcomes, ship_logs
 from skiff_client.models import (
+    BuildReport,
     CallOutcome,
     ContainerReport,
     LogRecord,
@@ -103,6 +104,12 @@ class AgentApi:
     async def report_outcomes(self, outcomes: list[CallOutcome]) -> list[bool]:
         response = await report_outcomes.asyncio_detailed(client=self.client, body=OutcomeBatch(outcomes=outcomes))
         return list(_parsed(response, OutcomeResults).accepted)
+
+    @_transport_errors_are_unreachable
+    async def report_build(self, report: BuildReport) -> None:
+        response = await report_build.asyncio_detailed(client=self.client, body=report)
+        if response.status_code != 204:
+            _parsed(response, type(None))
 
     @_transport_errors_are_unreachable
     async def ship_logs(self, call_id: str, lease_token: str, lines: list[LogRecord]) -> bool:

@@ -27,6 +27,11 @@ BUILD_TIMEOUT_SECONDS = 900
 class EnvironmentUnavailable(Exception):
     """An environment cannot be provided on this node; the message says why."""
 
+    def __init__(self, message: str, *, build_log: str = "", seconds: float = 0.0) -> None:
+        super().__init__(message)
+        self.build_log = build_log  # set when a build was tried and failed
+        self.seconds = seconds
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -125,7 +130,11 @@ def _build(venv: Path, python: Path, requirements: list[str], over_base: bool) -
         )
         log.append(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}")
         if result.returncode != 0:
-            raise EnvironmentUnavailable(f"building the environment failed:\n{''.join(log)[-4000:]}")
+            raise EnvironmentUnavailable(
+                f"building the environment failed:\n{''.join(log)[-4000:]}",
+                build_log="".join(log),
+                seconds=time.monotonic() - started,
+            )
 
     try:
         run([str(python), "-m", "venv", *(["--system-site-packages"] if over_base else []), str(venv)])

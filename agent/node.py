@@ -84,7 +84,7 @@ class NodeLoop:
     async def _act(self, work: NodeWork) -> None:
         for command in work.start:
             if command.container_id not in self.containers:
-                supervisor = ContainerSupervisor(command, self.api, self.bundles, self.environments)
+                supervisor = ContainerSupervisor(command, self.api, self.bundles, self.environments, self.node_id)
                 self.containers[command.container_id] = supervisor
                 supervisor.launch()
         for container_id in work.stop:

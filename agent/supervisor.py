@@ -24,7 +24,16 @@ from agent.container import Input as ContainerInput
 from agent.container import Outcome as ContainerOutcome
 from agent.environments import EnvironmentCache, EnvironmentUnavailable
 from agent.sandbox.interface import Limits
-from skiff_client.models import CallError, CallOutcome, ContainerReport, ContainerSpec, Input, LogRecord, Outcome
+from skiff_client.models import (
+    BuildReport,
+    CallError,
+    CallOutcome,
+    ContainerReport,
+    ContainerSpec,
+    Input,
+    LogRecord,
+    Outcome,
+)
 from skiff_client.models import ContainerState as ReportedState
 
 log = logging.getLogger("skiff.agent")
@@ -44,8 +53,14 @@ class Running:
 
 class ContainerSupervisor:
     def __init__(
-        self, command: ContainerSpec, api: AgentApi, bundles: BundleCache, environments: EnvironmentCache
+        self,
+        command: ContainerSpec,
+        api: AgentApi,
+        bundles: BundleCache,
+        environments: EnvironmentCache,
+        node_id: str,
     ) -> None:
+        self.node_id = node_id
         self.command = command
         self.id = command.container_id
         self.api = api
@@ -102,7 +117,14 @@ class ContainerSupervisor:
 
     async def _start(self) -> None:
         bundle = await self.bundles.get(self.command.bundle_digest)
-        environment = await self.environments.get(self.command.image_key, self.spec.get("image", {}))
+        try:
+            environment = await self.environments.get(self.command.image_key, self.spec.get("image", {}))
+        except EnvironmentUnavailable as exc:
+            if exc.build_log:
+                await self._report_build(False, exc.seconds, exc.build_log)
+            raise
+        if environment.built_in_seconds:
+            await self._report_build(True, environment.built_in_seconds, environment.log)
         container = Container(
             SandboxedSpec(
                 container_id=self.id,
@@ -121,6 +143,18 @@ class ContainerSupervisor:
         )
         await container.start()  # raises when it cannot get ready: then it is gone already
         self.container = container
+
+    async def _report_build(self, succeeded: bool, seconds: float, build_log: str) -> None:
+        report = BuildReport(
+            node_id=self.node_id,
+            function_id=self.command.function_id,
+            image_key=self.command.image_key,
+            succeeded=succeeded,
+            seconds=seconds,
+            log=build_log[-(1 << 20) :],
+        )
+        with contextlib.suppress(Unreachable, Refused):
+            await self.api.report_build(report)
 
     async def _slot(self, cold_start_ms: float | None) -> None:
         outcome: CallOutcome | None = None

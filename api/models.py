@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.apps.models import App, Deployment, Function
+from api.apps.models import App, Deployment, EnvironmentBuild, Function
 from api.calls.models import Call, CallLogLine
 from api.containers.models import Container
 from api.db import Base
@@ -20,6 +20,7 @@ __all__ = [
     "CallLogLine",
     "Container",
     "Deployment",
+    "EnvironmentBuild",
     "Function",
     "IdempotencyKey",
     "LeaderLease",

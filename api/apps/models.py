@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,3 +54,20 @@ class Function(CreatedAt, Base):
     # The validated manifest entry (api.deployments.manifest.FunctionSpec as builtins).
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
     image_key: Mapped[str] = mapped_column(String(64))
+
+
+class EnvironmentBuild(CreatedAt, Base):
+    """One node building one function's environment: how it went and its log."""
+
+    __tablename__ = "environment_builds"
+    __table_args__ = (Index("ix_environment_builds_deployment_id", "deployment_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    function_id: Mapped[str] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    image_key: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+    seconds: Mapped[float]
+    log: Mapped[str] = mapped_column(Text)

@@ -16,6 +16,8 @@ from api.apps.models import App, Deployment, Function
 from api.apps.schemas import (
     AppOut,
     AppPage,
+    BuildList,
+    BuildOut,
     DeploymentOut,
     DeploymentPage,
     FunctionList,
@@ -192,6 +194,34 @@ class AppController(Controller):
         app = await service.get_app(principal.workspace_id, app_name)
         deployment = await service.get_deployment(app, version)
         return _Views(settings, await service.functions_of([deployment.id])).deployment(app, deployment)
+
+    @get(
+        "/{app_name:str}/deployments/{version:int}/builds",
+        operation_id="list_builds",
+        summary="Environment builds of one version, per node, with their logs",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def list_builds(
+        self, session: DbSession, principal: Caller, app_name: FromPath[str], version: FromPath[int]
+    ) -> BuildList:
+        service = AppService(session)
+        deployment = await service.get_deployment(await service.get_app(principal.workspace_id, app_name), version)
+        return BuildList(
+            items=[
+                BuildOut(
+                    id=b.id,
+                    function=name,
+                    node_id=b.node_id,
+                    image_key=b.image_key,
+                    succeeded=b.succeeded,
+                    seconds=b.seconds,
+                    log=b.log,
+                    created_at=b.created_at,
+                )
+                for b, name in await service.builds(deployment)
+            ]
+        )
 
     @get(
         "/{app_name:str}/functions",

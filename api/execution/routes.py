@@ -15,6 +15,7 @@ from api.blobs import BlobStream
 from api.dependencies import Caller
 from api.errors import NotFound
 from api.execution.schemas import (
+    BuildReport,
     LogShipment,
     LogShipmentResult,
     NextInput,
@@ -82,6 +83,16 @@ class AgentWorkController(Controller):
         self, data: JSONBody[LogShipment], execution: Execution, principal: Caller, call_id: FromPath[str]
     ) -> LogShipmentResult:
         return LogShipmentResult(accepted=await execution.ship_logs(principal, call_id, data))
+
+    @post(
+        "/builds",
+        operation_id="report_build",
+        status_code=204,
+        summary="Report an environment build and its log",
+        responses=problem_responses(400, 401, 403, 404, 413, 422),
+    )
+    async def report_build(self, data: JSONBody[BuildReport], execution: Execution, principal: Caller) -> None:
+        await execution.record_build(principal, data)
 
     @get(
         "/bundles/{digest:str}",

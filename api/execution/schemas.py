@@ -92,6 +92,17 @@ class LogShipmentResult(msgspec.Struct, kw_only=True):
     accepted: bool
 
 
+class BuildReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A node built (or failed to build) a function's environment."""
+
+    node_id: Id
+    function_id: Id
+    image_key: Annotated[str, msgspec.Meta(max_length=64)]
+    succeeded: bool
+    seconds: Annotated[float, msgspec.Meta(ge=0)]
+    log: Annotated[str, msgspec.Meta(max_length=1 << 20)]
+
+
 class NextInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A container slot asks for its next input, reporting the previous one's outcome."""
 

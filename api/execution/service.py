@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.apps.models import App, Deployment, Function
+from api.apps.models import App, Deployment, EnvironmentBuild, Function
 from api.auth.principal import Principal
 from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key, queue_key
 from api.calls.logs import append_lines
@@ -20,6 +20,7 @@ from api.containers.models import Container
 from api.errors import Conflict, NotFound
 from api.execution.outcomes import OutcomeRecorder
 from api.execution.schemas import (
+    BuildReport,
     CallOutcome,
     ContainerReport,
     ContainerSpec,
@@ -36,6 +37,7 @@ from api.nodes.models import Node
 from api.nodes.schemas import NodeState
 from api.nodes.service import NodeService
 
+MAX_BUILD_LOG_CHARS = 64 * 1024
 LIVE = (
     ContainerState.PENDING.value,
     ContainerState.STARTING.value,
@@ -307,6 +309,30 @@ class ExecutionService:
                 return False
             await append_lines(session, call_id, attempt, shipment.lines)
         return True
+
+    async def record_build(self, principal: Principal, report: BuildReport) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await NodeService(session).get(principal.workspace_id, report.node_id)
+            deployment_id = await session.scalar(
+                select(Function.deployment_id).where(
+                    Function.id == report.function_id, Function.workspace_id == principal.workspace_id
+                )
+            )
+            if deployment_id is None:
+                raise NotFound(f"function {report.function_id[:64]!r} not found")
+            session.add(
+                EnvironmentBuild(
+                    id=new_id("build"),
+                    workspace_id=principal.workspace_id,
+                    deployment_id=deployment_id,
+                    function_id=report.function_id,
+                    node_id=report.node_id,
+                    image_key=report.image_key,
+                    succeeded=report.succeeded,
+                    seconds=report.seconds,
+                    log=report.log[-MAX_BUILD_LOG_CHARS:],
+                )
+            )
 
     async def bundle_visible(self, principal: Principal, digest: str) -> bool:
         async with self.sessionmaker() as session:

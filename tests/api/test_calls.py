@@ -321,3 +321,29 @@ async def test_logs_are_paged_as_text_and_followed_over_sse(
         json={"lease_token": input_["lease_token"], "lines": [{"stream": "stdout", "line": "too late"}]},
     )
     assert stale.json() == {"accepted": False}
+
+
+async def test_environment_builds_are_attached_to_the_deployment(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, other_tenant: Tenant
+) -> None:
+    deployed = (await deploy(client, tenant, "greeter", hello_bundle())).json()
+    fn = next(f for f in deployed["functions"] if f["name"] == "hello")
+    report = {
+        "node_id": agent.node_id,
+        "function_id": fn["id"],
+        "image_key": fn["image_key"],
+        "succeeded": True,
+        "seconds": 12.5,
+        "log": "Successfully installed numpy-2.1.0\n",
+    }
+    assert (await client.post("/v1/agent/builds", json=report, headers=agent.headers)).status_code == 204
+    builds = (await client.get("/v1/apps/greeter/deployments/1/builds", headers=tenant.headers)).json()["items"]
+    assert [(b["function"], b["node_id"], b["succeeded"], b["seconds"]) for b in builds] == [
+        ("hello", agent.node_id, True, 12.5)
+    ]
+    assert "numpy" in builds[0]["log"]
+    theirs = await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=other_tenant.headers)
+    foreign = await client.post(
+        "/v1/agent/builds", json=report, headers={"Authorization": f"Bearer {theirs.json()['token']}"}
+    )
+    assert foreign.status_code == 404  # another workspace's node and function are invisible

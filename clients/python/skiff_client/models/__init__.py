@@ -3,6 +3,9 @@
 from .agent_config import AgentConfig
 from .app_out import AppOut
 from .app_page import AppPage
+from .build_list import BuildList
+from .build_out import BuildOut
+from .build_report import BuildReport
 from .call_error import CallError
 from .call_input import CallInput
 from .call_input_kwargs import CallInputKwargs
@@ -57,6 +60,9 @@ __all__ = (
     "AgentConfig",
     "AppOut",
     "AppPage",
+    "BuildList",
+    "BuildOut",
+    "BuildReport",
     "CallError",
     "CallInput",
     "CallInputKwargs",
