@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
 from litestar import get
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.db import create_sessionmaker
+from api.idempotency.models import IdempotencyKey
+from api.idempotency.service import RETENTION, purge_expired
 from api.settings import Settings
 from tests.conftest import Tenant, serving
 
@@ -199,3 +205,19 @@ async def test_database_down_is_503_with_retry_after(settings: Settings) -> None
         response = await client.get("/v1/tokens", headers={"Authorization": "Bearer sk_" + "A" * 43})
     assert_problem(response, 503)
     assert response.headers["retry-after"] == "1"
+
+
+async def test_idempotency_keys_expire_after_their_retention(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine
+) -> None:
+    headers = {**tenant.headers, "Idempotency-Key": "old-key"}
+    first = (await client.post("/v1/tokens", json={"name": "k"}, headers=headers)).json()
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.workspace_id == tenant.workspace_id)
+            .values(created_at=IdempotencyKey.created_at - RETENTION - timedelta(minutes=1))
+        )
+        assert await purge_expired(session) >= 1
+    again = await client.post("/v1/tokens", json={"name": "k"}, headers=headers)
+    assert again.status_code == 201 and again.json()["id"] != first["id"]
