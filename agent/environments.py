@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,12 @@ from pathlib import Path
 from typing import Any
 
 READY_MARKER = ".skiff-ready"
+# How a node reaches its package index passes through to pip; nothing else of the agent's environment does.
+PIP_PASSTHROUGH = (
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_CERT", "PIP_CONFIG_FILE",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+)  # fmt: skip
 BUILD_TIMEOUT_SECONDS = 900
 
 
@@ -121,6 +128,7 @@ def _build(venv: Path, python: Path, requirements: list[str], over_base: bool) -
         "PIP_NO_INPUT": "1",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "LANG": "C.UTF-8",
+        **{name: os.environ[name] for name in PIP_PASSTHROUGH if name in os.environ},
     }
     log: list[str] = []
 

@@ -24,7 +24,6 @@ from api.leases.service import LeaseService
 from api.nodes.service import NodeService
 from api.settings import Settings
 from scheduler.reconcile import (
-    PUBLISH_BATCH,
     expire_leases,
     forget_lost_nodes,
     mark_redis_known,
@@ -76,10 +75,11 @@ class Scheduler:
         await self.dispatcher.notify_done(ended)
         async with self.sessionmaker() as session, session.begin():
             forgot = await redis_forgot(self.dispatcher)
-            if forgot:
-                log.warning("Redis lost its data; publishing every queued call again")
-            while await publish_pending(session, self.dispatcher, everything=forgot) == PUBLISH_BATCH:
-                pass
+            published = await publish_pending(session, self.dispatcher, everything=forgot)
+            if forgot and published:
+                log.warning(
+                    "Redis was new, flushed or restarted: queued calls published again", extra={"calls": published}
+                )
             if forgot:
                 await mark_redis_known(self.dispatcher)
             else:

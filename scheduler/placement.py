@@ -17,9 +17,8 @@ ANY_GPU = "any"
 class Request:
     cpu: float
     memory_mib: int
-    # Acceptable GPU models in order of preference (["H100", "A100-80GB"], or ["any"]); empty for CPU.
-    gpu_models: tuple[str, ...] = ()
-    gpu_count: int = 0
+    # Acceptable (model, count) shapes in order of preference, e.g. (("H100", 2), ("any", 4)); empty for CPU.
+    gpus: tuple[tuple[str, int], ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     image_key: str = ""
 
@@ -41,19 +40,20 @@ class NodeSnapshot:
 class Placement:
     node_id: str
     gpu_model: str | None
+    gpu_count: int = 0
 
 
-def gpu_fit(request: Request, node: NodeSnapshot) -> str | bool | None:
-    """The GPU model this node would give (None for CPU requests), or False when it cannot."""
-    if request.gpu_count == 0:
+def gpu_fit(request: Request, node: NodeSnapshot) -> tuple[str, int] | bool | None:
+    """The (model, count) this node would give (None for CPU requests), or False when it cannot."""
+    if not request.gpus:
         return None
-    for model in request.gpu_models:
+    for model, count in request.gpus:
         if model == ANY_GPU:
             best = max(node.gpus_free.items(), key=lambda item: item[1], default=(None, 0))
-            if best[0] is not None and best[1] >= request.gpu_count:
-                return best[0]
-        elif node.gpus_free.get(model, 0) >= request.gpu_count:
-            return model
+            if best[0] is not None and best[1] >= count:
+                return best[0], count
+        elif node.gpus_free.get(model, 0) >= count:
+            return model, count
     return False
 
 
@@ -71,7 +71,7 @@ def score(request: Request, node: NodeSnapshot) -> float:
     warmth = 2.0 if request.image_key in node.warm_zygotes else 1.0 if request.image_key in node.cached_images else 0
     packing = 1.0 - (node.cpu_free - request.cpu) / max(node.cpu_total, 1e-9)
     # Avoid spending GPUs on CPU work when a GPU-less node fits.
-    gpu_waste = 0.5 if request.gpu_count == 0 and any(node.gpus_free.values()) else 0.0
+    gpu_waste = 0.5 if not request.gpus and any(node.gpus_free.values()) else 0.0
     return warmth * 10 + packing - gpu_waste
 
 
@@ -80,8 +80,10 @@ def choose_node(request: Request, nodes: Sequence[NodeSnapshot]) -> Placement | 
     if not candidates:
         return None
     best = max(candidates, key=lambda n: (score(request, n), n.id))
-    model = gpu_fit(request, best)
-    return Placement(node_id=best.id, gpu_model=model if isinstance(model, str) else None)
+    fit = gpu_fit(request, best)
+    if isinstance(fit, tuple):
+        return Placement(node_id=best.id, gpu_model=fit[0], gpu_count=fit[1])
+    return Placement(node_id=best.id, gpu_model=None)
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,22 @@ async def forget_lost_nodes(session: AsyncSession) -> None:
 
 
 async def publish_pending(session: AsyncSession, dispatcher: Dispatcher, *, everything: bool = False) -> int:
-    """Push queued calls that Redis does not hold: never published, retried, or (after a flush) all."""
+    """Push queued calls that Redis does not hold: never published, retried, or (after a flush) all.
+    Works through them in batches, oldest first; returns how many it pushed."""
+    published, after = 0, ""
+    while True:
+        batch = await _publish_batch(session, dispatcher, everything=everything, after=after)
+        published += len(batch)
+        if len(batch) < PUBLISH_BATCH:
+            return published
+        after = batch[-1]
+
+
+async def _publish_batch(session: AsyncSession, dispatcher: Dispatcher, *, everything: bool, after: str) -> list[str]:
     stmt = select(Call.id, Call.function_id).where(
-        Call.status == CallStatus.QUEUED.value, (Call.not_before.is_(None)) | (Call.not_before <= func.now())
+        Call.status == CallStatus.QUEUED.value,
+        (Call.not_before.is_(None)) | (Call.not_before <= func.now()),
+        Call.id > after,
     )
     if not everything:
         stmt = stmt.where(Call.published_at.is_(None))
@@ -79,7 +92,7 @@ async def publish_pending(session: AsyncSession, dispatcher: Dispatcher, *, ever
         await dispatcher.publish(function_id, call_ids)
     if rows:
         await session.execute(update(Call).where(Call.id.in_([r.id for r in rows])).values(published_at=func.now()))
-    return len(rows)
+    return [r.id for r in rows]
 
 
 async def republish_stranded(session: AsyncSession, dispatcher: Dispatcher) -> int:

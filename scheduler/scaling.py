@@ -26,7 +26,7 @@ from api.ids import new_id
 from api.nodes.models import Node
 from api.nodes.schemas import NodeState
 from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale
-from scheduler.placement import IdleContainer, NodeSnapshot, Placement, Request, choose_node, make_room
+from scheduler.placement import ANY_GPU, IdleContainer, NodeSnapshot, Placement, Request, choose_node, make_room
 
 log = logging.getLogger("skiff.scheduler")
 LIVE = (ContainerState.PENDING.value, ContainerState.STARTING.value, ContainerState.READY.value)
@@ -47,8 +47,7 @@ def request_of(spec: dict[str, Any], image_key: str) -> Request:
     return Request(
         cpu=float(spec.get("cpu", 1.0)),
         memory_mib=int(spec.get("memory", 1024)),
-        gpu_models=tuple(g["model"] or "any" for g in gpus),
-        gpu_count=int(gpus[0]["count"]) if gpus else 0,
+        gpus=tuple((g["model"] or ANY_GPU, int(g["count"])) for g in gpus),
         image_key=image_key,
     )
 

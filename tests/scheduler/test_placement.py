@@ -28,21 +28,21 @@ ZYGOTE = NodeSnapshot(id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total
         # CPU work avoids GPU nodes when a plain node fits
         (Request(cpu=1, memory_mib=512), [H100X2, CPU_BIG], Placement("cpu-big", None)),
         (
-            Request(cpu=1, memory_mib=512, gpu_models=("H100",), gpu_count=1),
+            Request(cpu=1, memory_mib=512, gpus=(("H100", 1),)),
             [CPU_BIG, A100, H100X2],
-            Placement("h100", "H100"),
+            Placement("h100", "H100", 1),
         ),
-        (Request(cpu=1, memory_mib=512, gpu_models=("H100",), gpu_count=3), [H100X2], None),
+        (Request(cpu=1, memory_mib=512, gpus=(("H100", 3),)), [H100X2], None),
         # fallbacks in order of preference
         (
-            Request(cpu=1, memory_mib=512, gpu_models=("H200", "A100-80GB"), gpu_count=1),
+            Request(cpu=1, memory_mib=512, gpus=(("H200", 1), ("A100-80GB", 1))),
             [H100X2, A100],
-            Placement("a100", "A100-80GB"),
+            Placement("a100", "A100-80GB", 1),
         ),
         (
-            Request(cpu=1, memory_mib=512, gpu_models=("any",), gpu_count=2),
+            Request(cpu=1, memory_mib=512, gpus=(("any", 2),)),
             [A100, H100X2],
-            Placement("h100", "H100"),
+            Placement("h100", "H100", 2),
         ),
         (Request(cpu=1, memory_mib=512, labels={"zone": "eu"}), [CPU_BIG, LABELLED], Placement("eu", None)),
         (Request(cpu=1, memory_mib=512, labels={"zone": "us"}), [CPU_BIG, LABELLED], None),
