@@ -95,6 +95,22 @@ class IdleContainer:
     cpu: float
     memory_mib: int
     idle_since: datetime
+    gpu_model: str | None = None
+    gpu_count: int = 0
+
+
+def release(node: NodeSnapshot, freed: Sequence[IdleContainer]) -> NodeSnapshot:
+    """The node once these containers have stopped."""
+    gpus = dict(node.gpus_free)
+    for container in freed:
+        if container.gpu_model:
+            gpus[container.gpu_model] = gpus.get(container.gpu_model, 0) + container.gpu_count
+    return replace(
+        node,
+        cpu_free=node.cpu_free + sum(c.cpu for c in freed),
+        memory_free_mib=node.memory_free_mib + sum(c.memory_mib for c in freed),
+        gpus_free=gpus,
+    )
 
 
 def make_room(
@@ -109,11 +125,7 @@ def make_room(
         for container in sorted((c for c in idle if c.node_id == node.id), key=lambda c: (c.idle_since, c.id)):
             if feasible(request, freed):
                 break
-            freed = replace(
-                freed,
-                cpu_free=freed.cpu_free + container.cpu,
-                memory_free_mib=freed.memory_free_mib + container.memory_mib,
-            )
+            freed = release(freed, [container])
             chosen.append(container.id)
         if chosen and feasible(request, freed) and (best is None or len(chosen) < len(best[1])):
             placement = choose_node(request, [freed])

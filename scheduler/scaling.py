@@ -26,7 +26,16 @@ from api.ids import new_id
 from api.nodes.models import Node
 from api.nodes.schemas import NodeState
 from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale
-from scheduler.placement import ANY_GPU, IdleContainer, NodeSnapshot, Placement, Request, choose_node, make_room
+from scheduler.placement import (
+    ANY_GPU,
+    IdleContainer,
+    NodeSnapshot,
+    Placement,
+    Request,
+    choose_node,
+    make_room,
+    release,
+)
 
 log = logging.getLogger("skiff.scheduler")
 LIVE = (ContainerState.PENDING.value, ContainerState.STARTING.value, ContainerState.READY.value)
@@ -92,6 +101,8 @@ class ClusterView:
                     cpu=float(spec.get("cpu", 1.0)),
                     memory_mib=int(spec.get("memory", 1024)),
                     idle_since=c.idle_since,
+                    gpu_model=c.gpu_model,
+                    gpu_count=c.gpu_count,
                 )
             )
         return idle
@@ -107,8 +118,10 @@ class ClusterView:
             placement, evicted = room
             freed = {c.id: c for c in idle if c.id in evicted}
             self.stops |= set(evicted)
-            nodes = [_release(n, [freed[e] for e in evicted if freed[e].node_id == n.id]) for n in nodes]
-        self.nodes[fn.workspace_id] = [_reserve(n, request) if n.id == placement.node_id else n for n in nodes]
+            nodes = [release(n, [freed[e] for e in evicted if freed[e].node_id == n.id]) for n in nodes]
+        self.nodes[fn.workspace_id] = [
+            _reserve(n, placement, request) if n.id == placement.node_id else n for n in nodes
+        ]
         return placement
 
 
@@ -142,6 +155,8 @@ async def scale(session: AsyncSession, dispatcher: Dispatcher) -> None:
                     node_id=placement.node_id,
                     state=ContainerState.PENDING.value,
                     busy=0,
+                    gpu_model=placement.gpu_model,
+                    gpu_count=placement.gpu_count,
                 )
             )
     await _apply(session, dispatcher, view)
@@ -185,7 +200,10 @@ async def _snapshots(
     """Ready nodes by workspace, with what their live containers already hold subtracted."""
     used_cpu: dict[str, float] = defaultdict(float)
     used_memory: dict[str, int] = defaultdict(int)
+    used_gpus: dict[str, Counter[str]] = defaultdict(Counter)
     for container in containers:
+        if container.gpu_model:
+            used_gpus[container.node_id][container.gpu_model] += container.gpu_count
         spec = functions[container.function_id].spec if container.function_id in functions else {}
         used_cpu[container.node_id] += float(spec.get("cpu", 1.0))
         used_memory[container.node_id] += int(spec.get("memory", 1024))
@@ -199,7 +217,7 @@ async def _snapshots(
                 id=node.id,
                 cpu_free=node.cpus - used_cpu[node.id],
                 memory_free_mib=node.memory_mib - used_memory[node.id],
-                gpus_free=dict(gpus),
+                gpus_free={model: count - used_gpus[node.id][model] for model, count in gpus.items()},
                 labels=dict(node.labels),
                 cpu_total=node.cpus,
             )
@@ -207,15 +225,13 @@ async def _snapshots(
     return by_workspace
 
 
-def _reserve(node: NodeSnapshot, request: Request) -> NodeSnapshot:
-    return replace(
-        node, cpu_free=node.cpu_free - request.cpu, memory_free_mib=node.memory_free_mib - request.memory_mib
-    )
-
-
-def _release(node: NodeSnapshot, freed: list[IdleContainer]) -> NodeSnapshot:
+def _reserve(node: NodeSnapshot, placement: Placement, request: Request) -> NodeSnapshot:
+    gpus = dict(node.gpus_free)
+    if placement.gpu_model:
+        gpus[placement.gpu_model] -= placement.gpu_count
     return replace(
         node,
-        cpu_free=node.cpu_free + sum(c.cpu for c in freed),
-        memory_free_mib=node.memory_free_mib + sum(c.memory_mib for c in freed),
+        cpu_free=node.cpu_free - request.cpu,
+        memory_free_mib=node.memory_free_mib - request.memory_mib,
+        gpus_free=gpus,
     )

@@ -23,6 +23,9 @@ class Container(CreatedAt, Base):
     function_id: Mapped[str] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(16))
+    # GPUs the scheduler reserved for it on its node; the agent picks the devices.
+    gpu_model: Mapped[str | None] = mapped_column(String(40))
+    gpu_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Inputs it is running now, as the agent last reported.
     busy: Mapped[int] = mapped_column(Integer, default=0)
     idle_since: Mapped[datetime | None]

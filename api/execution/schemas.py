@@ -32,6 +32,9 @@ class ContainerSpec(msgspec.Struct, kw_only=True):
     image_key: str
     # The validated manifest entry: handler, setup, image, cpu, memory, gpu, timeout, max_inputs, env, …
     spec: dict[str, Any]
+    # GPUs reserved for this container on the node (the agent assigns which devices).
+    gpu_model: str | None = None
+    gpu_count: int = 0
 
 
 class ContainerReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

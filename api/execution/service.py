@@ -148,7 +148,7 @@ class ExecutionService:
                 update(Container)
                 .where(Container.node_id == node.id, Container.state == ContainerState.PENDING.value)
                 .values(state=ContainerState.STARTING.value, started_at=func.now())
-                .returning(Container.id, Container.function_id)
+                .returning(Container.id, Container.function_id, Container.gpu_model, Container.gpu_count)
             )
         ).all()
         if not rows:
@@ -163,7 +163,7 @@ class ExecutionService:
         ).all()
         by_id = {f.id: (f, app_name, digest) for f, app_name, digest in functions}
         specs = []
-        for container_id, function_id in rows:
+        for container_id, function_id, gpu_model, gpu_count in rows:
             fn, app_name, digest = by_id[function_id]
             specs.append(
                 ContainerSpec(
@@ -175,6 +175,8 @@ class ExecutionService:
                     bundle_digest=digest,
                     image_key=fn.image_key,
                     spec=fn.spec,
+                    gpu_model=gpu_model,
+                    gpu_count=gpu_count,
                 )
             )
         return specs

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.container_spec_spec import ContainerSpecSpec
@@ -25,6 +27,8 @@ class ContainerSpec:
         image_key (str):
         spec (ContainerSpecSpec):
         version (int):
+        gpu_count (int | Unset):  Default: 0.
+        gpu_model (None | str | Unset):
     """
 
     app: str
@@ -35,6 +39,8 @@ class ContainerSpec:
     image_key: str
     spec: ContainerSpecSpec
     version: int
+    gpu_count: int | Unset = 0
+    gpu_model: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +60,14 @@ class ContainerSpec:
 
         version = self.version
 
+        gpu_count = self.gpu_count
+
+        gpu_model: None | str | Unset
+        if isinstance(self.gpu_model, Unset):
+            gpu_model = UNSET
+        else:
+            gpu_model = self.gpu_model
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -68,6 +82,10 @@ class ContainerSpec:
                 "version": version,
             }
         )
+        if gpu_count is not UNSET:
+            field_dict["gpu_count"] = gpu_count
+        if gpu_model is not UNSET:
+            field_dict["gpu_model"] = gpu_model
 
         return field_dict
 
@@ -92,6 +110,17 @@ class ContainerSpec:
 
         version = d.pop("version")
 
+        gpu_count = d.pop("gpu_count", UNSET)
+
+        def _parse_gpu_model(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        gpu_model = _parse_gpu_model(d.pop("gpu_model", UNSET))
+
         container_spec = cls(
             app=app,
             bundle_digest=bundle_digest,
@@ -101,6 +130,8 @@ class ContainerSpec:
             image_key=image_key,
             spec=spec,
             version=version,
+            gpu_count=gpu_count,
+            gpu_model=gpu_model,
         )
 
         container_spec.additional_properties = d

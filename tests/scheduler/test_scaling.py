@@ -1,0 +1,93 @@
+"""The scheduler's plan applied to real state: GPU reservations and making room by stopping idle
+containers. (The pure cores have their own table tests.)"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.containers.models import Container
+from api.db import create_sessionmaker
+from api.settings import Settings
+from scheduler.loop import Scheduler
+from tests.api.test_apps import deploy
+from tests.api.test_nodes import REGISTRATION
+from tests.bundles import make_bundle
+from tests.conftest import Tenant, clear_leader_lease
+
+GPU_MANIFEST = """
+[functions.train]
+handler = "app:f"
+gpu = "H100"
+
+[functions.embed]
+handler = "app:f"
+gpu = ["H100", "A100-80GB"]
+
+[functions.cpu]
+handler = "app:f"
+"""
+
+
+@pytest.fixture
+async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
+    await clear_leader_lease(engine)
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    yield Scheduler(settings, create_sessionmaker(engine), redis)
+    await redis.aclose()
+
+
+async def join(client: httpx.AsyncClient, tenant: Tenant, **registration: object) -> str:
+    token = (await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)).json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    node = (await client.post("/v1/agent/nodes", json={**REGISTRATION, **registration}, headers=headers)).json()
+    return str(node["node"]["id"])
+
+
+async def containers(engine: AsyncEngine, tenant: Tenant) -> list[Container]:
+    async with create_sessionmaker(engine)() as session:
+        rows = await session.scalars(select(Container).where(Container.workspace_id == tenant.workspace_id))
+        return list(rows.all())
+
+
+async def call(client: httpx.AsyncClient, tenant: Tenant, fn: str) -> None:
+    response = await client.post(f"/v1/apps/gpus/functions/{fn}/calls", json={}, headers=tenant.headers)
+    assert response.status_code == 202
+
+
+async def test_a_gpu_is_never_reserved_twice(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    node = await join(
+        client, tenant, name="one-h100", gpus=[{"index": 0, "uuid": "GPU-a", "model": "H100", "memory_mib": 81559}]
+    )
+    await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    for fn in ("train", "embed", "train"):
+        await call(client, tenant, fn)
+    await scheduler.step()
+    placed = await containers(engine, tenant)
+    assert [(c.node_id, c.gpu_model, c.gpu_count) for c in placed] == [(node, "H100", 1)]
+    await call(client, tenant, "cpu")
+    await scheduler.step()
+    assert sorted((c.gpu_model or "-") for c in await containers(engine, tenant)) == ["-", "H100"]
+
+
+async def test_the_gpu_returns_to_the_pool_when_its_container_exits(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="one-h100", gpus=[{"index": 0, "uuid": "GPU-a", "model": "H100", "memory_mib": 1}])
+    await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    await call(client, tenant, "train")
+    await call(client, tenant, "embed")
+    await scheduler.step()
+    (first,) = await containers(engine, tenant)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await session.execute(update(Container).where(Container.id == first.id).values(state="exited"))
+    await scheduler.step()
+    second = [c for c in await containers(engine, tenant) if c.id != first.id]
+    assert [(c.gpu_model, c.gpu_count) for c in second] == [("H100", 1)]
