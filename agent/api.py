@@ -15,6 +15,7 @@ from skiff_client.models import (
     BuildReport,
     CallOutcome,
     ContainerReport,
+    GpuUsage,
     LogRecord,
     LogShipment,
     LogShipmentResult,
@@ -86,9 +87,15 @@ class AgentApi:
         wait_seconds: float,
         *,
         draining: bool = False,
+        gpu_usage: list[GpuUsage] | None = None,
     ) -> NodeWork:
         body = NodePoll(
-            epoch=epoch, containers=containers, running_calls=running, wait_seconds=wait_seconds, draining=draining
+            epoch=epoch,
+            containers=containers,
+            running_calls=running,
+            wait_seconds=wait_seconds,
+            draining=draining,
+            gpu_usage=gpu_usage,
         )
         return _parsed(await poll_node.asyncio_detailed(node_id, client=self.client, body=body), NodeWork)
 

@@ -93,6 +93,7 @@ class Agent:
                         bundles,
                         environments,
                         poll_wait_seconds=min(config.heartbeat_interval_seconds, 10.0),
+                        has_gpus=bool(self.inventory.gpus),
                     )
                     await loop.run(stop)
                 except Unreachable as exc:

@@ -89,3 +89,32 @@ def _gpus() -> list[GpuDevice]:
 
 def read_inventory() -> Inventory:
     return Inventory(cpus=float(len(os.sched_getaffinity(0))), memory_mib=_memory_mib(), gpus=_gpus())
+
+
+@dataclass(frozen=True)
+class GpuLoad:
+    index: int
+    utilization_percent: int
+    memory_used_mib: int
+
+
+def read_gpu_usage() -> list[GpuLoad]:
+    """Utilisation and memory in use per GPU; empty on a node without NVML."""
+    try:
+        import pynvml
+    except ImportError:
+        return []
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return []
+    try:
+        loads = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            rates = pynvml.nvmlDeviceGetUtilizationRates(handle)
+            used = pynvml.nvmlDeviceGetMemoryInfo(handle).used // (1024 * 1024)
+            loads.append(GpuLoad(index=index, utilization_percent=int(rates.gpu), memory_used_mib=int(used)))
+        return loads
+    finally:
+        pynvml.nvmlShutdown()

@@ -12,11 +12,13 @@ import time
 from agent.api import AgentApi, Refused, Unreachable
 from agent.bundles import BundleCache
 from agent.environments import EnvironmentCache
+from agent.inventory import read_gpu_usage
 from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor
-from skiff_client.models import ContainerReport, NodeWork
+from skiff_client.models import ContainerReport, GpuUsage, NodeWork
 
 log = logging.getLogger("skiff.agent")
 POLL_RETRY_SECONDS = 1.0
+GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on every poll
 
 
 class NodeLoop:
@@ -30,6 +32,7 @@ class NodeLoop:
         *,
         poll_wait_seconds: float,
         lease_seconds: float = 30.0,
+        has_gpus: bool = False,
     ) -> None:
         self.api = api
         self.node_id = node_id
@@ -40,6 +43,10 @@ class NodeLoop:
         self.lease_seconds = lease_seconds
         self.containers: dict[str, ContainerSupervisor] = {}
         self.last_contact = time.monotonic()
+        self.has_gpus = has_gpus
+        self.gpu_usage_at = 0.0
+        self.has_gpus = has_gpus
+        self.gpu_usage_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         flusher = asyncio.create_task(self._ship_logs(stop))
@@ -56,7 +63,12 @@ class NodeLoop:
         reports, running = self._reports()
         try:
             work = await self.api.poll(
-                self.node_id, self.epoch, reports, running, 0 if stop.is_set() else self.poll_wait_seconds
+                self.node_id,
+                self.epoch,
+                reports,
+                running,
+                0 if stop.is_set() else self.poll_wait_seconds,
+                gpu_usage=await self._gpu_usage(),
             )
         except Unreachable as exc:
             log.warning("poll failed", extra={"error": str(exc)})
@@ -68,6 +80,16 @@ class NodeLoop:
         self.lease_seconds = work.lease_seconds
         self._forget_reported_exits(reports)
         await self._act(work)
+
+    async def _gpu_usage(self) -> list[GpuUsage] | None:
+        if not self.has_gpus or time.monotonic() - self.gpu_usage_at < GPU_USAGE_EVERY_SECONDS:
+            return None
+        self.gpu_usage_at = time.monotonic()
+        loads = await asyncio.to_thread(read_gpu_usage)
+        return [
+            GpuUsage(index=g.index, utilization_percent=g.utilization_percent, memory_used_mib=g.memory_used_mib)
+            for g in loads
+        ]
 
     def _reports(self) -> tuple[list[ContainerReport], list[str]]:
         reports = [c.report() for c in self.containers.values()]

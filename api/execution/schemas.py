@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from api.calls.schemas import CallError
+from api.nodes.schemas import GpuUsage
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
@@ -52,6 +53,8 @@ class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
     # The agent is shutting down: stop its containers and place nothing new on the node.
     draining: bool = False
+    # GPU load, sent every few polls; absent means unchanged.
+    gpu_usage: Annotated[list[GpuUsage], msgspec.Meta(max_length=64)] | None = None
 
 
 class NodeWork(msgspec.Struct, kw_only=True):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -75,6 +76,8 @@ class ExecutionService:
         async with self.sessionmaker() as session, session.begin():
             node = await NodeService(session).heartbeat(principal, node_id, body.epoch)
             if first:
+                if body.gpu_usage is not None:
+                    node.gpu_usage = msgspec.to_builtins(body.gpu_usage)
                 await self._apply_reports(session, node, body.containers)
                 await self._renew_leases(session, node, body.running_calls)
                 if body.draining:

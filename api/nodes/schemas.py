@@ -28,6 +28,14 @@ class Gpu(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     memory_mib: Annotated[int, msgspec.Meta(ge=0)]
 
 
+class GpuUsage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One GPU's load as NVML last reported it."""
+
+    index: Annotated[int, msgspec.Meta(ge=0, le=64)]
+    utilization_percent: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    memory_used_mib: Annotated[int, msgspec.Meta(ge=0)]
+
+
 class NodeRegistration(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: ShortText
     hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
@@ -47,6 +55,7 @@ class NodeOut(msgspec.Struct, kw_only=True):
     cpus: float
     memory_mib: int
     gpus: list[Gpu]
+    gpu_usage: list[GpuUsage]
     labels: dict[str, str]
     epoch: int
     registered_at: datetime

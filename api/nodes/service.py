@@ -11,7 +11,7 @@ from api.auth.principal import Principal
 from api.errors import Conflict, NotFound
 from api.ids import is_valid_id, new_id
 from api.nodes.models import Node
-from api.nodes.schemas import Gpu, NodeOut, NodeRegistration, NodeState
+from api.nodes.schemas import Gpu, GpuUsage, NodeOut, NodeRegistration, NodeState
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "node"
@@ -27,6 +27,7 @@ def node_out(node: Node) -> NodeOut:
         cpus=node.cpus,
         memory_mib=node.memory_mib,
         gpus=[msgspec.convert(g, Gpu) for g in node.gpus],
+        gpu_usage=[msgspec.convert(g, GpuUsage) for g in node.gpu_usage or []],
         labels=dict(node.labels),
         epoch=node.epoch,
         registered_at=node.registered_at,

@@ -89,3 +89,18 @@ async def test_bad_registrations_name_the_field(
     response = await client.post("/v1/agent/nodes", json={**REGISTRATION, **change}, headers=node_headers)
     assert response.status_code == 422
     assert any(e["field"].startswith(field) for e in response.json()["errors"]), response.json()
+
+
+async def test_gpu_usage_reported_in_polls_is_shown_on_the_node(
+    client: httpx.AsyncClient, tenant: Tenant, node_headers: dict[str, str]
+) -> None:
+    node = (await client.post("/v1/agent/nodes", json=REGISTRATION, headers=node_headers)).json()["node"]
+    assert node["gpu_usage"] == []
+    usage = [{"index": 0, "utilization_percent": 87, "memory_used_mib": 40960}]
+    poll = await client.post(
+        f"/v1/agent/nodes/{node['id']}/poll", json={"epoch": 1, "gpu_usage": usage}, headers=node_headers
+    )
+    assert poll.status_code == 200
+    assert (await client.get(f"/v1/nodes/{node['id']}", headers=tenant.headers)).json()["gpu_usage"] == usage
+    await client.post(f"/v1/agent/nodes/{node['id']}/poll", json={"epoch": 1}, headers=node_headers)
+    assert (await client.get(f"/v1/nodes/{node['id']}", headers=tenant.headers)).json()["gpu_usage"] == usage

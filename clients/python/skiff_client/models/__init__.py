@@ -24,6 +24,7 @@ from .function_list import FunctionList
 from .function_out import FunctionOut
 from .function_out_spec import FunctionOutSpec
 from .gpu import Gpu
+from .gpu_usage import GpuUsage
 from .health import Health
 from .health_checks import HealthChecks
 from .heartbeat import Heartbeat
@@ -81,6 +82,7 @@ __all__ = (
     "FunctionOut",
     "FunctionOutSpec",
     "Gpu",
+    "GpuUsage",
     "Health",
     "HealthChecks",
     "Heartbeat",

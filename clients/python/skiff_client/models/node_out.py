@@ -11,6 +11,7 @@ from ..models.node_state import NodeState
 
 if TYPE_CHECKING:
     from ..models.gpu import Gpu
+    from ..models.gpu_usage import GpuUsage
     from ..models.node_out_labels import NodeOutLabels
 
 
@@ -24,6 +25,7 @@ class NodeOut:
         agent_version (str):
         cpus (float):
         epoch (int):
+        gpu_usage (list[GpuUsage]):
         gpus (list[Gpu]):
         hostname (str):
         id (str):
@@ -38,6 +40,7 @@ class NodeOut:
     agent_version: str
     cpus: float
     epoch: int
+    gpu_usage: list[GpuUsage]
     gpus: list[Gpu]
     hostname: str
     id: str
@@ -55,6 +58,11 @@ class NodeOut:
         cpus = self.cpus
 
         epoch = self.epoch
+
+        gpu_usage = []
+        for gpu_usage_item_data in self.gpu_usage:
+            gpu_usage_item = gpu_usage_item_data.to_dict()
+            gpu_usage.append(gpu_usage_item)
 
         gpus = []
         for gpus_item_data in self.gpus:
@@ -84,6 +92,7 @@ class NodeOut:
                 "agent_version": agent_version,
                 "cpus": cpus,
                 "epoch": epoch,
+                "gpu_usage": gpu_usage,
                 "gpus": gpus,
                 "hostname": hostname,
                 "id": id,
@@ -101,6 +110,7 @@ class NodeOut:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.gpu import Gpu  # noqa: PLC0415
+        from ..models.gpu_usage import GpuUsage  # noqa: PLC0415
         from ..models.node_out_labels import NodeOutLabels  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -109,6 +119,13 @@ class NodeOut:
         cpus = d.pop("cpus")
 
         epoch = d.pop("epoch")
+
+        gpu_usage = []
+        _gpu_usage = d.pop("gpu_usage")
+        for gpu_usage_item_data in _gpu_usage:
+            gpu_usage_item = GpuUsage.from_dict(gpu_usage_item_data)
+
+            gpu_usage.append(gpu_usage_item)
 
         gpus = []
         _gpus = d.pop("gpus")
@@ -137,6 +154,7 @@ class NodeOut:
             agent_version=agent_version,
             cpus=cpus,
             epoch=epoch,
+            gpu_usage=gpu_usage,
             gpus=gpus,
             hostname=hostname,
             id=id,

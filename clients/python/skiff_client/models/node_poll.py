@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.container_report import ContainerReport
+    from ..models.gpu_usage import GpuUsage
 
 
 T = TypeVar("T", bound="NodePoll")
@@ -22,6 +23,7 @@ class NodePoll:
         epoch (int):
         containers (list[ContainerReport] | Unset):
         draining (bool | Unset):  Default: False.
+        gpu_usage (list[GpuUsage] | None | Unset):
         running_calls (list[str] | Unset):
         wait_seconds (float | Unset):  Default: 0.0.
     """
@@ -29,6 +31,7 @@ class NodePoll:
     epoch: int
     containers: list[ContainerReport] | Unset = UNSET
     draining: bool | Unset = False
+    gpu_usage: list[GpuUsage] | None | Unset = UNSET
     running_calls: list[str] | Unset = UNSET
     wait_seconds: float | Unset = 0.0
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -44,6 +47,18 @@ class NodePoll:
                 containers.append(containers_item)
 
         draining = self.draining
+
+        gpu_usage: list[dict[str, Any]] | None | Unset
+        if isinstance(self.gpu_usage, Unset):
+            gpu_usage = UNSET
+        elif isinstance(self.gpu_usage, list):
+            gpu_usage = []
+            for gpu_usage_type_0_item_data in self.gpu_usage:
+                gpu_usage_type_0_item = gpu_usage_type_0_item_data.to_dict()
+                gpu_usage.append(gpu_usage_type_0_item)
+
+        else:
+            gpu_usage = self.gpu_usage
 
         running_calls: list[str] | Unset = UNSET
         if not isinstance(self.running_calls, Unset):
@@ -62,6 +77,8 @@ class NodePoll:
             field_dict["containers"] = containers
         if draining is not UNSET:
             field_dict["draining"] = draining
+        if gpu_usage is not UNSET:
+            field_dict["gpu_usage"] = gpu_usage
         if running_calls is not UNSET:
             field_dict["running_calls"] = running_calls
         if wait_seconds is not UNSET:
@@ -72,6 +89,7 @@ class NodePoll:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.container_report import ContainerReport  # noqa: PLC0415
+        from ..models.gpu_usage import GpuUsage  # noqa: PLC0415
 
         d = dict(src_dict)
         epoch = d.pop("epoch")
@@ -87,6 +105,28 @@ class NodePoll:
 
         draining = d.pop("draining", UNSET)
 
+        def _parse_gpu_usage(data: object) -> list[GpuUsage] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                gpu_usage_type_0 = []
+                _gpu_usage_type_0 = data
+                for gpu_usage_type_0_item_data in _gpu_usage_type_0:
+                    gpu_usage_type_0_item = GpuUsage.from_dict(gpu_usage_type_0_item_data)
+
+                    gpu_usage_type_0.append(gpu_usage_type_0_item)
+
+                return gpu_usage_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[GpuUsage] | None | Unset, data)
+
+        gpu_usage = _parse_gpu_usage(d.pop("gpu_usage", UNSET))
+
         running_calls = cast(list[str], d.pop("running_calls", UNSET))
 
         wait_seconds = d.pop("wait_seconds", UNSET)
@@ -95,6 +135,7 @@ class NodePoll:
             epoch=epoch,
             containers=containers,
             draining=draining,
+            gpu_usage=gpu_usage,
             running_calls=running_calls,
             wait_seconds=wait_seconds,
         )
