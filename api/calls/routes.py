@@ -77,7 +77,7 @@ class InvokeController(Controller):
         "202 with `Location`; with it, 200 and the result when the call ends within N seconds. "
         "`version` pins a deployed version; without it the app's current version runs.",
         status_code=200,
-        responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404, 413, 422)},
+        responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404, 413, 422, 429)},
     )
     async def create_call(
         self,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,13 +19,14 @@ from api.calls.models import Call, CallLogLine
 from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut
 from api.calls.states import TERMINAL, CallStatus, sources_of
-from api.errors import NotFound, PayloadTooLarge
+from api.errors import NotFound, PayloadTooLarge, RateLimited
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "call"
 JSON = "application/json"
+BACKLOG_RETRY_AFTER = 5
 WAIT_POLL_SECONDS = 1.0  # completion notices are the fast path; this catches a lost one
 
 
@@ -111,6 +113,7 @@ class CallService:
             raise PayloadTooLarge(f"call arguments are {len(payload)} bytes; the limit is {self.max_input_bytes} bytes")
         async with self.sessionmaker() as session, session.begin():
             app_row, fn = await self.resolve(session, workspace_id, app, function, version)
+            await self._check_backlog(fn)
             keys = IdempotencyService(session, workspace_id)
             operation = f"call:{app_row.id}:{function}"
             if idempotency_key is not None:
@@ -145,6 +148,20 @@ class CallService:
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
         return call
+
+    async def _check_backlog(self, fn: Function) -> None:
+        """The function's queue in Redis is the fast count; it holds every published, unclaimed call."""
+        limit = int(fn.spec.get("max_pending", 10_000))
+        try:
+            pending = await self.dispatcher.queue_length(fn.id)
+        except (RedisError, OSError):
+            return  # Redis away: accept (the call is durable) rather than refuse on a guess
+        if pending >= limit:
+            raise RateLimited(
+                f"function {fn.name!r} has {pending} calls waiting, its limit (max_pending) is {limit}; "
+                f"retry after {BACKLOG_RETRY_AFTER} s or raise max_pending",
+                retry_after=BACKLOG_RETRY_AFTER,
+            )
 
     async def get(self, workspace_id: str, call_id: str) -> Call:
         async with self.sessionmaker() as session:

@@ -81,6 +81,8 @@ class FunctionSpec(msgspec.Struct, frozen=True, kw_only=True):
     buffer_containers: int = 0
     max_inputs: int = 1
     scaledown_window: int = 60
+    # Calls waiting for a container beyond this are refused with 429: backpressure, not an endless queue.
+    max_pending: int = 10_000
     zygote: bool = True
     env: dict[str, str] = msgspec.field(default_factory=dict)
 
@@ -172,6 +174,7 @@ def _read_function(name: str, table: dict[str, Any], path: str, issues: Issues) 
         buffer_containers=numbers["buffer_containers"],
         max_inputs=numbers["max_inputs"],
         scaledown_window=numbers["scaledown_window"],
+        max_pending=numbers["max_pending"],
     )
     return spec if len(issues) == before else None
 

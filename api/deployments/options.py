@@ -60,6 +60,7 @@ FUNCTION_NUMBERS: dict[str, Bound] = {
     "buffer_containers": Bound(0, 100, 0, "containers"),
     "max_inputs": Bound(1, 1000, 1, "concurrent inputs per container"),
     "scaledown_window": Bound(2, 86_400, 60, "seconds"),
+    "max_pending": Bound(1, 1_000_000, 10_000, "queued calls"),
 }
 RETRY_NUMBERS: dict[str, Bound] = {
     "max_retries": Bound(0, 10, 0, "retries"),

@@ -347,3 +347,15 @@ async def test_environment_builds_are_attached_to_the_deployment(
         "/v1/agent/builds", json=report, headers={"Authorization": f"Bearer {theirs.json()['token']}"}
     )
     assert foreign.status_code == 404  # another workspace's node and function are invisible
+
+
+async def test_a_full_backlog_answers_429_naming_the_limit(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nmax_pending = 2\n"
+    await deploy(client, tenant, "narrow", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
+    for _ in range(2):
+        assert (await invoke(client, tenant, app="narrow")).status_code == 202
+    refused = await invoke(client, tenant, app="narrow")
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "5"
+    assert "max_pending" in refused.json()["detail"] and "2" in refused.json()["detail"]
+    assert len((await client.get("/v1/calls", params={"app": "narrow"}, headers=tenant.headers)).json()["items"]) == 2
