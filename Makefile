@@ -27,3 +27,8 @@ openapi:
 
 clients:
 	bash scripts/gen-clients.sh
+
+# The core loop over real processes: warm invoke and cold start, with floors (bench/core_loop.py).
+.PHONY: bench-core
+bench-core:
+	$(BIN)/python bench/core_loop.py $(BENCH_ARGS)

@@ -1,0 +1,688 @@
+"""The core loop over real processes: warm sync invoke and cold start of a no-op function.
+
+    .venv/bin/python bench/core_loop.py [--calls 500] [--cold-runs 20] [--json out.json]
+
+Starts its own Postgres (durable: fsync on, as a real run) and Redis in a throwaway directory, the
+API, the scheduler and one agent, deploys a no-op function and measures, over HTTP with a
+keep-alive client:
+
+- warm: `Prefer: wait=10` calls, one after another, all served by one warm container;
+- cold: one call when no container of the function is alive (its scaledown_window is 2 s; we
+  wait until no sandbox of it is left in /proc), to its result; plus the agent's own
+  `cold_start_ms` (start command received -> container ready);
+
+and, in the same process, the floors under them: a Redis LPUSH+BLPOP ping-pong between two
+connections, a Postgres INSERT committed (one round trip, WAL flushed), a GET /livez, and a
+sandboxed container's spawn -> first result without the control plane (bench/cold_start.py).
+Prints a markdown table; speed is measured, not asserted. Needs root and bubblewrap, like the agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cold_start  # bench/cold_start.py (next to us): the container-level cold start, the floor for cold calls
+
+from skiff.local.services import PostgresServer, RedisServer, free_port
+from tests.bundles import make_bundle
+
+ROOT = Path(__file__).resolve().parent.parent
+
+APP = "bench"
+SOURCE = """
+def noop():
+    return None
+"""
+# Two functions of one bundle: `noop` stays warm; `cold` scales to zero 2 s after each call.
+MANIFEST = """
+[functions.noop]
+handler = "app:noop"
+scaledown_window = 600
+max_containers = 1
+cpu = 0.25
+memory = 128
+
+[functions.cold]
+handler = "app:cold"
+scaledown_window = 2
+max_containers = 1
+cpu = 0.25
+memory = 128
+"""
+SOURCE += "\ndef cold():\n    return None\n"
+
+TARGETS = {"warm_p50": 3.0, "warm_p99": 10.0, "cold_p50": 50.0}
+
+
+# ---- processes --------------------------------------------------------------------------------
+
+
+class Child:
+    """A server process in a session of its own (a terminal's Ctrl-C reaches only us), logging to a file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def sandbox_pids(*markers: str) -> list[int]:
+    """Processes whose command line holds the container runtime's name and every marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"skiff_runtime" in cmdline and all(m.encode() in cmdline for m in markers):
+            found.append(int(entry.name))
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root`, from /proc's parent links."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Stack:
+    """Postgres, Redis, the API, the scheduler and one agent, all ours; `close` stops them in reverse."""
+
+    state: Path
+    postgres: PostgresServer | None = None
+    redis: RedisServer | None = None
+    children: list[Child] = field(default_factory=list)
+    url: str = ""
+    token: str = ""
+
+    def env(self, **extra: str) -> dict[str, str]:
+        assert self.postgres is not None and self.redis is not None
+        return {
+            **os.environ,
+            "SKIFF_DATABASE_URL": self.postgres.url,
+            "SKIFF_REDIS_URL": self.redis.url,
+            "SKIFF_BLOB_URL": f"file://{self.state / 'blobs'}",
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
+
+    def start(self, log: Callable[[str], None]) -> None:
+        self.postgres = PostgresServer(
+            name="postgres", log_path=self.state / "postgres.log", data_dir=self.state / "pg" / "data", durable=True
+        )
+        self.postgres.start()
+        self.redis = RedisServer(name="redis", log_path=self.state / "redis.log", data_dir=self.state / "redis")
+        self.redis.start()
+        log(f"postgres :{self.postgres.port}, redis :{self.redis.port}")
+        run = [sys.executable, "-m", "api"]
+        subprocess.run([*run, "migrate"], cwd=ROOT, env=self.env(), check=True, capture_output=True)
+        created = subprocess.run(
+            [*run, "bootstrap", "--workspace", "bench"], cwd=ROOT, env=self.env(), check=True, capture_output=True
+        )
+        self.token = json.loads(created.stdout)["token"]
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        api = self.spawn("api", [*run, "serve"], SKIFF_PORT=str(port))
+        self.wait_for(api, lambda: httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200, "API ready")
+        self.spawn("scheduler", [sys.executable, "-m", "scheduler"])
+        headers = {"Authorization": f"Bearer {self.token}"}
+        answer = httpx.post(f"{self.url}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=headers)
+        answer.raise_for_status()
+        node_token = answer.json()["token"]
+        agent_argv = [sys.executable, "-m", "agent", "--api", self.url, "--token", node_token]
+        agent = self.spawn("agent", [*agent_argv, "--name", "bench-node", "--state-dir", str(self.state / "agent")])
+        self.wait_for(
+            agent, lambda: bool(httpx.get(f"{self.url}/v1/nodes", headers=headers).json()["items"]), "agent registered"
+        )
+        log(f"api {self.url} (pid {api.pid}), scheduler, agent (pid {agent.pid}) up")
+
+    def spawn(self, name: str, argv: list[str], **extra: str) -> Child:
+        child = Child(name, argv, self.env(**extra), self.state)
+        self.children.append(child)
+        return child
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    @staticmethod
+    def wait_for(child: Child, ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not child.alive():
+                raise BenchError(f"{child.name} exited before {what}:\n{child.tail()}")
+            with contextlib.suppress(httpx.TransportError):
+                if ready():
+                    return
+            time.sleep(0.1)
+        raise BenchError(f"timed out waiting for {what}:\n{child.tail()}")
+
+    def close(self) -> None:
+        """Agent first (it drains its containers), then scheduler, API, Redis, Postgres."""
+        # The agent's sandboxes, noted before it stops: one it failed to stop is still ours to kill.
+        sandboxes = [pid for child in self.children if child.name == "agent" for pid in descendants(child.pid)]
+        for child in reversed(self.children):
+            child.stop(30.0 if child.name == "agent" else 15.0)
+        for pid in set(sandboxes) & set(sandbox_pids()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+# ---- statistics and the table -----------------------------------------------------------------
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Figure:
+    key: str  # short name: JSON key, and how other rows name it as their floor
+    name: str
+    samples: list[float]
+    target: str = ""
+    floor: str = ""  # the key of the figure it is compared to
+
+    def summary(self) -> dict[str, float]:
+        s = self.samples
+        return {
+            "n": len(s),
+            "p50": statistics.median(s),
+            "p90": percentile(s, 90),
+            "p99": percentile(s, 99),
+            "max": max(s),
+            "mean": statistics.fmean(s),
+        }
+
+
+def render(figures: list[Figure]) -> str:
+    by_key = {f.key: f for f in figures}
+    rows = [
+        "| figure | n | p50 ms | p90 ms | p99 ms | max ms | target | p50 vs floor |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for f in figures:
+        s = f.summary()
+        ratio = ""
+        if f.floor and f.floor in by_key:
+            floor = statistics.median(by_key[f.floor].samples)
+            ratio = f"{s['p50'] / floor:.1f}x {f.floor}"
+        rows.append(
+            f"| {f.name} | {s['n']:.0f} | {s['p50']:.2f} | {s['p90']:.2f} | {s['p99']:.2f} | {s['max']:.2f} "
+            f"| {f.target} | {ratio} |"
+        )
+    return "\n".join(rows)
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_average_1m_at_start": f"{os.getloadavg()[0]:.2f}",
+        "code": code_version(),
+    }
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    described = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--exclude", "*"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return described.stdout.strip() or os.environ.get("SKIFF_BENCH_CODE", "unknown")
+
+
+# ---- measurements -----------------------------------------------------------------------------
+
+
+def ms_since(begun: float) -> float:
+    return (time.perf_counter() - begun) * 1000
+
+
+def call(http: httpx.Client, fn: str, wait: int) -> dict[str, Any]:
+    response = http.post(f"/v1/apps/{APP}/functions/{fn}/calls", json={"args": []}, headers={"Prefer": f"wait={wait}"})
+    body: dict[str, Any] = response.json()
+    if response.status_code != 200 or body.get("status") != "succeeded":
+        raise BenchError(f"call to {fn} answered {response.status_code}: {response.text[:500]}")
+    return body
+
+
+@dataclass
+class Timed:
+    """One call as the client saw it (wall clock, to compare with Postgres' now()) and its body."""
+
+    sent: datetime
+    received: datetime
+    ms: float
+    body: dict[str, Any]
+
+    def stamp(self, key: str) -> datetime:
+        return datetime.fromisoformat(self.body[key])
+
+
+def timed_call(http: httpx.Client, fn: str, wait: int) -> Timed:
+    sent, begun = datetime.now(UTC), time.perf_counter()
+    body = call(http, fn, wait)
+    ms = ms_since(begun)
+    return Timed(sent, datetime.now(UTC), ms, body)
+
+
+def gap_ms(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() * 1000
+
+
+# Where a call's time goes, from the transaction start times (Postgres now()) the rows carry.
+WARM_PHASES: list[tuple[str, Callable[[Timed, dict[str, datetime]], float]]] = [
+    ("client sends → call row (submit tx begins)", lambda t, c: gap_ms(t.stamp("created_at"), t.sent)),
+    (
+        "call row → claimed by the container (claim tx begins)",
+        lambda t, c: gap_ms(t.stamp("started_at"), t.stamp("created_at")),
+    ),
+    (
+        "claimed → outcome recorded (HTTP to agent, sandbox, HTTP back)",
+        lambda t, c: gap_ms(t.stamp("finished_at"), t.stamp("started_at")),
+    ),
+    ("outcome recorded → client has the answer", lambda t, c: gap_ms(t.received, t.stamp("finished_at"))),
+]
+COLD_PHASES: list[tuple[str, Callable[[Timed, dict[str, datetime]], float]]] = [
+    ("client sends → call row", lambda t, c: gap_ms(t.stamp("created_at"), t.sent)),
+    ("call row → scheduler inserts the container row", lambda t, c: gap_ms(c["created_at"], t.stamp("created_at"))),
+    ("→ the agent's node poll takes the start command", lambda t, c: gap_ms(c["started_at"], c["created_at"])),
+    ("→ container ready, first next_input reaches the API", lambda t, c: gap_ms(c["ready_at"], c["started_at"])),
+    ("→ call claimed by the container", lambda t, c: gap_ms(t.stamp("started_at"), c["ready_at"])),
+    ("→ outcome recorded", lambda t, c: gap_ms(t.stamp("finished_at"), t.stamp("started_at"))),
+    ("→ client has the answer", lambda t, c: gap_ms(t.received, t.stamp("finished_at"))),
+]
+
+
+async def container_stamps(url: str, ids: list[str]) -> dict[str, dict[str, datetime]]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch(
+            "SELECT id, created_at, started_at, ready_at FROM containers WHERE id = any($1::text[])", ids
+        )
+    finally:
+        await conn.close()
+    return {row["id"]: dict(row) for row in rows}
+
+
+def phases(
+    path: str,
+    spec: list[tuple[str, Callable[[Timed, dict[str, datetime]], float]]],
+    calls: list[Timed],
+    containers: dict[str, dict[str, datetime]],
+) -> list[dict[str, Any]]:
+    rows = []
+    for name, measure in spec:
+        samples = [measure(t, containers.get(t.body["container_id"], {})) for t in calls]
+        rows.append({"path": path, "phase": name, "p50": statistics.median(samples), "p90": percentile(samples, 90)})
+    return rows
+
+
+def render_phases(rows: list[dict[str, Any]]) -> str:
+    lines = ["| path | phase | p50 ms | p90 ms |", "|---|---|---:|---:|"]
+    lines += [f"| {r['path']} | {r['phase']} | {r['p50']:.1f} | {r['p90']:.1f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def redis_ping_pong(url: str, rounds: int) -> list[float]:
+    """LPUSH on one connection, BLPOP + LPUSH back on a second (a thread), BLPOP the answer."""
+    key = f"bench:{uuid.uuid4().hex[:8]}"
+    a, b = redis.Redis.from_url(url), redis.Redis.from_url(url)
+
+    def echo() -> None:
+        while True:
+            _, value = b.blpop([f"{key}:ping"])  # type: ignore[misc]
+            if value == b"stop":
+                return
+            b.lpush(f"{key}:pong", value)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    samples = []
+    try:
+        for i in range(rounds + 50):
+            begun = time.perf_counter()
+            a.lpush(f"{key}:ping", i)
+            a.blpop([f"{key}:pong"])
+            if i >= 50:
+                samples.append(ms_since(begun))
+    finally:
+        a.lpush(f"{key}:ping", "stop")
+        thread.join(5)
+        a.close()
+        b.close()
+    return samples
+
+
+async def postgres_round_trips(url: str, rounds: int) -> dict[str, list[float]]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    results: dict[str, list[float]] = {"insert": [], "select": []}
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_round_trip (id bigserial PRIMARY KEY, v text)")
+        for i in range(rounds + 50):
+            begun = time.perf_counter()
+            await conn.execute("INSERT INTO bench_round_trip (v) VALUES ($1)", str(i))  # autocommit: WAL flushed
+            if i >= 50:
+                results["insert"].append(ms_since(begun))
+        for i in range(rounds + 50):
+            begun = time.perf_counter()
+            await conn.fetchval("SELECT 1")
+            if i >= 50:
+                results["select"].append(ms_since(begun))
+        await conn.execute("DROP TABLE bench_round_trip")
+    finally:
+        await conn.close()
+    return results
+
+
+def livez(http: httpx.Client, rounds: int) -> list[float]:
+    samples = []
+    for i in range(rounds + 50):
+        begun = time.perf_counter()
+        http.get("/livez").raise_for_status()
+        if i >= 50:
+            samples.append(ms_since(begun))
+    return samples
+
+
+async def postgres_counters(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        row = await conn.fetchrow(
+            "SELECT xact_commit, tup_inserted, tup_updated, tup_fetched FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        )
+        wal = await conn.fetchval("SELECT wal_records FROM pg_stat_wal")  # Postgres 14+
+    finally:
+        await conn.close()
+    assert row is not None
+    return {**dict(row), "wal_records": int(wal or 0)}
+
+
+def redis_commands(url: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
+
+
+def per_call_counts(stack: Stack, calls: int, work: Callable[[], None], idle_seconds: float) -> dict[str, float]:
+    """Postgres commits, rows and Redis commands per call, less what the idle platform does meanwhile."""
+    assert stack.postgres is not None and stack.redis is not None
+    pg_url, redis_url = stack.postgres.url, stack.redis.url
+
+    def snapshot() -> dict[str, int]:
+        # the snapshot's own connection and query count once per snapshot; negligible next to `calls`
+        return {**asyncio.run(postgres_counters(pg_url)), "redis_commands": redis_commands(redis_url)}
+
+    before_idle = snapshot()
+    time.sleep(idle_seconds)
+    after_idle = snapshot()
+    begun = time.monotonic()
+    work()
+    took = time.monotonic() - begun
+    after = snapshot()
+    counts = {}
+    for key in after:
+        idle_rate = (after_idle[key] - before_idle[key]) / idle_seconds
+        counts[key] = (after[key] - after_idle[key] - idle_rate * took) / calls
+    return counts
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+
+def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    stack = Stack(state)
+    try:
+        stack.start(log)
+        assert stack.postgres is not None and stack.redis is not None
+        headers = {"Authorization": f"Bearer {stack.token}"}
+        figures: list[Figure] = []
+        extra: dict[str, Any] = {}
+        with httpx.Client(base_url=stack.url, headers=headers, timeout=70) as http:
+            deployed = http.post(f"/v1/apps/{APP}/deployments", content=make_bundle({"app.py": SOURCE}, MANIFEST))
+            if deployed.status_code not in (200, 201):
+                raise BenchError(f"deploy answered {deployed.status_code}: {deployed.text[:500]}")
+
+            # Warm: the first call starts the container (and fetches the bundle); then warm-ups, then N timed.
+            begun = time.perf_counter()
+            first = call(http, "noop", 30)
+            extra["first_call_after_deploy_ms"] = ms_since(begun)
+            extra["first_call_cold_start_ms"] = first["cold_start_ms"]
+            log(f"first call {extra['first_call_after_deploy_ms']:.0f} ms (cold start {first['cold_start_ms']} ms)")
+            for _ in range(options.warmup):
+                call(http, "noop", 10)
+            warm_calls: list[Timed] = []
+
+            def run_warm() -> None:
+                warm_calls.extend(timed_call(http, "noop", 10) for _ in range(options.calls))
+
+            counts = per_call_counts(stack, options.calls, run_warm, idle_seconds=3.0)
+            warm = [t.ms for t in warm_calls]
+            containers = {t.body["container_id"] for t in warm_calls}
+            if containers != {first["container_id"]}:
+                raise BenchError(f"warm calls ran in {len(containers)} containers, not the first call's one")
+            extra["per_warm_call"] = counts
+            log(f"warm: {options.calls} calls, p50 {statistics.median(warm):.2f} ms")
+
+            # Cold: wait until no sandbox of `cold` is alive, then one call from zero.
+            cold_calls: list[Timed] = []
+            for i in range(options.cold_runs):
+                deadline = time.monotonic() + 60
+                while sandbox_pids("app:cold"):
+                    if time.monotonic() > deadline:
+                        raise BenchError("the `cold` container did not scale to zero within 60 s")
+                    time.sleep(0.05)
+                timed = timed_call(http, "cold", 30)
+                if not timed.body["cold_start"]:
+                    raise BenchError(f"cold run {i} was served warm: {timed.body}")
+                cold_calls.append(timed)
+            cold = [t.ms for t in cold_calls]
+            agent_cold = [float(t.body["cold_start_ms"]) for t in cold_calls]
+            stamps = asyncio.run(container_stamps(stack.postgres.url, [t.body["container_id"] for t in cold_calls]))
+            extra["phases"] = phases("warm", WARM_PHASES, warm_calls, {}) + phases(
+                "cold", COLD_PHASES, cold_calls, stamps
+            )
+            log(f"cold: {options.cold_runs} runs, p50 {statistics.median(cold):.1f} ms")
+
+            # Floors, in this process, against the same services.
+            pg = asyncio.run(postgres_round_trips(stack.postgres.url, options.calls))
+            redis_rt = redis_ping_pong(stack.redis.url, options.calls)
+            http_rt = livez(http, options.calls)
+        spawn = asyncio.run(container_floor(options.cold_runs, state))
+        log("floors measured")
+
+        warm_target = f"p50 ≤ {TARGETS['warm_p50']:g}, p99 ≤ {TARGETS['warm_p99']:g}"
+        cold_target = f"p50 ≤ {TARGETS['cold_p50']:g}"
+        figures = [
+            Figure("warm", "warm sync invoke: POST …/calls, Prefer: wait=10", warm, warm_target, "livez"),
+            Figure("cold", "cold start: sync call from zero → result", cold, cold_target, "sandbox"),
+            Figure("cold_agent", "cold start: agent's `cold_start_ms` (command → ready)", agent_cold, "", "sandbox"),
+            Figure("livez", "floor: GET /livez over keep-alive HTTP", http_rt),
+            Figure("redis", "floor: Redis LPUSH+BLPOP ping-pong, 2 connections", redis_rt),
+            Figure("pg_insert", "floor: Postgres INSERT, autocommit (fsync on)", pg["insert"]),
+            Figure("pg_select", "floor: Postgres SELECT 1", pg["select"]),
+            Figure("sandbox", "floor: sandbox spawn → first result, no control plane", spawn),
+        ]
+        return {"figures": figures, "extra": extra}
+    finally:
+        # A second Ctrl-C must not leave processes behind: finish stopping first.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            stack.close()
+        finally:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
+        log("stopped every process")
+
+
+async def container_floor(runs: int, state: Path) -> list[float]:
+    bundle = state / "floor-bundle"
+    bundle.mkdir()
+    (bundle / "fn.py").write_text("def main():\n    return None\n")
+    python = Path("/usr/bin/python3")
+    await cold_start.container_ms(bundle, python)  # compiles the runtime's .pyc once
+    return [(await cold_start.container_ms(bundle, python))[1] for _ in range(runs)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=500, help="timed warm calls (and baseline rounds)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed warm calls first")
+    parser.add_argument("--cold-runs", type=int, default=20)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep-state", action="store_true", help="keep the state directory (logs) afterwards")
+    options = parser.parse_args()
+    if os.geteuid() != 0 or not shutil.which("bwrap"):
+        print("needs root and bubblewrap (the agent runs sandboxes)", file=sys.stderr)
+        return 2
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (`cmd &`)
+    state = Path(tempfile.mkdtemp(prefix="skiff-bench-"))
+    state.chmod(0o755)  # Postgres runs as an unprivileged user and must reach its data directory
+    command = shlex.join(sys.orig_argv)
+    started = datetime.now(UTC)
+    host = machine()  # before we start anything: the load average says how busy others keep the machine
+    try:
+        result = run(options, state)
+    except KeyboardInterrupt:
+        print("interrupted; every process was stopped", file=sys.stderr)
+        return 130
+    except BenchError as exc:
+        print(f"bench failed: {exc}\n(logs in {state}; rerun with --keep-state to keep them)", file=sys.stderr)
+        return 1
+    finally:
+        if not options.keep_state:
+            shutil.rmtree(state, ignore_errors=True)
+
+    figures: list[Figure] = result["figures"]
+    extra = result["extra"]
+    print(f"Command: `{command}`  ")
+    print(f"Date: {started:%Y-%m-%d %H:%M} UTC, code {host['code']}  ")
+    print(
+        f"Machine: {host['cpu']}, {host['cores']} cores, kernel {host['kernel']}, Python {host['python']}, "
+        f"1-min load average {host['load_average_1m_at_start']} before the run, {os.getloadavg()[0]:.2f} after\n"
+    )
+    print(render(figures))
+    print("\nWhere the time goes (medians of gaps between the transaction start times the rows carry):\n")
+    print(render_phases(extra["phases"]))
+    counts = extra["per_warm_call"]
+    print(
+        f"\nFirst call after deploy: {extra['first_call_after_deploy_ms']:.0f} ms "
+        f"(cold_start_ms {extra['first_call_cold_start_ms']:.0f}). Per warm call, less the idle platform's own "
+        f"traffic: {counts['xact_commit']:.1f} Postgres commits, {counts['tup_inserted']:.1f} rows inserted, "
+        f"{counts['tup_updated']:.1f} updated, {counts['wal_records']:.1f} WAL records, "
+        f"{counts['redis_commands']:.1f} Redis commands."
+    )
+    if options.json is not None:
+        document = {
+            "command": command,
+            "date": started.isoformat(),
+            "machine": host,
+            "options": {"calls": options.calls, "warmup": options.warmup, "cold_runs": options.cold_runs},
+            "targets_ms": TARGETS,
+            "figures": {f.key: {"name": f.name, **f.summary(), "samples_ms": f.samples} for f in figures},
+            **extra,
+        }
+        options.json.write_text(json.dumps(document, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
