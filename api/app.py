@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from api import __version__
 from api.apps.routes import AppController
+from api.auth.cache import PrincipalCache
 from api.auth.guards import authenticate
 from api.blobs import blob_store_from_url
 from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
@@ -26,6 +27,7 @@ from api.health import livez, readyz
 from api.nodes.routes import AgentNodeController, NodeController
 from api.observability import Metrics, metrics_endpoint, observe
 from api.problems import EXCEPTION_HANDLERS
+from api.schedules.routes import ScheduleController
 from api.settings import Settings
 from api.tokens.routes import TokenController
 from api.workspaces.routes import get_workspace
@@ -39,6 +41,7 @@ ROUTES: list[ControllerRouterHandler] = [
     InvokeController,
     CallController,
     AgentWorkController,
+    ScheduleController,
 ]
 PUBLIC_ROUTES: list[ControllerRouterHandler] = [livez, readyz, metrics_endpoint]
 
@@ -96,7 +99,9 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         openapi_config=openapi_config(settings),
         request_max_body_size=settings.max_json_body_bytes,
-        state=State({"settings": settings, "metrics": Metrics()}),
+        state=State(
+            {"settings": settings, "metrics": Metrics(), "principals": PrincipalCache(settings.token_cache_seconds)}
+        ),
         debug=False,
         logging_config=None,
     )

@@ -9,6 +9,7 @@ from api.db import Base
 from api.idempotency.models import IdempotencyKey
 from api.leases.models import LeaderLease
 from api.nodes.models import Node
+from api.schedules.models import Schedule
 from api.tokens.models import Token
 from api.workspaces.models import Workspace
 
@@ -25,6 +26,7 @@ __all__ = [
     "IdempotencyKey",
     "LeaderLease",
     "Node",
+    "Schedule",
     "Token",
     "Workspace",
     "metadata",

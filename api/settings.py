@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = Field(default=5.0, gt=0)
     # How often a token's last-used time is written at most; keeps auth off the write path.
     token_touch_interval_seconds: int = Field(default=60, ge=0)
+    # How long a verified token is trusted without a lookup; a revocation reaches other API
+    # processes within this time (the revoking process forgets it at once).
+    token_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     node_heartbeat_interval_seconds: float = Field(default=5.0, gt=0)
     # A node silent this long is marked down and its containers forgotten.

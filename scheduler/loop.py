@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from datetime import timedelta
 
 import redis.asyncio as aioredis
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import models  # noqa: F401 - every table, so foreign keys resolve
 from api.calls.dispatch import SCHEDULER_WAKE, Dispatcher, blocking_client
+from api.calls.service import CallService
 from api.db import create_engine, create_sessionmaker
 from api.idempotency.service import purge_expired
 from api.leases.service import LeaseService
@@ -32,6 +34,7 @@ from scheduler.reconcile import (
     republish_stranded,
 )
 from scheduler.scaling import scale
+from scheduler.schedules import fire_due
 
 LEASE_NAME = "scheduler"
 log = logging.getLogger("skiff.scheduler")
@@ -51,6 +54,7 @@ class Scheduler:
         self.sessionmaker = sessionmaker
         self.redis = redis
         self.dispatcher = Dispatcher(redis)
+        self.calls = CallService(sessionmaker, self.dispatcher, settings.max_input_bytes, settings.lost_attempt_retries)
         self.tick_seconds = tick_seconds
         self.lease_ttl = timedelta(seconds=lease_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -73,6 +77,7 @@ class Scheduler:
             ended = await expire_leases(session)
             await purge_expired(session)
         await self.dispatcher.notify_done(ended)
+        await fire_due(self.sessionmaker, self.calls)
         async with self.sessionmaker() as session, session.begin():
             forgot = await redis_forgot(self.dispatcher)
             published = await publish_pending(session, self.dispatcher, everything=forgot)
@@ -84,25 +89,40 @@ class Scheduler:
                 await mark_redis_known(self.dispatcher)
             else:
                 await republish_stranded(session, self.dispatcher)
+        await self.dispatcher.take_woken_functions()  # the full pass below covers them
         async with self.sessionmaker() as session, session.begin():
             await scale(session, self.dispatcher)
 
+    async def scale_woken(self) -> None:
+        """Between full ticks: scale just the functions that got new calls (the cold-start path)."""
+        if self.fencing_token is None:
+            return
+        functions = await self.dispatcher.take_woken_functions()
+        if functions:
+            async with self.sessionmaker() as session, session.begin():
+                await scale(session, self.dispatcher, only=functions)
+
     async def run(self, stop: asyncio.Event) -> None:
+        next_tick = 0.0
         while not stop.is_set():
             try:
-                await self.step()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.tick_seconds
+                    await self.step()
+                else:
+                    await self.scale_woken()
             except (OSError, TimeoutError, DBAPIError, RedisError) as exc:
                 log.warning("tick failed; retrying", extra={"error": repr(exc)})
             except Exception:
                 # A bug in one tick must not stop scheduling for everyone; it is logged loudly.
                 log.exception("tick failed")
-            await self._wait(stop)
+            await self._wait(stop, max(next_tick - time.monotonic(), 0.001))
         await self.resign()
 
-    async def _wait(self, stop: asyncio.Event) -> None:
+    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
         waiter = asyncio.ensure_future(stop.wait())
         # Redis takes fractional BLPOP timeouts; redis-py types them as int.
-        waker = asyncio.ensure_future(self.redis.blpop([SCHEDULER_WAKE], timeout=self.tick_seconds))  # type: ignore[arg-type]
+        waker = asyncio.ensure_future(self.redis.blpop([SCHEDULER_WAKE], timeout=seconds))  # type: ignore[arg-type]
         _, pending = await asyncio.wait({waiter, waker}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()

@@ -125,14 +125,18 @@ class ClusterView:
         return placement
 
 
-async def scale(session: AsyncSession, dispatcher: Dispatcher) -> None:
+async def scale(session: AsyncSession, dispatcher: Dispatcher, only: set[str] | None = None) -> None:
+    """Plan every function with calls or containers, or just `only` (the others still count as
+    capacity in use and as candidates to make room)."""
     now: datetime = await session.scalar(select(func.now()))  # type: ignore[assignment]
-    demand = await _demand(session)
+    demand = await _demand(session, only)
     containers = list((await session.scalars(select(Container).where(Container.state.in_(LIVE)))).all())
     function_ids = set(demand) | {c.function_id for c in containers}
     functions = {f.id: f for f in (await session.scalars(select(Function).where(Function.id.in_(function_ids))))}
     view = ClusterView(functions, containers, await _snapshots(session, containers, functions))
     for fn in sorted(functions.values(), key=lambda f: f.id):
+        if only is not None and fn.id not in only:
+            continue
         queued, running = demand.get(fn.id, (0, 0))
         live = [
             LiveContainer(
@@ -181,8 +185,8 @@ async def _apply(session: AsyncSession, dispatcher: Dispatcher, view: ClusterVie
         await dispatcher.wake(*sorted(woken))
 
 
-async def _demand(session: AsyncSession) -> dict[str, tuple[int, int]]:
-    rows = await session.execute(
+async def _demand(session: AsyncSession, only: set[str] | None) -> dict[str, tuple[int, int]]:
+    stmt = (
         select(
             Call.function_id,
             func.count().filter(Call.status == CallStatus.QUEUED.value),
@@ -191,6 +195,9 @@ async def _demand(session: AsyncSession) -> dict[str, tuple[int, int]]:
         .where(Call.status.in_([CallStatus.QUEUED.value, CallStatus.RUNNING.value]))
         .group_by(Call.function_id)
     )
+    if only is not None:
+        stmt = stmt.where(Call.function_id.in_(only))
+    rows = await session.execute(stmt)
     return {fid: (queued, running) for fid, queued, running in rows.all()}
 
 

@@ -7,15 +7,17 @@ handlers and metrics as every other error. Routes marked `opt={"public": True}` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.cache import PrincipalCache
 from api.auth.principal import Principal
 from api.errors import Forbidden, Unauthorized
+from api.tokens import secrets
 from api.tokens.schemas import Scope, TokenKind
 from api.tokens.service import TokenService
 
@@ -37,10 +39,17 @@ async def authenticate(connection: Connection, handler: BaseRouteHandler) -> Non
         return
     plaintext = bearer_token(connection.headers.get("authorization"))
     state = connection.app.state
-    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    interval = timedelta(seconds=state.settings.token_touch_interval_seconds)
-    async with sessionmaker() as session, session.begin():
-        principal = await TokenService(session).authenticate(plaintext, interval)
+    cache: PrincipalCache = state.principals
+    digest = secrets.digest(plaintext) if secrets.is_well_formed(plaintext) else None
+    principal = cache.get(digest) if digest is not None else None
+    if principal is None:
+        sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        interval = timedelta(seconds=state.settings.token_touch_interval_seconds)
+        async with sessionmaker() as session, session.begin():
+            principal = await TokenService(session).authenticate(plaintext, interval)
+        if digest is not None:
+            left = (principal.expires_at - datetime.now(UTC)).total_seconds() if principal.expires_at else None
+            cache.put(digest, principal, left)
     connection.scope["user"] = principal
 
 

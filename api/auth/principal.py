@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from api.tokens.schemas import Scope, TokenKind
 
@@ -21,6 +22,7 @@ class Principal:
     token_id: str
     kind: TokenKind
     scopes: frozenset[Scope]
+    expires_at: datetime | None = None
 
     def allows(self, needed: Scope) -> bool:
         return any(needed in SCOPE_GRANTS[scope] for scope in self.scopes)

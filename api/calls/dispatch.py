@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 log = logging.getLogger("skiff.dispatch")
 
 SCHEDULER_WAKE = "skiff:scheduler:wake"
+# Functions with new calls since the scheduler last looked: it scales only these on a wake-up.
+WOKEN_FUNCTIONS = "skiff:scheduler:functions"
 DONE_CHANNEL = "skiff:calls:done"
 # Present while Redis still holds what we pushed; its absence means a flush or a restart.
 ALIVE_MARKER = "skiff:alive"
@@ -52,7 +54,8 @@ class Dispatcher:
         """Queue calls for their function's containers and tell the scheduler (one round trip)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(queue_key(function_id), *call_ids)
-            pipe.lpush(SCHEDULER_WAKE, function_id)
+            pipe.sadd(WOKEN_FUNCTIONS, function_id)
+            pipe.lpush(SCHEDULER_WAKE, "1")
             pipe.ltrim(SCHEDULER_WAKE, 0, 0)  # one pending wake-up is enough
             await pipe.execute()
 
@@ -64,6 +67,13 @@ class Dispatcher:
             log.warning("could not publish calls; the reconciler will", extra={"error": repr(exc)})
             return False
         return True
+
+    async def take_woken_functions(self) -> set[str]:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.smembers(WOKEN_FUNCTIONS)
+            pipe.delete(WOKEN_FUNCTIONS)
+            members, _ = await pipe.execute()
+        return {m.decode() for m in members}
 
     async def queue_length(self, function_id: str) -> int:
         length: int = await self.redis.llen(queue_key(function_id))  # type: ignore[misc]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
+from api.auth.cache import PrincipalCache
 from api.auth.guards import requires
 from api.dependencies import Caller, Cursor, DbSession, IdempotencyKeyHeader, Limit
 from api.idempotency.service import IdempotencyService, request_digest
@@ -74,5 +76,10 @@ class TokenController(Controller):
         description="Revoking is immediate and cannot be undone; revoking twice is harmless.",
         responses=problem_responses(400, 401, 403, 404),
     )
-    async def revoke_token(self, session: DbSession, principal: Caller, token_id: FromPath[str]) -> TokenOut:
-        return token_out(await TokenService(session).revoke(principal.workspace_id, token_id))
+    async def revoke_token(
+        self, session: DbSession, principal: Caller, state: State, token_id: FromPath[str]
+    ) -> TokenOut:
+        token = await TokenService(session).revoke(principal.workspace_id, token_id)
+        principals: PrincipalCache = state.principals
+        principals.forget(token.id)
+        return token_out(token)

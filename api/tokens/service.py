@@ -113,4 +113,5 @@ class TokenService:
             token_id=token.id,
             kind=TokenKind(token.kind),
             scopes=frozenset(Scope(s) for s in token.scopes),
+            expires_at=token.expires_at,
         )

@@ -91,3 +91,20 @@ async def test_the_gpu_returns_to_the_pool_when_its_container_exits(
     await scheduler.step()
     second = [c for c in await containers(engine, tenant) if c.id != first.id]
     assert [(c.gpu_model, c.gpu_count) for c in second] == [("H100", 1)]
+
+
+async def test_a_wake_up_scales_just_the_functions_with_new_calls(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="cpu-node")
+    await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    await scheduler.step()  # takes the lease; nothing to do yet
+    follower = Scheduler(scheduler.settings, scheduler.sessionmaker, scheduler.redis)
+    follower.holder = "someone-else"
+    await call(client, tenant, "cpu")
+    await follower.scale_woken()  # not the leader: leaves the wake-up for the leader
+    assert await containers(engine, tenant) == []
+    await scheduler.scale_woken()
+    assert [c.function_id for c in await containers(engine, tenant)] != []
+    await scheduler.scale_woken()  # nothing new since: no second container
+    assert len(await containers(engine, tenant)) == 1

@@ -49,6 +49,13 @@ from .outcome_batch import OutcomeBatch
 from .outcome_results import OutcomeResults
 from .problem import Problem
 from .rollback import Rollback
+from .schedule_create import ScheduleCreate
+from .schedule_create_kwargs import ScheduleCreateKwargs
+from .schedule_detail import ScheduleDetail
+from .schedule_detail_kwargs import ScheduleDetailKwargs
+from .schedule_out import ScheduleOut
+from .schedule_out_kwargs import ScheduleOutKwargs
+from .schedule_page import SchedulePage
 from .scope import Scope
 from .token_create import TokenCreate
 from .token_created import TokenCreated
@@ -107,6 +114,13 @@ __all__ = (
     "OutcomeResults",
     "Problem",
     "Rollback",
+    "ScheduleCreate",
+    "ScheduleCreateKwargs",
+    "ScheduleDetail",
+    "ScheduleDetailKwargs",
+    "ScheduleOut",
+    "ScheduleOutKwargs",
+    "SchedulePage",
     "Scope",
     "TokenCreate",
     "TokenCreated",
