@@ -36,7 +36,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=False,
+        pool_pre_ping=True,  # a restarted Postgres leaves dead pooled connections behind
         pool_timeout=settings.db_timeout_seconds,
         connect_args={"timeout": settings.db_timeout_seconds, "command_timeout": 30},
     )

@@ -1,0 +1,80 @@
+"""Outages of the backing services with real processes (T6, T8): while Postgres is down the API
+answers 503 with Retry-After and accepts nothing it cannot keep; after Postgres or Redis come back,
+every accepted call reaches a terminal state (lost = 0)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from skiff.local.services import PostgresServer, RedisServer
+from tests.e2e.conftest import Platform
+from tests.e2e.test_core_loop import MANIFEST, SOURCE, deploy
+
+
+def submit(http: httpx.Client, count: int) -> tuple[list[str], list[httpx.Response]]:
+    accepted, refused = [], []
+    for i in range(count):
+        try:
+            response = http.post("/v1/apps/e2e/functions/hello/calls", json={"args": [f"n{i}"]})
+        except httpx.TransportError:
+            continue
+        if response.status_code == 202:
+            accepted.append(response.json()["id"])
+        else:
+            refused.append(response)
+    return accepted, refused
+
+
+def drain(http: httpx.Client, ids: list[str], timeout: float = 90) -> dict[str, str]:
+    """Every id's final status; fails if one is still not terminal at the deadline."""
+    deadline = time.monotonic() + timeout
+    final: dict[str, str] = {}
+    for call_id in ids:
+        while True:
+            try:
+                body = http.get(f"/v1/calls/{call_id}/result", params={"wait": 5}).json()
+            except (httpx.TransportError, ValueError):
+                body = {"status": "unknown"}
+            if body.get("status") in ("succeeded", "failed", "timed_out", "cancelled"):
+                final[call_id] = body["status"]
+                break
+            assert time.monotonic() < deadline, f"call {call_id} never ended: {body}"
+            time.sleep(0.2)
+    return final
+
+
+def test_postgres_crash_answers_503_then_loses_nothing(platform: Platform, postgres: PostgresServer) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        before, _ = submit(http, 10)
+        postgres.stop_immediately()  # `pg_ctl stop -m immediate`: a crash as clients see it
+        try:
+            during, refused = submit(http, 5)
+            assert during == [] and refused, "nothing may be accepted without Postgres"
+            for response in refused:
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"] == "1"
+                assert response.headers["content-type"] == "application/problem+json"
+        finally:
+            postgres.start()
+        after, _ = submit(http, 10)
+        final = drain(http, before + after)
+        assert set(final) == set(before + after)
+        assert set(final.values()) == {"succeeded"}
+
+
+def test_redis_restart_loses_nothing(platform: Platform, redis_server: RedisServer) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        before, _ = submit(http, 10)
+        redis_server.stop()  # SHUTDOWN NOSAVE: its queues are gone
+        try:
+            during, _ = submit(http, 5)  # accepted into Postgres even though Redis is away
+        finally:
+            redis_server.start()
+        after, _ = submit(http, 10)
+        final = drain(http, before + during + after)
+        assert set(final) == set(before + during + after)
+        assert set(final.values()) == {"succeeded"}
