@@ -4,6 +4,9 @@ Lifecycle: ``start`` (sandbox up, user module imported, setup run, ``ready``) �
 (up to max_inputs at once for async functions, one at a time otherwise) → ``shutdown`` or a kill
 (timeout, cancel, lost lease) → ``exit_status`` says why it ended. Payloads are opaque bytes
 here: the agent never decodes (let alone unpickles) what users send.
+
+The sandbox is a fresh bubblewrap one by default; a container forked from a zygote
+(``agent.zygote_pool``) goes through the same lifecycle with a ``ForkedSandbox`` instead.
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ class ContainerSpec:
     max_input_bytes: int = 64 * MiB
     max_result_bytes: int = 16 * MiB
     run_as_uid: int | None = None
+    zygote: bool = False  # fork it from a warm zygote of its function version (agent.zygote_pool)
+    preload: tuple[str, ...] = ()  # modules the zygote imports before it forks ("numpy", "torch")
+    devices: tuple[Path, ...] = ()  # device nodes bound read-write: the container's GPUs (agent.gpus)
+    extra_ro_binds: tuple[Bind, ...] = ()  # more read-only paths, e.g. a GPU driver kept outside /usr
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,35 @@ async def precompile_runtime(python: Path) -> None:
     await process.wait()  # failure (a read-only install) only costs compile time at each start
 
 
+def runtime_python(spec: ContainerSpec) -> Path:
+    return spec.venv / "bin" / "python" if spec.venv else spec.python.resolve()
+
+
+def runtime_binds(spec: ContainerSpec) -> list[Bind]:
+    """What a container of this spec sees besides the system: the runtime, its bundle, its venv."""
+    binds = [
+        Bind(RUNTIME_DIR, f"{SANDBOX_RUNTIME_PARENT}/{SANDBOX_RUNTIME_PACKAGE}"),
+        Bind(spec.bundle_dir.resolve(), SANDBOX_BUNDLE),
+    ]
+    if spec.venv is not None:
+        binds.append(Bind(spec.venv, str(spec.venv)))  # same path: pyvenv.cfg and shebangs are absolute
+    return [*binds, *spec.extra_ro_binds]
+
+
+def runtime_env(spec: ContainerSpec) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if spec.venv is not None:
+        env |= {"VIRTUAL_ENV": str(spec.venv), "PATH": f"{spec.venv}/bin:/usr/local/bin:/usr/bin:/bin"}
+    return env | dict(spec.env)
+
+
+def runtime_command(spec: ContainerSpec, python: Path, bootstrap: str) -> list[str]:
+    """The interpreter and bootstrap; the runtime's options follow."""
+    # -S without a venv: only the interpreter's stdlib, not the host's site-packages
+    flags = ["-I"] if spec.venv is not None else ["-I", "-S"]
+    return [str(python), *flags, "-c", bootstrap, SANDBOX_RUNTIME_PARENT, SANDBOX_RUNTIME_PACKAGE]
+
+
 class Container:
     """A sandboxed runtime serving one function. Drive it from one asyncio event loop."""
 
@@ -173,7 +209,7 @@ class Container:
     async def start(self, ready_timeout_s: float = 60.0) -> None:
         """Launch the sandbox and wait for ``ready``; raises ContainerStartError otherwise."""
         self.state = ContainerState.STARTING
-        python = self.spec.venv / "bin" / "python" if self.spec.venv else self.spec.python.resolve()
+        python = runtime_python(self.spec)
         await precompile_runtime(python)
         to_runtime_r, to_runtime_w = os.pipe()
         from_runtime_r, from_runtime_w = os.pipe()
@@ -199,14 +235,6 @@ class Container:
 
     def _sandbox_spec(self, python: Path, in_fd: int, out_fd: int) -> SandboxSpec:
         spec = self.spec
-        binds = [
-            Bind(RUNTIME_DIR, f"{SANDBOX_RUNTIME_PARENT}/{SANDBOX_RUNTIME_PACKAGE}"),
-            Bind(spec.bundle_dir.resolve(), SANDBOX_BUNDLE),
-        ]
-        env: dict[str, str] = {}
-        if spec.venv is not None:
-            binds.append(Bind(spec.venv, str(spec.venv)))  # same path: pyvenv.cfg and shebangs are absolute
-            env |= {"VIRTUAL_ENV": str(spec.venv), "PATH": f"{spec.venv}/bin:/usr/local/bin:/usr/bin:/bin"}
         options = {
             "--bundle": SANDBOX_BUNDLE,
             "--handler": spec.handler,
@@ -217,27 +245,19 @@ class Container:
             "--in-fd": str(in_fd),
             "--out-fd": str(out_fd),
         }
-        # -S without a venv: only the interpreter's stdlib, not the host's site-packages
-        flags = ["-I"] if spec.venv is not None else ["-I", "-S"]
-        argv = [
-            str(python),
-            *flags,
-            "-c",
-            agent.runtime.BOOTSTRAP,
-            SANDBOX_RUNTIME_PARENT,
-            SANDBOX_RUNTIME_PACKAGE,
-        ]
+        argv = runtime_command(spec, python, agent.runtime.BOOTSTRAP)
         argv += [item for pair in options.items() for item in pair]
         return SandboxSpec(
             container_id=spec.container_id,
             argv=argv,
             python_executable=python.resolve(),  # a venv's interpreter lives in its base installation
-            binds=binds,
-            env=env | dict(spec.env),
+            binds=runtime_binds(spec),
+            env=runtime_env(spec),
             limits=spec.limits,
             cwd=SANDBOX_BUNDLE,
             pass_fds=(in_fd, out_fd),
             run_as_uid=spec.run_as_uid,
+            devices=spec.devices,
         )
 
     async def _await_ready(self, timeout_s: float) -> None:

@@ -9,10 +9,17 @@ own interpreter, not the agent's. The agent starts it with ``BOOTSTRAP`` (see ``
 
 It talks to the agent with the frames of ``frames`` on two pipes (``--in-fd`` carries agent to
 runtime, ``--out-fd`` the other way); fds 1 and 2 belong to the user's prints (the logs).
+
+A zygote (see ``zygote``) is started the same way with ``ZYGOTE_BOOTSTRAP``; the containers it
+forks run ``__main__``'s serve loop with the options above.
 """
 
 # -I ignores PYTHONPATH, and -m/-c add no package directory, so the bootstrap adds it itself.
 BOOTSTRAP = (
     "import sys,importlib;sys.path.insert(0,sys.argv[1]);"
     "importlib.import_module(sys.argv[2]+'.__main__').main(sys.argv[3:])"
+)
+ZYGOTE_BOOTSTRAP = (
+    "import sys,importlib;sys.path.insert(0,sys.argv[1]);"
+    "importlib.import_module(sys.argv[2]+'.zygote').main(sys.argv[3:])"
 )

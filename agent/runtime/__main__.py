@@ -10,7 +10,7 @@ from .serve import Channel, ready, run_setup, serve_sync, setup_failed
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
 if TYPE_CHECKING:
-    from typing import Dict, List
+    from typing import Dict, List, Tuple
 
 
 DEFAULTS = {
@@ -22,30 +22,35 @@ DEFAULTS = {
 REQUIRED = ("--bundle", "--handler", "--in-fd", "--out-fd")
 
 
-def parse_options(argv: List[str]) -> Dict[str, str]:
+def parse_options(
+    argv: List[str], defaults: Dict[str, str] = DEFAULTS, required: Tuple[str, ...] = REQUIRED
+) -> Dict[str, str]:
     # argparse would add a few ms to every cold start; the agent is the only caller.
     if len(argv) % 2:
         raise SystemExit("skiff runtime: options come in '--name value' pairs")
-    options = dict(DEFAULTS)
+    options = dict(defaults)
     for index in range(0, len(argv), 2):  # zip(strict=) is 3.10+; this runs on 3.9
         name, value = argv[index], argv[index + 1]
-        if name not in DEFAULTS and name not in REQUIRED:
+        if name not in defaults and name not in required:
             raise SystemExit("skiff runtime: unknown option %s" % name)
         options[name] = value
-    missing = [name for name in REQUIRED if name not in options]
+    missing = [name for name in required if name not in options]
     if missing:
         raise SystemExit("skiff runtime: missing %s" % ", ".join(missing))
     return options
 
 
-def prepare_process(options: Dict[str, str]) -> Channel:
-    for fd in (int(options["--in-fd"]), int(options["--out-fd"])):
-        os.set_inheritable(fd, False)  # user subprocesses must not hold the agent's pipes open
+def prepare_interpreter(bundle: str) -> None:
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # logs stream promptly
     sys.dont_write_bytecode = True  # the bundle is read-only
     sys.argv = ["skiff"]
-    sys.path.insert(0, options["--bundle"])
+    sys.path.insert(0, bundle)
+
+
+def open_channel(options: Dict[str, str]) -> Channel:
+    for fd in (int(options["--in-fd"]), int(options["--out-fd"])):
+        os.set_inheritable(fd, False)  # user subprocesses must not hold the agent's pipes open
     return Channel(int(options["--in-fd"]), int(options["--out-fd"]), int(options["--max-input-bytes"]))
 
 
@@ -69,9 +74,9 @@ def serve(options: Dict[str, str], channel: Channel) -> int:
     return serve_sync(channel, function, max_result)
 
 
-def main(argv: List[str]) -> None:
-    options = parse_options(argv)
-    channel = prepare_process(options)
+def serve_and_exit(options: Dict[str, str]) -> None:
+    """Serve the agent on the pipes the options name, then end the process (also a zygote's child)."""
+    channel = open_channel(options)
     try:
         code = serve(options, channel)
     except frames.ProtocolError as exc:
@@ -80,6 +85,12 @@ def main(argv: List[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # leftover user threads must not keep the container alive after shutdown
+
+
+def main(argv: List[str]) -> None:
+    options = parse_options(argv)
+    prepare_interpreter(options["--bundle"])
+    serve_and_exit(options)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ Flags and why (measured on bubblewrap 0.8, see DESIGN.md §5):
 - no --as-pid-1: bwrap's pid 1 reaps orphans (double-forked daemons), and its exit when the
   runtime exits makes the kernel kill everything left in the pid namespace;
 - --info-fd/--block-fd: bwrap reports the sandbox's pid-1 and waits while the agent puts it into
-  the cgroups, so that no process of the container ever runs outside its limits.
+  the cgroups, so that no process of the container ever runs outside its limits;
+- --dev-bind only for the devices the spec names (a container's assigned /dev/nvidiaN plus
+  nvidiactl, nvidia-uvm, nvidia-uvm-tools; nvidia-caps/* under MIG), never /dev as a whole. The
+  NVIDIA user-space driver (libcuda, libnvidia-ml) lives under /usr on most distributions and is
+  bound with it; where a node keeps it elsewhere the agent adds read-only binds for it
+  (``ContainerSpec.extra_ro_binds``). /proc/driver/nvidia comes with the sandbox's own /proc.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import logging
 import os
 import resource
 import signal
+import stat
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent.sandbox import rootfs, seccomp
@@ -52,6 +59,8 @@ def bwrap_arguments(
     args += ["--die-with-parent", "--new-session", "--hostname", rootfs.HOSTNAME]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", rootfs.SANDBOX_SHM]
     args += ["--size", size, "--tmpfs", rootfs.SANDBOX_TMP]
+    for device in spec.devices:  # before --remount-ro /dev; a device node stays writable on a ro mount
+        args += ["--dev-bind", str(device), str(device)]
     links, system_binds = rootfs.system_layout()
     for target, path in links:
         args += ["--symlink", target, path]
@@ -64,6 +73,17 @@ def bwrap_arguments(
         args += ["--setenv", name, value]
     args += ["--seccomp", str(seccomp_fd), "--info-fd", str(info_fd), "--block-fd", str(block_fd)]
     return args
+
+
+def check_devices(devices: Sequence[Path]) -> None:
+    """Every device must be a character device on this node: bwrap would bind a missing one silently wrong."""
+    for device in devices:
+        try:
+            mode = device.stat().st_mode
+        except OSError as exc:
+            raise SandboxStartError(f"device {device} is not available on this node: {exc.strerror}") from None
+        if not stat.S_ISCHR(mode):
+            raise SandboxStartError(f"device {device} is not a character device")
 
 
 def _memfd(name: str, data: bytes) -> int:
@@ -124,6 +144,11 @@ class BwrapSandbox:
         return self._cgroup
 
     async def start(self) -> None:
+        try:
+            check_devices(self.spec.devices)
+        except SandboxStartError:
+            self._exit_status = ExitStatus(ExitKind.KILLED, detail="the sandbox failed to start")
+            raise
         try:
             self._cgroup = ContainerCgroup.create(self.spec.container_id, self.spec.limits)
         except CgroupUnavailable:

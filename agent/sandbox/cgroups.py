@@ -126,6 +126,14 @@ class ContainerCgroup:
                     directory.parent.rmdir()
 
 
+def leftover_ids(prefix: str, root: Path = CGROUP_ROOT) -> list[str]:
+    """Ids of the container cgroups here whose names start with prefix (an earlier agent's, at start)."""
+    parent = cgroup_dirs(f"{prefix}probe", root)[0].parent
+    if not parent.is_dir():
+        return []
+    return sorted(entry.name for entry in parent.iterdir() if entry.is_dir() and entry.name.startswith(prefix))
+
+
 def cgroup_dirs(container_id: str, root: Path = CGROUP_ROOT) -> list[Path]:
     """Where a container's cgroups live: one directory on v2, one per controller on v1."""
     if (root / "cgroup.controllers").exists():

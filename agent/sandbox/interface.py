@@ -49,6 +49,7 @@ class SandboxSpec:
     cwd: str = "/tmp"  # noqa: S108  # inside the sandbox: its own tmpfs
     pass_fds: Sequence[int] = ()  # fds kept open, with the same numbers, inside the sandbox
     run_as_uid: int | None = None  # host uid to run the sandbox as (None: the agent's uid)
+    devices: Sequence[Path] = ()  # character devices bound read-write at the same path (GPUs)
 
 
 class ExitKind(enum.StrEnum):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import stat
 import uuid
 from pathlib import Path
 
 import pytest
 
+from agent.container import ContainerStartError
 from agent.sandbox.rootfs import FIXED_ENV
 from tests.agent.sandbox.conftest import StartContainer, call, result_of
 
@@ -204,3 +207,42 @@ async def test_s9_ptrace_setuid_user_namespaces_mounts_and_tiocsti_are_refused(
     assert found["no_new_privs"] == "1"
     assert found["tty"] == errno.ENXIO  # --new-session: no controlling terminal to inject into
     assert found["tiocsti"] in (errno.ENOTTY, errno.EPERM, errno.EIO)
+
+
+PROBE_DEVICES = """
+import os, stat
+
+def main(paths):
+    found = {}
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            found[path] = type(exc).__name__
+            continue
+        with open(path, "wb") as handle:
+            handle.write(b"written")
+        found[path] = "char device, written" if stat.S_ISCHR(mode) else "not a device"
+    return found
+"""
+
+
+async def test_s12_only_the_listed_devices_are_bound_and_they_are_writable(
+    start_container: StartContainer, tmp_path: Path
+) -> None:
+    # a GPU node binds /dev/nvidiaN; here a node with /dev/null's numbers stands in for one
+    fake_gpu = tmp_path / "nvidia-fake0"
+    os.mknod(fake_gpu, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    assert Path("/dev/kmsg").exists(), "the host must have the device the test expects to stay hidden"
+    container = await start_container(PROBE_DEVICES, devices=(fake_gpu, Path("/dev/null")))
+    found = result_of(await container.run(call([str(fake_gpu), "/dev/null", "/dev/kmsg"])))
+    assert found == {
+        str(fake_gpu): "char device, written",
+        "/dev/null": "char device, written",
+        "/dev/kmsg": "FileNotFoundError",
+    }
+
+
+async def test_s12_a_device_missing_on_the_node_fails_the_start_by_name(start_container: StartContainer) -> None:
+    with pytest.raises(ContainerStartError, match="device /dev/nvidia9 is not available on this node"):
+        await start_container("def main():\n    pass\n", devices=(Path("/dev/nvidia9"),))

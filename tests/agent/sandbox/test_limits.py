@@ -17,16 +17,9 @@ import pytest
 from agent.container import Container, OutcomeStatus
 from agent.sandbox.cgroups import ContainerCgroup
 from agent.sandbox.interface import ExitKind, Limits, MiB
-from tests.agent.sandbox.conftest import StartContainer, call, cgroup_dirs, processes_with, result_of
+from tests.agent.sandbox.conftest import StartContainer, call, cgroup_dirs, processes_with, result_of, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def assert_nothing_left(container: Container, marker: str | None = None) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agent.container import ContainerSpec
 from agent.sandbox import seccomp
-from agent.sandbox.bwrap import bwrap_arguments
-from agent.sandbox.interface import ExitKind, ExitStatus, Limits, MiB, SandboxSpec
+from agent.sandbox.bwrap import SandboxStartError, bwrap_arguments, check_devices
+from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, MiB, SandboxSpec
 from agent.sandbox.output import MAX_LINE_BYTES, CappedOutput
+from agent.zygote_pool import zygote_identity
 
 
 def test_output_keeps_head_and_tail_with_a_marker_between() -> None:
@@ -86,3 +89,44 @@ def test_the_seccomp_program_is_well_formed_for_known_architectures() -> None:
         assert len(program) % 8 == 0 and len(program) // 8 < 255  # jumps are 8-bit
     with pytest.raises(ValueError, match="no seccomp syscall table for sparc"):
         seccomp.denylist_program("sparc")
+
+
+def test_devices_are_bound_read_write_under_the_sandboxs_dev_before_it_turns_read_only() -> None:
+    gpus = (Path("/dev/nvidia3"), Path("/dev/nvidiactl"), Path("/dev/nvidia-uvm"))
+    spec = SandboxSpec("c1", ["/usr/bin/python3"], Path("/usr/bin/python3"), devices=gpus)
+    args = bwrap_arguments(spec, info_fd=10, block_fd=11, seccomp_fd=12, etc_fds={})
+    bound = [(args[i + 1], args[i + 2]) for i, arg in enumerate(args) if arg == "--dev-bind"]
+    assert bound == [(str(d), str(d)) for d in gpus]  # only the listed devices, never /dev as a whole
+    first_bind = args.index("--dev-bind")
+    assert args.index("--dev") < first_bind < args.index("/dev", args.index("--remount-ro"))
+
+
+def test_a_missing_or_non_device_path_is_refused_by_name(tmp_path: Path) -> None:
+    check_devices([Path("/dev/null")])
+    with pytest.raises(SandboxStartError, match="device /dev/nvidia7 is not available on this node"):
+        check_devices([Path("/dev/null"), Path("/dev/nvidia7")])
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(SandboxStartError, match=f"device {tmp_path / 'plain'} is not a character device"):
+        check_devices([tmp_path / "plain"])
+
+
+def _spec(**options: Any) -> ContainerSpec:
+    return ContainerSpec("c1", Path("/srv/bundle"), "fn:main", python=Path("/usr/bin/python3"), **options)
+
+
+@pytest.mark.parametrize(
+    ("other", "shares"),
+    [
+        (_spec(env={"MODEL": "small", "CUDA_VISIBLE_DEVICES": "GPU-b"}), True),  # set per container
+        (_spec(env={"MODEL": "large", "CUDA_VISIBLE_DEVICES": "GPU-a"}), False),  # declared env, secrets
+        (_spec(env={"MODEL": "small"}, devices=(Path("/dev/nvidia1"),)), False),  # its sandbox binds them
+        (_spec(env={"MODEL": "small"}, preload=("torch",)), False),
+        (_spec(env={"MODEL": "small"}, extra_ro_binds=(Bind(Path("/opt/nvidia"), "/opt/nvidia"),)), False),
+        (_spec(env={"MODEL": "small"}, limits=Limits(memory_bytes=4 << 30)), True),  # each child's own cgroup
+        (_spec(env={"MODEL": "small"}, max_inputs=8), True),
+    ],
+)
+def test_which_containers_share_a_zygote(other: ContainerSpec, shares: bool) -> None:
+    base = _spec(env={"MODEL": "small", "CUDA_VISIBLE_DEVICES": "GPU-a"})
+    assert (zygote_identity("fn-v1", base) == zygote_identity("fn-v1", other)) is shares
+    assert zygote_identity("fn-v1", base) != zygote_identity("fn-v2", base)  # never across versions
