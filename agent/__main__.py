@@ -28,6 +28,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=PATH",
         help="a base environment on this node (a venv or Python prefix), e.g. torch=/opt/torch (repeatable)",
     )
+    parser.add_argument(
+        "--zygote-idle-seconds",
+        type=float,
+        default=float(os.environ.get("SKIFF_ZYGOTE_IDLE_SECONDS", "300")),
+        help="how long a function's zygote outlives its last container (longer than scaledown windows)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("SKIFF_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if not args.api or not args.token:
@@ -51,6 +57,7 @@ async def main(argv: list[str] | None = None) -> int:
             state_dir=args.state_dir.resolve(),
             labels=labels,
             bases=bases,
+            zygote_idle_seconds=args.zygote_idle_seconds,
         )
     )
     stop = asyncio.Event()

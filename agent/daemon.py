@@ -16,8 +16,11 @@ from agent import __version__
 from agent.api import AgentApi, Refused, Unreachable
 from agent.bundles import BundleCache
 from agent.environments import EnvironmentCache
+from agent.gpus import GpuPool
 from agent.inventory import Inventory, read_inventory
 from agent.node import NodeLoop
+from agent.supervisor import NodeKit
+from agent.zygote_pool import ZygotePool
 from skiff_client import AuthenticatedClient
 from skiff_client.api.agent import register_node
 from skiff_client.models import AgentConfig, Gpu, NodeRegistration, NodeRegistrationLabels
@@ -40,6 +43,7 @@ class AgentOptions:
     state_dir: Path
     labels: dict[str, str] = field(default_factory=dict)
     bases: dict[str, Path] = field(default_factory=dict)
+    zygote_idle_seconds: float = 300.0
 
 
 class Agent:
@@ -83,24 +87,39 @@ class Agent:
         async with self.api:
             bundles = BundleCache(state / "bundles", self.client.get_async_httpx_client())
             environments = EnvironmentCache(state / "environments", self.options.bases)
-            while not stop.is_set():
-                try:
-                    config = await self.register()
-                    loop = NodeLoop(
-                        self.api,
-                        config.node.id,
-                        config.node.epoch,
-                        bundles,
-                        environments,
-                        poll_wait_seconds=min(config.heartbeat_interval_seconds, 10.0),
-                        has_gpus=bool(self.inventory.gpus),
-                    )
-                    await loop.run(stop)
-                except Unreachable as exc:
-                    log.warning("API unreachable; retrying", extra={"error": str(exc)})
-                except Refused as exc:
-                    if exc.status in (401, 403):
-                        raise AgentError(str(exc)) from exc
-                    log.warning("the API ended this agent's epoch; registering again", extra={"error": str(exc)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
+            zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds)
+            zygotes.remove_leftovers()  # an earlier agent's, if it was killed
+            gpus = GpuPool(self.inventory.gpus)
+            try:
+                while not stop.is_set():
+                    await self._serve(stop, bundles, environments, zygotes, gpus)
+            finally:
+                await zygotes.close()
+
+    async def _serve(
+        self,
+        stop: asyncio.Event,
+        bundles: BundleCache,
+        environments: EnvironmentCache,
+        zygotes: ZygotePool,
+        gpus: GpuPool,
+    ) -> None:
+        """One registration's life: run the node loop until it ends, then wait a little."""
+        try:
+            config = await self.register()
+            kit = NodeKit(config.node.id, self.api, bundles, environments, zygotes, gpus)
+            loop = NodeLoop(
+                kit,
+                config.node.epoch,
+                poll_wait_seconds=min(config.heartbeat_interval_seconds, 10.0),
+                has_gpus=bool(self.inventory.gpus),
+            )
+            await loop.run(stop)
+        except Unreachable as exc:
+            log.warning("API unreachable; retrying", extra={"error": str(exc)})
+        except Refused as exc:
+            if exc.status in (401, 403):
+                raise AgentError(str(exc)) from exc
+            log.warning("the API ended this agent's epoch; registering again", extra={"error": str(exc)})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RETRY_SECONDS)

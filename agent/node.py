@@ -9,11 +9,9 @@ import contextlib
 import logging
 import time
 
-from agent.api import AgentApi, Refused, Unreachable
-from agent.bundles import BundleCache
-from agent.environments import EnvironmentCache
+from agent.api import Refused, Unreachable
 from agent.inventory import read_gpu_usage
-from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor
+from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor, NodeKit
 from skiff_client.models import ContainerReport, GpuUsage, NodeWork
 
 log = logging.getLogger("skiff.agent")
@@ -24,21 +22,17 @@ GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on e
 class NodeLoop:
     def __init__(
         self,
-        api: AgentApi,
-        node_id: str,
+        kit: NodeKit,
         epoch: int,
-        bundles: BundleCache,
-        environments: EnvironmentCache,
         *,
         poll_wait_seconds: float,
         lease_seconds: float = 30.0,
         has_gpus: bool = False,
     ) -> None:
-        self.api = api
-        self.node_id = node_id
+        self.kit = kit
+        self.api = kit.api
+        self.node_id = kit.node_id
         self.epoch = epoch
-        self.bundles = bundles
-        self.environments = environments
         self.poll_wait_seconds = poll_wait_seconds
         self.lease_seconds = lease_seconds
         self.containers: dict[str, ContainerSupervisor] = {}
@@ -106,7 +100,7 @@ class NodeLoop:
     async def _act(self, work: NodeWork) -> None:
         for command in work.start:
             if command.container_id not in self.containers:
-                supervisor = ContainerSupervisor(command, self.api, self.bundles, self.environments, self.node_id)
+                supervisor = ContainerSupervisor(command, self.kit)
                 self.containers[command.container_id] = supervisor
                 supervisor.launch()
         for container_id in work.stop:

@@ -23,7 +23,10 @@ from agent.container import ContainerSpec as SandboxedSpec
 from agent.container import Input as ContainerInput
 from agent.container import Outcome as ContainerOutcome
 from agent.environments import EnvironmentCache, EnvironmentUnavailable
+from agent.gpus import GpuPool, NoFreeGpu, device_nodes, visible_devices
+from agent.inventory import GpuDevice
 from agent.sandbox.interface import Limits
+from agent.zygote_pool import ZygotePool
 from skiff_client.models import (
     BuildReport,
     CallError,
@@ -44,6 +47,18 @@ MiB = 1024 * 1024
 
 
 @dataclass
+class NodeKit:
+    """What every container on this node draws on: the API, the caches, the zygotes, the GPUs."""
+
+    node_id: str
+    api: AgentApi
+    bundles: BundleCache
+    environments: EnvironmentCache
+    zygotes: ZygotePool
+    gpus: GpuPool
+
+
+@dataclass
 class Running:
     """An input a slot is running: its lease, and the log lines not shipped yet."""
 
@@ -52,20 +67,11 @@ class Running:
 
 
 class ContainerSupervisor:
-    def __init__(
-        self,
-        command: ContainerSpec,
-        api: AgentApi,
-        bundles: BundleCache,
-        environments: EnvironmentCache,
-        node_id: str,
-    ) -> None:
-        self.node_id = node_id
+    def __init__(self, command: ContainerSpec, kit: NodeKit) -> None:
+        self.kit = kit
         self.command = command
         self.id = command.container_id
-        self.api = api
-        self.bundles = bundles
-        self.environments = environments
+        self.api = kit.api
         self.spec: dict[str, Any] = command.spec.to_dict()
         self.container: Container | None = None
         self.start_error: CallError | None = None
@@ -116,37 +122,50 @@ class ContainerSupervisor:
             await self._exit()
 
     async def _start(self) -> None:
-        bundle = await self.bundles.get(self.command.bundle_digest)
+        bundle = await self.kit.bundles.get(self.command.bundle_digest)
         try:
-            environment = await self.environments.get(self.command.image_key, self.spec.get("image", {}))
+            environment = await self.kit.environments.get(self.command.image_key, self.spec.get("image", {}))
         except EnvironmentUnavailable as exc:
             if exc.build_log:
                 await self._report_build(False, exc.seconds, exc.build_log)
             raise
         if environment.built_in_seconds:
             await self._report_build(True, environment.built_in_seconds, environment.log)
-        container = Container(
-            SandboxedSpec(
-                container_id=self.id,
-                bundle_dir=bundle,
-                handler=self.spec["handler"],
-                setup=self.spec.get("setup"),
-                max_inputs=int(self.spec.get("max_inputs", 1)),
-                env=dict(self.spec.get("env") or {}),
-                limits=Limits(
-                    memory_bytes=int(self.spec.get("memory", 1024)) * MiB, cpus=float(self.spec.get("cpu", 1.0))
-                ),
-                python=environment.python,
-                venv=environment.venv,
-            ),
-            log_sink=self._on_output,
+        gpus = self._assign_gpus()
+        env = dict(self.spec.get("env") or {})
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = env["NVIDIA_VISIBLE_DEVICES"] = visible_devices(gpus)
+        spec = SandboxedSpec(
+            container_id=self.id,
+            bundle_dir=bundle,
+            handler=self.spec["handler"],
+            setup=self.spec.get("setup"),
+            max_inputs=int(self.spec.get("max_inputs", 1)),
+            env=env,
+            limits=Limits(memory_bytes=int(self.spec.get("memory", 1024)) * MiB, cpus=float(self.spec.get("cpu", 1.0))),
+            python=environment.python,
+            venv=environment.venv,
+            zygote=bool(self.spec.get("zygote", True)),
+            preload=tuple(self.spec.get("preload") or ()),
+            devices=device_nodes(gpus),
         )
-        await container.start()  # raises when it cannot get ready: then it is gone already
-        self.container = container
+        # Raises when it cannot get ready: then it is gone already.
+        key = f"{self.command.function_id}@{self.command.version}"
+        self.container = await self.kit.zygotes.start_container(key, spec, log_sink=self._on_output)
+
+    def _assign_gpus(self) -> list[GpuDevice]:
+        count = self.command.gpu_count if isinstance(self.command.gpu_count, int) else 0
+        if not count:
+            return []
+        model = self.command.gpu_model if isinstance(self.command.gpu_model, str) else "any"
+        try:
+            return self.kit.gpus.assign(self.id, model, count)
+        except NoFreeGpu as exc:
+            raise ContainerStartError(f"cannot start: {exc}") from exc
 
     async def _report_build(self, succeeded: bool, seconds: float, build_log: str) -> None:
         report = BuildReport(
-            node_id=self.node_id,
+            node_id=self.kit.node_id,
             function_id=self.command.function_id,
             image_key=self.command.image_key,
             succeeded=succeeded,
@@ -200,6 +219,12 @@ class ContainerSupervisor:
             await self.api.report_outcomes([outcome])
 
     async def _exit(self) -> None:
+        try:
+            await self._stop_container()
+        finally:
+            self.kit.gpus.release(self.id)  # however the container ended, its GPUs go back
+
+    async def _stop_container(self) -> None:
         if self.container is None:
             self.exit_reason = f"start failed: {self.start_error.message if self.start_error else 'unknown'}"
             return

@@ -29,7 +29,7 @@ async def expire_leases(session: AsyncSession) -> list[str]:
     rows = (
         await session.execute(
             update(Call)
-            .where(Call.status == CallStatus.RUNNING.value, Call.lease_expires_at < func.now())
+            .where(Call.status == CallStatus.RUNNING.value, Call.lease_expires_at <= func.now())
             .values(
                 status=case((Call.attempt < Call.max_attempts, lost), else_=CallStatus.FAILED.value),
                 error={
@@ -59,7 +59,7 @@ async def forget_lost_nodes(session: AsyncSession) -> None:
     )
     await session.execute(
         update(Call)
-        .where(Call.node_id.in_(down), Call.status == CallStatus.RUNNING.value)
+        .where(Call.node_id.in_(down), Call.status == CallStatus.RUNNING.value, Call.lease_expires_at > func.now())
         .values(lease_expires_at=func.now())  # expire_leases takes them on the same tick
     )
 

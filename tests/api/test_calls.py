@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.calls.models import Call
 from api.db import create_sessionmaker
+from api.nodes.models import Node
 from api.settings import Settings
 from scheduler.loop import Scheduler
 from tests.api.test_apps import deploy
@@ -359,3 +360,21 @@ async def test_a_full_backlog_answers_429_naming_the_limit(client: httpx.AsyncCl
     assert refused.headers["retry-after"] == "5"
     assert "max_pending" in refused.json()["detail"] and "2" in refused.json()["detail"]
     assert len((await client.get("/v1/calls", params={"app": "narrow"}, headers=tenant.headers)).json()["items"]) == 2
+
+
+async def test_calls_of_a_node_that_went_silent_are_queued_again_at_once(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler, engine: AsyncEngine
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant)).json()
+    spec = await start_container(agent, scheduler)
+    assert (await agent.next(spec["container_id"], wait_seconds=2))["input"]["call_id"] == call["id"]
+    async with create_sessionmaker(engine)() as session, session.begin():
+        await session.execute(
+            update(Node)
+            .where(Node.id == agent.node_id)
+            .values(last_heartbeat_at=Node.last_heartbeat_at - timedelta(hours=1))
+        )
+    await scheduler.step()  # node down → its running calls' leases end now → back to the queue
+    again = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+    assert again["status"] == "queued" and again["attempt"] == 1 and again["error"]["type"] == "AttemptLost"
