@@ -32,6 +32,8 @@ class Deployment(CreatedAt, Base):
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     bundle_digest: Mapped[str] = mapped_column(String(64))
+    # What the deployment holds, whatever the archive's timestamps: re-deploying it makes no new version.
+    content_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     bundle_size: Mapped[int] = mapped_column(Integer)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSONB)
 

@@ -33,8 +33,8 @@ class AppService:
         self.session = session
 
     async def deploy(self, workspace_id: str, app_name: str, info: BundleInfo) -> tuple[Deployment, bool]:
-        """The deployment for this bundle and whether it is new. A bundle identical to an existing
-        version creates nothing: that version becomes current again."""
+        """The deployment for this bundle and whether it is new. A bundle holding the same files as
+        an existing version (however it was archived) creates nothing: that version becomes current."""
         await self.session.execute(
             insert(App)
             .values(id=new_id("app"), workspace_id=workspace_id, name=app_name, latest_version=0)
@@ -48,7 +48,7 @@ class AppService:
         ).one()
         same = await self.session.scalar(
             select(Deployment)
-            .where(Deployment.app_id == app.id, Deployment.bundle_digest == info.digest)
+            .where(Deployment.app_id == app.id, Deployment.content_digest == info.content_digest)
             .order_by(Deployment.version.desc())
             .limit(1)
         )
@@ -62,6 +62,7 @@ class AppService:
             app_id=app.id,
             version=version,
             bundle_digest=info.digest,
+            content_digest=info.content_digest,
             bundle_size=info.compressed_bytes,
             manifest=msgspec.to_builtins(info.manifest),
         )

@@ -55,7 +55,7 @@ _UNSUPPORTED_MAGIC = {
     b"7z\xbc\xaf\x27\x1c": "7z",
     b"Rar!": "rar",
 }
-_CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, RecursionError)
+CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, RecursionError)
 
 
 class ArchiveFormat(StrEnum):
@@ -93,8 +93,12 @@ def walk_archive(
             yield from _walk_zip(file, limits)
         else:
             yield from _walk_tar(file, fmt, limits)
-    except _CORRUPT as exc:
-        raise InvalidBundle.single(f"the bundle is not a valid {fmt} archive: {exc}") from None
+    except CORRUPT as exc:
+        raise corrupt(fmt, exc) from None
+
+
+def corrupt(fmt: ArchiveFormat, exc: BaseException) -> InvalidBundle:
+    return InvalidBundle.single(f"the bundle is not a valid {fmt} archive: {exc}")
 
 
 def _drained(member: ArchiveMember, content: Iterator[bytes]) -> Iterator[tuple[ArchiveMember, Iterator[bytes]]]:

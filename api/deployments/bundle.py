@@ -20,7 +20,7 @@ from typing import IO
 
 import msgspec
 
-from api.deployments.archive import HEAD_BYTES, ArchiveFormat, detect_format, walk_archive
+from api.deployments.archive import CORRUPT, HEAD_BYTES, ArchiveFormat, corrupt, detect_format, walk_archive
 from api.deployments.errors import BundleTooLarge, InvalidBundle
 from api.deployments.handlers import check_handlers, needed_sources
 from api.deployments.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, Manifest, parse_manifest
@@ -36,6 +36,8 @@ class BundleInfo(msgspec.Struct, frozen=True, kw_only=True):
     """What a checked bundle holds; member paths are relative to the bundle root."""
 
     digest: str  # sha256 hex of the uploaded bytes: the bundle's blob key
+    # sha256 over every file's path, mode and content: the same code re-archived has the same one.
+    content_digest: str = ""
     format: ArchiveFormat
     compressed_bytes: int
     uncompressed_bytes: int
@@ -75,7 +77,11 @@ def inspect_bundle(upload: IO[bytes], limits: BundleLimits | None = None) -> Bun
     limits = limits or BundleLimits()
     digest, size, fmt = _fingerprint(upload, limits)
     retainer = _Retainer()
-    members = [retainer.offer(member, content) for member, content in walk_archive(upload, fmt, limits)]
+    fingerprint = ContentFingerprint(fmt)
+    members = [
+        fingerprint.drain(member, retainer.offer(member, fingerprint.watch(content)))
+        for member, content in walk_archive(upload, fmt, limits)
+    ]
     kept = retainer.kept
 
     def read_many(paths: set[str]) -> dict[str, bytes]:
@@ -86,7 +92,43 @@ def inspect_bundle(upload: IO[bytes], limits: BundleLimits | None = None) -> Bun
                     kept[member.path] = b"".join(content)
         return {path: kept[path] for path in paths if path in kept}
 
-    return _conclude(digest, fmt, size, members, read_many)
+    return msgspec.structs.replace(
+        _conclude(digest, fmt, size, members, read_many), content_digest=fingerprint.hexdigest()
+    )
+
+
+class ContentFingerprint:
+    """Hashes each file's content as the walk reads it, whether or not the checks read all of it."""
+
+    def __init__(self, fmt: ArchiveFormat) -> None:
+        self.fmt = fmt
+        self.files: list[tuple[str, bool, str]] = []
+        self._current = hashlib.sha256()
+        self._pending: Iterator[bytes] = iter(())
+
+    def watch(self, content: Iterator[bytes]) -> Iterator[bytes]:
+        self._current = hashlib.sha256()
+        self._pending = self._tee(content)
+        return self._pending
+
+    def _tee(self, content: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in content:
+            self._current.update(chunk)
+            yield chunk
+
+    def drain(self, member: ArchiveMember, checked: ArchiveMember) -> ArchiveMember:
+        try:
+            for _ in self._pending:  # what the checks left unread still counts
+                pass
+        except CORRUPT as exc:  # read here, outside the walk, so translated here too
+            raise corrupt(self.fmt, exc) from None
+        if member.kind is MemberKind.FILE:
+            self.files.append((member.path, member.executable, self._current.hexdigest()))
+        return checked
+
+    def hexdigest(self) -> str:
+        listing = "".join(f"{path}\0{int(executable)}\0{digest}\n" for path, executable, digest in sorted(self.files))
+        return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def extract_bundle(
@@ -110,8 +152,13 @@ def extract_bundle(
             raise InvalidBundle.single(f"the bundle's sha256 is {digest}, expected {expected_digest}")
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
         try:
-            members = [_write_member(staging, member, content) for member, content in walk_archive(upload, fmt, limits)]
+            fingerprint = ContentFingerprint(fmt)
+            members = [
+                fingerprint.drain(member, _write_member(staging, member, fingerprint.watch(content)))
+                for member, content in walk_archive(upload, fmt, limits)
+            ]
             info = _conclude(digest, fmt, size, members, lambda paths: {p: (staging / p).read_bytes() for p in paths})
+            info = msgspec.structs.replace(info, content_digest=fingerprint.hexdigest())
             (staging / info.root).rename(dest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

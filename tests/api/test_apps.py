@@ -105,3 +105,17 @@ async def test_apps_of_other_workspaces_are_invisible(
     assert (await client.get("/v1/apps", headers=other_tenant.headers)).json()["items"] == []
     call = await client.post("/v1/apps/private/functions/hello/calls", json={}, headers=other_tenant.headers)
     assert call.status_code == 404
+
+
+async def test_the_same_files_archived_again_are_the_same_version(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    from tests.bundles import HELLO_SOURCE
+
+    as_tar = make_bundle({"app.py": HELLO_SOURCE}, HELLO_MANIFEST)
+    as_zip = make_bundle({"app.py": HELLO_SOURCE}, HELLO_MANIFEST, fmt="zip")
+    assert as_tar != as_zip
+    first = await deploy(client, tenant, "same", as_tar)
+    again = await deploy(client, tenant, "same", as_zip)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["version"] == first.json()["version"] == 1
+    changed = await deploy(client, tenant, "same", make_bundle({"app.py": HELLO_SOURCE + "\n# v2\n"}, HELLO_MANIFEST))
+    assert changed.status_code == 201 and changed.json()["version"] == 2
