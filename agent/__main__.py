@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -12,6 +13,9 @@ from pathlib import Path
 
 from agent.daemon import Agent, AgentError, AgentOptions
 from agent.logs import configure_logging
+from agent.sandbox.bwrap import set_oom_score
+
+AGENT_OOM_SCORE = -1000
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -47,6 +51,10 @@ async def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     configure_logging(args.log_level)
     args.state_dir.mkdir(parents=True, exist_ok=True)
+    if not set_oom_score(os.getpid(), AGENT_OOM_SCORE):  # a runaway function must not take the agent down
+        logging.getLogger("skiff.agent").warning(
+            "cannot shield the agent from the OOM killer (needs CAP_SYS_RESOURCE); sandboxes still go first"
+        )
     labels = dict(label.split("=", 1) for label in args.label if "=" in label)
     bases = {name: Path(path) for name, _, path in (b.partition("=") for b in args.base) if path}
     agent = Agent(

@@ -88,6 +88,7 @@ class AgentApi:
         *,
         draining: bool = False,
         gpu_usage: list[GpuUsage] | None = None,
+        warmth: tuple[list[str], list[str]] | None = None,
     ) -> NodeWork:
         body = NodePoll(
             epoch=epoch,
@@ -97,6 +98,8 @@ class AgentApi:
             draining=draining,
             gpu_usage=gpu_usage,
         )
+        if warmth is not None:
+            body.cached_images, body.warm_functions = warmth
         return _parsed(await poll_node.asyncio_detailed(node_id, client=self.client, body=body), NodeWork)
 
     @_transport_errors_are_unreachable

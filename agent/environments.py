@@ -70,6 +70,10 @@ class EnvironmentCache:
         self._locks: dict[str, asyncio.Lock] = {}
         root.mkdir(parents=True, exist_ok=True)
 
+    def built_keys(self) -> set[str]:
+        """Image keys whose environment is built here (placement prefers this node for them)."""
+        return {marker.parent.name for marker in self.root.glob(f"*/{READY_MARKER}")}
+
     def interpreter(self, image: Mapping[str, Any]) -> Path:
         base = image.get("base")
         if base:

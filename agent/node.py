@@ -39,8 +39,7 @@ class NodeLoop:
         self.last_contact = time.monotonic()
         self.has_gpus = has_gpus
         self.gpu_usage_at = 0.0
-        self.has_gpus = has_gpus
-        self.gpu_usage_at = 0.0
+        self.reported_warmth: tuple[list[str], list[str]] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         flusher = asyncio.create_task(self._ship_logs(stop))
@@ -63,6 +62,7 @@ class NodeLoop:
                 running,
                 0 if stop.is_set() else self.poll_wait_seconds,
                 gpu_usage=await self._gpu_usage(),
+                warmth=self._warmth_if_changed(),
             )
         except Unreachable as exc:
             log.warning("poll failed", extra={"error": str(exc)})
@@ -84,6 +84,17 @@ class NodeLoop:
             GpuUsage(index=g.index, utilization_percent=g.utilization_percent, memory_used_mib=g.memory_used_mib)
             for g in loads
         ]
+
+    def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
+        """Built environments and warm zygotes, sent only when they changed since the last poll."""
+        warmth = (
+            sorted(self.kit.environments.built_keys()),
+            sorted({key.partition("@")[0] for key in self.kit.zygotes.warm_keys()}),
+        )
+        if warmth == self.reported_warmth:
+            return None
+        self.reported_warmth = warmth
+        return warmth
 
     def _reports(self) -> tuple[list[ContainerReport], list[str]]:
         reports = [c.report() for c in self.containers.values()]

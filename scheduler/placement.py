@@ -21,6 +21,7 @@ class Request:
     gpus: tuple[tuple[str, int], ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     image_key: str = ""
+    function_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class NodeSnapshot:
     # Free GPUs by model.
     gpus_free: Mapping[str, int] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Environments built on the node, and functions with a warm zygote there.
     cached_images: frozenset[str] = frozenset()
     warm_zygotes: frozenset[str] = frozenset()
     cpu_total: float = 1.0
@@ -68,7 +70,7 @@ def feasible(request: Request, node: NodeSnapshot) -> bool:
 
 def score(request: Request, node: NodeSnapshot) -> float:
     """Higher is better: a warm zygote or cached environment first, then the fullest node."""
-    warmth = 2.0 if request.image_key in node.warm_zygotes else 1.0 if request.image_key in node.cached_images else 0
+    warmth = 2.0 if request.function_id in node.warm_zygotes else 1.0 if request.image_key in node.cached_images else 0
     packing = 1.0 - (node.cpu_free - request.cpu) / max(node.cpu_total, 1e-9)
     # Avoid spending GPUs on CPU work when a GPU-less node fits.
     gpu_waste = 0.5 if not request.gpus and any(node.gpus_free.values()) else 0.0

@@ -51,13 +51,14 @@ def policy_of(spec: dict[str, Any]) -> ScalingPolicy:
     )
 
 
-def request_of(spec: dict[str, Any], image_key: str) -> Request:
+def request_of(spec: dict[str, Any], image_key: str, function_id: str = "") -> Request:
     gpus = spec.get("gpu") or []
     return Request(
         cpu=float(spec.get("cpu", 1.0)),
         memory_mib=int(spec.get("memory", 1024)),
         gpus=tuple((g["model"] or ANY_GPU, int(g["count"])) for g in gpus),
         image_key=image_key,
+        function_id=function_id,
     )
 
 
@@ -147,7 +148,7 @@ async def scale(session: AsyncSession, dispatcher: Dispatcher, only: set[str] | 
         plan = plan_scale(queued, running, live, policy_of(fn.spec), now)
         view.stops |= set(plan.stop)
         for _ in range(plan.start):
-            placement = view.place(fn, request_of(fn.spec, fn.image_key))
+            placement = view.place(fn, request_of(fn.spec, fn.image_key, fn.id))
             if placement is None:
                 log.info("no node fits", extra={"function": fn.id})
                 break
@@ -226,6 +227,8 @@ async def _snapshots(
                 memory_free_mib=node.memory_mib - used_memory[node.id],
                 gpus_free={model: count - used_gpus[node.id][model] for model, count in gpus.items()},
                 labels=dict(node.labels),
+                cached_images=frozenset(node.cached_images or ()),
+                warm_zygotes=frozenset(node.warm_functions or ()),
                 cpu_total=node.cpus,
             )
         )

@@ -46,6 +46,19 @@ START_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 5.0
 
 
+# The agent protects itself from the OOM killer (-1000); its sandboxes must not inherit that:
+# under memory pressure on the node they are the ones to go.
+SANDBOX_OOM_SCORE = 500
+
+
+def set_oom_score(pid: int, score: int) -> bool:
+    try:
+        Path(f"/proc/{pid}/oom_score_adj").write_text(str(score))
+    except OSError:
+        return False  # not permitted (an unprivileged agent can only raise its own score)
+    return True
+
+
 class SandboxStartError(Exception):
     """bwrap refused to start the sandbox; the message carries bwrap's own error."""
 
@@ -220,6 +233,8 @@ class BwrapSandbox:
         if "child-pid" not in info:
             raise SandboxStartError("bwrap exited before the sandbox existed")
         self._init_pid = info["child-pid"]
+        for pid in (self._process.pid, self._init_pid):  # the launcher too: all of it goes before the agent
+            set_oom_score(pid, SANDBOX_OOM_SCORE)
         self._pidfd = os.pidfd_open(self._init_pid)  # signals must never reach a recycled pid
         limits = self.spec.limits
         rlimits = {resource.RLIMIT_CORE: 0, resource.RLIMIT_NOFILE: limits.open_files}

@@ -55,6 +55,11 @@ class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     draining: bool = False
     # GPU load, sent every few polls; absent means unchanged.
     gpu_usage: Annotated[list[GpuUsage], msgspec.Meta(max_length=64)] | None = None
+    # Environments built here and functions with a warm zygote here; absent means unchanged.
+    cached_images: (
+        Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=10_000)] | None
+    ) = None
+    warm_functions: Annotated[list[Id], msgspec.Meta(max_length=10_000)] | None = None
 
 
 class NodeWork(msgspec.Struct, kw_only=True):

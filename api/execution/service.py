@@ -78,6 +78,10 @@ class ExecutionService:
             if first:
                 if body.gpu_usage is not None:
                     node.gpu_usage = msgspec.to_builtins(body.gpu_usage)
+                if body.cached_images is not None:
+                    node.cached_images = sorted(body.cached_images)
+                if body.warm_functions is not None:
+                    node.warm_functions = sorted(body.warm_functions)
                 await self._apply_reports(session, node, body.containers)
                 await self._renew_leases(session, node, body.running_calls)
                 if body.draining:

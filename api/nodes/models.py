@@ -29,6 +29,9 @@ class Node(CreatedAt, Base):
     memory_mib: Mapped[int] = mapped_column(Integer)
     gpus: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     gpu_usage: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
+    # What the node holds warm, as it last reported: placement prefers such nodes.
+    cached_images: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    warm_functions: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     labels: Mapped[dict[str, str]] = mapped_column(JSONB)
     state: Mapped[str] = mapped_column(String(16))
     # Bumped on every registration, so reports from an agent's earlier life are recognisable.

@@ -56,6 +56,9 @@ class NodeOut(msgspec.Struct, kw_only=True):
     memory_mib: int
     gpus: list[Gpu]
     gpu_usage: list[GpuUsage]
+    # Environments built there and functions with a warm zygote there.
+    cached_images: list[str]
+    warm_functions: list[str]
     labels: dict[str, str]
     epoch: int
     registered_at: datetime

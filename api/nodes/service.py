@@ -28,6 +28,8 @@ def node_out(node: Node) -> NodeOut:
         memory_mib=node.memory_mib,
         gpus=[msgspec.convert(g, Gpu) for g in node.gpus],
         gpu_usage=[msgspec.convert(g, GpuUsage) for g in node.gpu_usage or []],
+        cached_images=list(node.cached_images or []),
+        warm_functions=list(node.warm_functions or []),
         labels=dict(node.labels),
         epoch=node.epoch,
         registered_at=node.registered_at,

@@ -140,3 +140,29 @@ def test_idle_containers_scale_to_zero(platform: Platform) -> None:
         assert sandbox_processes("app:hello") == []
         after = call(http, "e2e", "hello", "again").json()
         assert after["status"] == "succeeded" and after["container_id"] != container and after["cold_start"]
+
+
+def test_the_agent_is_shielded_from_the_oom_killer_and_its_sandboxes_are_not(platform: Platform) -> None:
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        assert call(http, "e2e", "hello", "oom").json()["status"] == "succeeded"
+        agent_score = Path(f"/proc/{platform.agent.pid}/oom_score_adj").read_text().strip()
+        if may_lower_oom_score():
+            assert agent_score == "-1000"
+        else:  # this machine withholds CAP_SYS_RESOURCE even from root: the agent says so
+            assert agent_score == "0" and "cannot shield the agent from the OOM killer" in platform.agent.output()
+        sandboxes = sandbox_processes("app:hello")
+        assert sandboxes
+        assert {Path(f"/proc/{pid}/oom_score_adj").read_text().strip() for pid in sandboxes} == {"500"}
+
+
+def may_lower_oom_score() -> bool:
+    """Whether this machine lets root lower an OOM score (it needs CAP_SYS_RESOURCE)."""
+    own = Path("/proc/self/oom_score_adj")
+    before = own.read_text().strip()
+    try:
+        own.write_text(str(int(before) - 1))
+    except OSError:
+        return False
+    own.write_text(before)
+    return True

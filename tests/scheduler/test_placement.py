@@ -14,7 +14,7 @@ H100X2 = NodeSnapshot(id="h100", cpu_free=16, memory_free_mib=131072, gpus_free=
 A100 = NodeSnapshot(id="a100", cpu_free=16, memory_free_mib=131072, gpus_free={"A100-80GB": 1}, cpu_total=16)
 LABELLED = NodeSnapshot(id="eu", cpu_free=8, memory_free_mib=8192, labels={"zone": "eu"}, cpu_total=8)
 CACHED = NodeSnapshot(id="cached", cpu_free=30, memory_free_mib=65536, cpu_total=32, cached_images=frozenset({"img"}))
-ZYGOTE = NodeSnapshot(id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total=32, warm_zygotes=frozenset({"img"}))
+ZYGOTE = NodeSnapshot(id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total=32, warm_zygotes=frozenset({"fn"}))
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,16 @@ ZYGOTE = NodeSnapshot(id="zygote", cpu_free=30, memory_free_mib=65536, cpu_total
         (Request(cpu=1, memory_mib=512, labels={"zone": "us"}), [CPU_BIG, LABELLED], None),
         # warmth beats packing
         (Request(cpu=1, memory_mib=512, image_key="img"), [CPU_SMALL, CACHED], Placement("cached", None)),
-        (Request(cpu=1, memory_mib=512, image_key="img"), [CACHED, ZYGOTE], Placement("zygote", None)),
+        (
+            Request(cpu=1, memory_mib=512, image_key="img", function_id="fn"),
+            [CACHED, ZYGOTE],
+            Placement("zygote", None),
+        ),
+        (
+            Request(cpu=1, memory_mib=512, image_key="img", function_id="other"),
+            [CACHED, ZYGOTE],
+            Placement("cached", None),
+        ),
     ],
 )
 def test_choose_node(request_: Request, nodes: list[NodeSnapshot], expected: Placement | None) -> None:

@@ -108,3 +108,27 @@ async def test_a_wake_up_scales_just_the_functions_with_new_calls(
     assert [c.function_id for c in await containers(engine, tenant)] != []
     await scheduler.scale_woken()  # nothing new since: no second container
     assert len(await containers(engine, tenant)) == 1
+
+
+async def test_placement_prefers_the_node_with_a_warm_zygote(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    cold = await join(client, tenant, name="cold", cpus=64)  # emptier: packing alone would not pick it
+    warm_token = (await client.post("/v1/tokens", json={"name": "w", "kind": "node"}, headers=tenant.headers)).json()
+    headers = {"Authorization": f"Bearer {warm_token['token']}"}
+    warm = (
+        await client.post("/v1/agent/nodes", json={**REGISTRATION, "name": "warm", "cpus": 128}, headers=headers)
+    ).json()["node"]
+    deployed = (
+        await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    ).json()
+    cpu_fn = next(f["id"] for f in deployed["functions"] if f["name"] == "cpu")
+    poll = await client.post(
+        f"/v1/agent/nodes/{warm['id']}/poll", json={"epoch": 1, "warm_functions": [cpu_fn]}, headers=headers
+    )
+    assert poll.status_code == 200
+    assert (await client.get(f"/v1/nodes/{warm['id']}", headers=tenant.headers)).json()["warm_functions"] == [cpu_fn]
+    await call(client, tenant, "cpu")
+    await scheduler.step()
+    assert [c.node_id for c in await containers(engine, tenant)] == [warm["id"]]
+    assert cold != warm["id"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -23,6 +23,7 @@ class NodeOut:
     """
     Attributes:
         agent_version (str):
+        cached_images (list[str]):
         cpus (float):
         epoch (int):
         gpu_usage (list[GpuUsage]):
@@ -35,9 +36,11 @@ class NodeOut:
         name (str):
         registered_at (datetime.datetime):
         state (NodeState):
+        warm_functions (list[str]):
     """
 
     agent_version: str
+    cached_images: list[str]
     cpus: float
     epoch: int
     gpu_usage: list[GpuUsage]
@@ -50,10 +53,13 @@ class NodeOut:
     name: str
     registered_at: datetime.datetime
     state: NodeState
+    warm_functions: list[str]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         agent_version = self.agent_version
+
+        cached_images = self.cached_images
 
         cpus = self.cpus
 
@@ -85,11 +91,14 @@ class NodeOut:
 
         state = self.state.value
 
+        warm_functions = self.warm_functions
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "agent_version": agent_version,
+                "cached_images": cached_images,
                 "cpus": cpus,
                 "epoch": epoch,
                 "gpu_usage": gpu_usage,
@@ -102,6 +111,7 @@ class NodeOut:
                 "name": name,
                 "registered_at": registered_at,
                 "state": state,
+                "warm_functions": warm_functions,
             }
         )
 
@@ -115,6 +125,8 @@ class NodeOut:
 
         d = dict(src_dict)
         agent_version = d.pop("agent_version")
+
+        cached_images = cast(list[str], d.pop("cached_images"))
 
         cpus = d.pop("cpus")
 
@@ -150,8 +162,11 @@ class NodeOut:
 
         state = NodeState(d.pop("state"))
 
+        warm_functions = cast(list[str], d.pop("warm_functions"))
+
         node_out = cls(
             agent_version=agent_version,
+            cached_images=cached_images,
             cpus=cpus,
             epoch=epoch,
             gpu_usage=gpu_usage,
@@ -164,6 +179,7 @@ class NodeOut:
             name=name,
             registered_at=registered_at,
             state=state,
+            warm_functions=warm_functions,
         )
 
         node_out.additional_properties = d

@@ -21,23 +21,36 @@ class NodePoll:
     """
     Attributes:
         epoch (int):
+        cached_images (list[str] | None | Unset):
         containers (list[ContainerReport] | Unset):
         draining (bool | Unset):  Default: False.
         gpu_usage (list[GpuUsage] | None | Unset):
         running_calls (list[str] | Unset):
         wait_seconds (float | Unset):  Default: 0.0.
+        warm_functions (list[str] | None | Unset):
     """
 
     epoch: int
+    cached_images: list[str] | None | Unset = UNSET
     containers: list[ContainerReport] | Unset = UNSET
     draining: bool | Unset = False
     gpu_usage: list[GpuUsage] | None | Unset = UNSET
     running_calls: list[str] | Unset = UNSET
     wait_seconds: float | Unset = 0.0
+    warm_functions: list[str] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         epoch = self.epoch
+
+        cached_images: list[str] | None | Unset
+        if isinstance(self.cached_images, Unset):
+            cached_images = UNSET
+        elif isinstance(self.cached_images, list):
+            cached_images = self.cached_images
+
+        else:
+            cached_images = self.cached_images
 
         containers: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.containers, Unset):
@@ -66,6 +79,15 @@ class NodePoll:
 
         wait_seconds = self.wait_seconds
 
+        warm_functions: list[str] | None | Unset
+        if isinstance(self.warm_functions, Unset):
+            warm_functions = UNSET
+        elif isinstance(self.warm_functions, list):
+            warm_functions = self.warm_functions
+
+        else:
+            warm_functions = self.warm_functions
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -73,6 +95,8 @@ class NodePoll:
                 "epoch": epoch,
             }
         )
+        if cached_images is not UNSET:
+            field_dict["cached_images"] = cached_images
         if containers is not UNSET:
             field_dict["containers"] = containers
         if draining is not UNSET:
@@ -83,6 +107,8 @@ class NodePoll:
             field_dict["running_calls"] = running_calls
         if wait_seconds is not UNSET:
             field_dict["wait_seconds"] = wait_seconds
+        if warm_functions is not UNSET:
+            field_dict["warm_functions"] = warm_functions
 
         return field_dict
 
@@ -93,6 +119,23 @@ class NodePoll:
 
         d = dict(src_dict)
         epoch = d.pop("epoch")
+
+        def _parse_cached_images(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                cached_images_type_0 = cast(list[str], data)
+
+                return cached_images_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        cached_images = _parse_cached_images(d.pop("cached_images", UNSET))
 
         _containers = d.pop("containers", UNSET)
         containers: list[ContainerReport] | Unset = UNSET
@@ -131,13 +174,32 @@ class NodePoll:
 
         wait_seconds = d.pop("wait_seconds", UNSET)
 
+        def _parse_warm_functions(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                warm_functions_type_0 = cast(list[str], data)
+
+                return warm_functions_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        warm_functions = _parse_warm_functions(d.pop("warm_functions", UNSET))
+
         node_poll = cls(
             epoch=epoch,
+            cached_images=cached_images,
             containers=containers,
             draining=draining,
             gpu_usage=gpu_usage,
             running_calls=running_calls,
             wait_seconds=wait_seconds,
+            warm_functions=warm_functions,
         )
 
         node_poll.additional_properties = d
