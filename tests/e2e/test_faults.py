@@ -3,14 +3,19 @@ an agent stopped with SIGTERM (T14), and cancelling a running call."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import signal
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Cluster, Platform
+from api.settings import Settings
+from skiff.local.services import free_port
+from tests.e2e.conftest import Cluster, Platform, Process, server_env
 from tests.e2e.test_core_loop import call, deploy, sandbox_processes
 
 POISON = """
@@ -149,3 +154,45 @@ def test_sigterm_drains_an_agent_without_failing_its_call(cluster: Cluster) -> N
         assert node["state"] == "draining"
         after = call(http, "t14", "ok").json()  # the other node takes new work
         assert after["status"] == "succeeded" and after["node_id"] != running["node_id"]
+
+
+def test_an_api_killed_during_a_waiting_call_loses_nothing(
+    platform: Platform, settings: Settings, tmp_path: Path
+) -> None:
+    """T9: the client's connection dies with its API process; the call still runs once, and its
+    result is there for whoever asks another API process."""
+    port = free_port()
+    second = Process(
+        [sys.executable, "-m", "api", "serve"], server_env(settings, SKIFF_PORT=str(port)), tmp_path / "api-2.log"
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}")
+        with platform.http() as http:
+            deploy(http, "poison", {"app.py": POISON}, POISON_MANIFEST)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=platform.tenant.headers, timeout=30) as doomed:
+            waiting = concurrent.futures.ThreadPoolExecutor(1).submit(
+                doomed.post, "/v1/apps/poison/functions/slow/calls", json={"args": [2]}, headers={"Prefer": "wait=30"}
+            )
+            time.sleep(0.5)
+            second.popen.send_signal(signal.SIGKILL)
+            with pytest.raises(httpx.TransportError):
+                waiting.result(10)
+        with platform.http() as http:
+            calls = http.get("/v1/calls", params={"app": "poison", "function": "slow"}).json()["items"]
+            newest = calls[0]["id"]
+            final = http.get(f"/v1/calls/{newest}/result", params={"wait": 30}).json()
+            assert final["status"] == "succeeded" and final["attempt"] == 1, final
+    finally:
+        second.stop()
+
+
+def wait_until_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not become ready")
