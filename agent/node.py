@@ -16,6 +16,7 @@ from skiff_client.models import ContainerReport, GpuUsage, NodeWork
 
 log = logging.getLogger("skiff.agent")
 POLL_RETRY_SECONDS = 1.0
+LEASE_WATCH_SECONDS = 0.5
 GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on every poll
 
 
@@ -42,15 +43,22 @@ class NodeLoop:
         self.reported_warmth: tuple[list[str], list[str]] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        flusher = asyncio.create_task(self._ship_logs(stop))
+        helpers = [asyncio.create_task(self._ship_logs(stop)), asyncio.create_task(self._watch_lease(stop))]
         try:
             while not stop.is_set():
                 await self._poll_once(stop)
         finally:
             await self._drain()
-            flusher.cancel()
+            for helper in helpers:
+                helper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+                await asyncio.gather(*helpers)
+
+    async def _watch_lease(self, stop: asyncio.Event) -> None:
+        """A poll that hangs (a blackholed network) must not keep sandboxes running past their lease."""
+        while not stop.is_set():
+            await asyncio.sleep(LEASE_WATCH_SECONDS)
+            await self._fail_closed_if_lease_lost()
 
     async def _poll_once(self, stop: asyncio.Event) -> None:
         reports, running = self._reports()

@@ -15,8 +15,9 @@ import pytest
 
 from api.settings import Settings
 from skiff.local.services import free_port
-from tests.e2e.conftest import Cluster, Platform, Process, server_env
+from tests.e2e.conftest import Cluster, Platform, Process, bootstrap_tenant, server_env, start_agent
 from tests.e2e.test_core_loop import call, deploy, sandbox_processes
+from tests.faults.proxy import FaultProxy, Mode
 
 POISON = """
 import ctypes, os, signal, sys, time
@@ -196,3 +197,69 @@ def wait_until_ready(url: str, timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not become ready")
+
+
+def runtime_descendants(root_pid: int) -> list[int]:
+    """Processes under `root_pid` that run the container runtime (sandboxes and zygotes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            try:
+                if b"skiff_runtime" in (Path("/proc") / str(child) / "cmdline").read_bytes():
+                    found.append(child)
+            except OSError:
+                continue
+    return found
+
+
+def test_a_partitioned_agent_kills_its_sandbox_and_another_runs_the_call(
+    platform: Platform, settings: Settings, tmp_path: Path
+) -> None:
+    """T4: the agent behind a blackholed link stops renewing its lease; another node runs the call
+    once, the partitioned agent kills its sandbox on its own, and rejoins cleanly when healed."""
+    tenant = bootstrap_tenant(settings, "t4")
+    token = httpx.post(f"{platform.url}/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)
+    node_token = token.json()["token"]
+    api_port = int(platform.url.rsplit(":", 1)[1])
+    with FaultProxy(api_port) as proxy, httpx.Client(base_url=platform.url, headers=tenant.headers, timeout=70) as http:
+        behind = start_agent(f"http://127.0.0.1:{proxy.port}", node_token, settings, tmp_path / "behind", "behind")
+        direct: Process | None = None
+        try:
+            wait_for_nodes(http, 1)
+            deploy(http, "t4", {"app.py": POISON}, POISON_MANIFEST)
+            # long enough that only a kill, not its own end, can clear the partitioned sandbox in time
+            call_id = http.post("/v1/apps/t4/functions/slow/calls", json={"args": [20]}).json()["id"]
+            first = wait_for_status(http, call_id, "running")
+            assert runtime_descendants(behind.pid)
+            direct = start_agent(platform.url, node_token, settings, tmp_path / "direct", "direct")
+            proxy.set(Mode.BLACKHOLE)
+            second = wait_for_status(http, call_id, "running", timeout=30, attempt=2)
+            assert second["node_id"] != first["node_id"]
+            deadline = time.monotonic() + 12  # lease 4 s, zygote idle 3 s: then nothing of it is left
+            while runtime_descendants(behind.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert runtime_descendants(behind.pid) == [], "the partitioned agent kept its sandbox running"
+            proxy.set(Mode.PASS)
+            final = http.get(f"/v1/calls/{call_id}/result", params={"wait": 40}).json()
+            assert final["status"] == "succeeded" and final["attempt"] == 2
+            wait_for_nodes(http, 2)  # the partitioned node is back, ready for work
+        finally:
+            behind.stop(30)
+            if direct is not None:
+                direct.stop(30)
+
+
+def wait_for_nodes(http: httpx.Client, ready: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while len([n for n in http.get("/v1/nodes").json()["items"] if n["state"] == "ready"]) < ready:
+        assert time.monotonic() < deadline, http.get("/v1/nodes").json()
+        time.sleep(0.2)
