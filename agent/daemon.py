@@ -4,6 +4,7 @@ this agent's epoch is over (the node re-registered elsewhere, or the API lost tr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import contextlib
 import logging
 import socket
@@ -87,7 +88,9 @@ class Agent:
         async with self.api:
             bundles = BundleCache(state / "bundles", self.client.get_async_httpx_client())
             environments = EnvironmentCache(state / "environments", self.options.bases)
-            zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds)
+            # Named after this agent's state, so that its leftover sweep spares other agents on the host.
+            owner = hashlib.sha256(str(state).encode()).hexdigest()[:10]
+            zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
             zygotes.remove_leftovers()  # an earlier agent's, if it was killed
             gpus = GpuPool(self.inventory.gpus)
             try:
