@@ -4,8 +4,8 @@ this agent's epoch is over (the node re-registered elsewhere, or the API lost tr
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import contextlib
+import hashlib
 import logging
 import socket
 from dataclasses import dataclass, field
