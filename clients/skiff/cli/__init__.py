@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from skiff.cli import server, up
+from skiff.cli import apps, call, calls, deploy, logs, server, tokens, up
 
 app = typer.Typer(
     name="skiff",
@@ -16,6 +16,12 @@ app = typer.Typer(
 app.add_typer(server.app, name="server")
 app.command("agent", context_settings=server.PASSTHROUGH, help=server.AGENT_HELP)(server.agent)
 app.command("up")(up.up)
+app.command("deploy")(deploy.deploy)
+app.command("call")(call.call)
+app.command("logs")(logs.logs)
+app.add_typer(calls.app, name="calls")
+app.add_typer(apps.app, name="app")
+app.add_typer(tokens.app, name="token")
 
 
 def main() -> None:

@@ -1,0 +1,228 @@
+"""`skiff.App` and `@app.function(...)`: Modal's vocabulary over Skiff's HTTP API.
+
+app = skiff.App("thumbnails")
+
+@app.function(memory=2048, retries=3)
+def thumbnail(url: str) -> dict[str, str]: ...
+
+thumbnail.remote("https://...")        # run it on the platform and wait for the result
+thumbnail.spawn("https://...").get()   # start it, collect the result later
+list(thumbnail.map(urls))              # many inputs, results in order
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from skiff.calls import MAX_SERVER_WAIT_SECONDS, FunctionCall, start_call
+from skiff.connection import Connection, default_connection
+from skiff.deployments import Deployment, deploy_functions
+from skiff.exceptions import Error, InvalidRequest, NotFound
+from skiff.options import FUNCTION_NAME, FunctionOptions, Image, Retries, check
+from skiff_client.api.apps import list_functions
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+APP_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+MAP_CONCURRENCY = 16  # requests in flight at once for `.map()`
+
+
+def check_app_name(name: str) -> str:
+    if not isinstance(name, str) or APP_NAME.fullmatch(name) is None:
+        rule = "use lower-case letters, digits and '-', starting with a letter or digit (at most 63 characters)"
+        raise InvalidRequest(f"app name {name!r} is invalid; {rule}, e.g. 'image-tools'")
+    return name
+
+
+class App:
+    """A named group of functions, deployed together as one version."""
+
+    def __init__(self, name: str) -> None:
+        self.name = check_app_name(name)
+        self.registered_functions: dict[str, Function[..., Any]] = {}
+        caller = inspect.currentframe()
+        caller = caller.f_back if caller is not None else None
+        # The app's own file: its directory is what `deploy()` packages.
+        self.source_file: str | None = caller.f_globals.get("__file__") if caller is not None else None
+
+    def __repr__(self) -> str:
+        return f"App({self.name!r})"
+
+    def function(
+        self,
+        *,
+        image: Image | None = None,
+        gpu: str | Sequence[str] | None = None,
+        cpu: float | None = None,
+        memory: int | None = None,
+        timeout: int | None = None,
+        retries: int | Retries | None = None,
+        min_containers: int | None = None,
+        max_containers: int | None = None,
+        buffer_containers: int | None = None,
+        max_inputs: int | None = None,
+        scaledown_window: int | None = None,
+        max_pending: int | None = None,
+        preload: Sequence[str] = (),
+        zygote: bool | None = None,
+        env: Mapping[str, str] | None = None,
+        setup: str | Callable[..., Any] | None = None,
+    ) -> Callable[[Callable[P, R]], Function[P, R]]:
+        """Register a module-level function; its options are checked now, not at deploy time."""
+        options = FunctionOptions(
+            image=image,
+            gpu=gpu,
+            cpu=cpu,
+            memory=memory,
+            timeout=timeout,
+            retries=retries,
+            min_containers=min_containers,
+            max_containers=max_containers,
+            buffer_containers=buffer_containers,
+            max_inputs=max_inputs,
+            scaledown_window=scaledown_window,
+            max_pending=max_pending,
+            preload=tuple(preload),
+            zygote=zygote,
+            env=dict(env or {}),
+            setup=setup,
+        )
+
+        def register(func: Callable[P, R]) -> Function[P, R]:
+            name = getattr(func, "__name__", "")
+            path = f"functions.{name}"
+            problems = options.problems(path)
+            if FUNCTION_NAME.fullmatch(name) is None:
+                raise InvalidRequest(f"function name {name!r} is invalid; use letters, digits, '_' and '-'")
+            if not inspect.isfunction(func) or func.__qualname__ != name:
+                raise InvalidRequest(f"{name!r} must be a function defined at the top level of its module")
+            if callable(setup) and not _same_module_function(setup, func):
+                raise InvalidRequest(
+                    f"setup for {name!r} must be a top-level function of the same module ({func.__module__}), "
+                    "or a 'module:function' string"
+                )
+            if name in self.registered_functions:
+                raise InvalidRequest(f"app {self.name!r} already has a function named {name!r}")
+            check(problems, f"function {name!r}")
+            function = Function[P, R](self.name, name, func=func, options=options)
+            self.registered_functions[name] = function
+            return function
+
+        return register
+
+    def deploy(self, *, name: str | None = None, root: Path | None = None) -> Deployment:
+        """Package the app's directory with a generated `skiff.toml` and deploy it as a new version.
+
+        `root` is the directory to package; by default, the one holding the file that created the App.
+        """
+        app_name = check_app_name(name or self.name)
+        return deploy_functions(app_name, self.registered_functions, root=root, source_file=self.source_file)
+
+
+def _same_module_function(setup: Callable[..., Any], func: Callable[..., Any]) -> bool:
+    return inspect.isfunction(setup) and setup.__module__ == func.__module__ and setup.__qualname__ == setup.__name__
+
+
+class Function(Generic[P, R]):
+    """A deployed (or deployable) function, called by app and function name."""
+
+    def __init__(
+        self,
+        app_name: str,
+        name: str,
+        *,
+        func: Callable[P, R] | None = None,
+        options: FunctionOptions | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        self.app_name = app_name
+        self.name = name
+        self.raw_f = func
+        self.options = options or FunctionOptions()
+        self._connection = connection
+
+    def __repr__(self) -> str:
+        return f"Function({self.app_name!r}, {self.name!r})"
+
+    @classmethod
+    def from_name(cls, app_name: str, name: str) -> Function[..., Any]:
+        """A reference to a deployed function; nothing is checked until it is called."""
+        return Function(check_app_name(app_name), name)
+
+    @classmethod
+    def lookup(cls, app_name: str, name: str) -> Function[..., Any]:
+        """A deployed function of the app's current version; NotFound names the functions there are."""
+        connection = default_connection()
+        listing = connection.send(
+            lambda c: list_functions.sync_detailed(check_app_name(app_name), client=c), idempotent=True
+        )
+        names = [item.name for item in listing.items]
+        if name not in names:
+            raise NotFound(f"function {name!r} not found in app {app_name!r}; functions: {', '.join(names) or 'none'}")
+        return Function(app_name, name)
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection or default_connection()
+
+    def local(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the Python function here, in this process."""
+        if self.raw_f is None:
+            raise Error(f"{self!r} was looked up by name; it has no local Python function to run")
+        return self.raw_f(*args, **kwargs)
+
+    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the function on the platform and wait for its result; raises RemoteError if it raised."""
+        state = start_call(self.connection, self.app_name, self.name, args, kwargs, wait=MAX_SERVER_WAIT_SECONDS)
+        return FunctionCall[R](state.id, connection=self._connection, state=state).get()
+
+    def spawn(self, *args: P.args, **kwargs: P.kwargs) -> FunctionCall[R]:
+        """Start the function and return at once; `.get()` on the answer waits for the result."""
+        state = start_call(self.connection, self.app_name, self.name, args, kwargs)
+        return FunctionCall[R](state.id, connection=self._connection, state=state)
+
+    def map(
+        self, *iterables: Iterable[Any], order_outputs: bool = True, return_exceptions: bool = False
+    ) -> Iterator[Any]:
+        """Call the function once per input (zipped across `iterables`), then yield the results.
+
+        All inputs are started before any result is collected. With `return_exceptions`, a failed
+        call yields its exception instead of raising it.
+        """
+        inputs: list[tuple[tuple[Any, ...], dict[str, Any]]] = [(tuple(v), {}) for v in zip(*iterables, strict=False)]
+        return self._map_calls(inputs, order_outputs, return_exceptions)
+
+    def starmap(
+        self, input_iterator: Iterable[Sequence[Any]], *, order_outputs: bool = True, return_exceptions: bool = False
+    ) -> Iterator[Any]:
+        """Like `map`, with each input already a tuple of positional arguments."""
+        return self._map_calls([(tuple(values), {}) for values in input_iterator], order_outputs, return_exceptions)
+
+    def _map_calls(
+        self, inputs: list[tuple[tuple[Any, ...], dict[str, Any]]], order_outputs: bool, return_exceptions: bool
+    ) -> Iterator[Any]:
+        connection = self.connection
+        pool = ThreadPoolExecutor(max_workers=MAP_CONCURRENCY, thread_name_prefix="skiff-map")
+        try:
+            started = list(
+                pool.map(lambda item: start_call(connection, self.app_name, self.name, item[0], item[1]), inputs)
+            )
+            handles = [FunctionCall[Any](state.id, connection=connection, state=state) for state in started]
+            futures = [pool.submit(handle.get) for handle in handles]
+            ordered: Iterable[Future[Any]] = futures if order_outputs else as_completed(futures)
+            for future in ordered:
+                try:
+                    result = future.result()
+                except Error as exc:
+                    if not return_exceptions:
+                        raise
+                    result = exc
+                yield result
+        finally:  # a consumer that stops early does not wait for the remaining results
+            pool.shutdown(wait=False, cancel_futures=True)

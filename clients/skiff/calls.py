@@ -1,0 +1,242 @@
+"""Calls: start one, wait for its end, cancel it, read its logs, list them.
+
+Arguments and results travel as JSON in this slice; any other argument is refused before sending.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from skiff.connection import Connection, default_connection, error_from_response
+from skiff.exceptions import CallCancelled, CallTimeout, Error, FunctionTimeout, RemoteError
+from skiff_client.api.calls import cancel_call, create_call, get_call, get_call_logs, get_call_result, list_calls
+from skiff_client.models.call_input import CallInput
+from skiff_client.models.call_input_kwargs import CallInputKwargs
+from skiff_client.models.call_out import CallOut
+from skiff_client.models.call_page import CallPage
+from skiff_client.models.call_status import CallStatus
+from skiff_client.models.log_page import LogPage
+from skiff_client.types import UNSET, Unset
+
+R = TypeVar("R")
+
+MAX_SERVER_WAIT_SECONDS = 60  # the API's limit for `Prefer: wait=N` and `?wait=N`
+TERMINAL = frozenset({CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.TIMED_OUT, CallStatus.CANCELLED})
+
+
+def call_input(args: Sequence[Any], kwargs: Mapping[str, Any]) -> CallInput:
+    """The request body; raises TypeError naming the first argument that is not a JSON value."""
+    for index, value in enumerate(args):
+        _require_json(value, f"positional argument {index}")
+    for name, value in kwargs.items():
+        _require_json(value, f"keyword argument {name!r}")
+    return CallInput(args=list(args), kwargs=CallInputKwargs.from_dict(dict(kwargs)))
+
+
+def _require_json(value: object, what: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what} ({type(value).__name__}) cannot be sent: {exc}. Only JSON values (dict with str keys, list, "
+            "str, int, float, bool, None) are supported as arguments for now; other types are not supported yet"
+        ) from None
+
+
+class FunctionCall(Generic[R]):
+    """A call that was started; `get()` waits for its result."""
+
+    def __init__(self, call_id: str, *, connection: Connection | None = None, state: CallOut | None = None) -> None:
+        self.id = call_id
+        self._connection = connection
+        self._state = state
+
+    def __repr__(self) -> str:
+        return f"FunctionCall({self.id!r})"
+
+    @property
+    def object_id(self) -> str:
+        """The call's id (Modal's name for it)."""
+        return self.id
+
+    @classmethod
+    def from_id(cls, call_id: str) -> FunctionCall[Any]:
+        """A handle on a call started elsewhere, e.g. by another process or with `skiff call`."""
+        return FunctionCall(call_id)
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection or default_connection()
+
+    def info(self) -> CallOut:
+        """The call as it stands now: status, attempts, timings, and its result or error once ended."""
+        self._state = self.connection.send(lambda c: get_call.sync_detailed(self.id, client=c), idempotent=True)
+        return self._state
+
+    def get(self, timeout: float | None = None) -> R:
+        """Wait for the call's end and return its result; raises the call's error.
+
+        `timeout` (seconds) bounds the wait: `CallTimeout` when it runs out, the call goes on.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        state = self._state
+        while state is None or state.status not in TERMINAL:
+            remaining = MAX_SERVER_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
+            if remaining <= 0 and state is not None:
+                raise CallTimeout(f"call {self.id} did not end within {timeout} s; it is {state.status}")
+            wait = max(0, min(MAX_SERVER_WAIT_SECONDS, math.floor(remaining)))
+            state = self._wait_for_end(wait)
+            if wait == 0 and state.status not in TERMINAL and deadline is not None:
+                time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
+        self._state = state
+        return outcome(state)  # type: ignore[no-any-return]
+
+    def _wait_for_end(self, wait: int) -> CallOut:
+        return self.connection.send(
+            lambda c: get_call_result.sync_detailed(self.id, client=c, wait=wait), idempotent=True
+        )
+
+    def cancel(self) -> None:
+        """Cancel the call: a queued call never runs, a running one is stopped; an ended one is unchanged."""
+        self._state = self.connection.send(lambda c: cancel_call.sync_detailed(self.id, client=c), idempotent=True)
+
+
+def start_call(
+    connection: Connection, app: str, function: str, args: Sequence[Any], kwargs: Mapping[str, Any], *, wait: int = 0
+) -> CallOut:
+    """POST a call with an `Idempotency-Key`, so that retries after a lost answer start it only once."""
+    body = call_input(args, kwargs)
+    key = uuid.uuid4().hex
+    prefer: str | Unset = f"wait={wait}" if wait else UNSET
+    return connection.send(
+        lambda c: create_call.sync_detailed(app, function, client=c, body=body, prefer=prefer, idempotency_key=key),
+        idempotent=True,
+    )
+
+
+def outcome(call: CallOut) -> Any:
+    """The result of an ended call, or its error raised."""
+    error = call.error if call.error is not None and not isinstance(call.error, Unset) else None
+    if call.status == CallStatus.SUCCEEDED:
+        return None if isinstance(call.result, Unset) else call.result
+    if call.status == CallStatus.CANCELLED:
+        raise CallCancelled(f"call {call.id} was cancelled")
+    if call.status == CallStatus.TIMED_OUT:
+        message = error.message if error else "the attempt ran past the function's timeout"
+        raise FunctionTimeout(error.type_ if error else "Timeout", message, _traceback(error), call_id=call.id)
+    if call.status == CallStatus.FAILED:
+        if error is None:
+            raise RemoteError("Error", f"call {call.id} failed without an error report", call_id=call.id)
+        raise RemoteError(error.type_, error.message, _traceback(error), call_id=call.id)
+    raise Error(f"call {call.id} has not ended; it is {call.status}")
+
+
+def _traceback(error: Any) -> str | None:
+    if error is None or isinstance(error.traceback, Unset):
+        return None
+    return error.traceback  # type: ignore[no-any-return]
+
+
+def list_recent_calls(
+    *, app: str | None = None, function: str | None = None, limit: int = 50, connection: Connection | None = None
+) -> list[CallOut]:
+    """The newest calls first, at most `limit`, following the server's pages."""
+    conn = connection or default_connection()
+
+    def fetch(cursor: str | None, size: int) -> CallPage:
+        return conn.send(
+            lambda c: list_calls.sync_detailed(
+                client=c, cursor=cursor or UNSET, limit=size, app=app or UNSET, function=function or UNSET
+            ),
+            idempotent=True,
+        )
+
+    found: list[CallOut] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        page = fetch(cursor, min(limit - len(found), 100))
+        found += page.items
+        cursor = page.next_cursor
+        if not cursor or not page.items:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a call printed; `seq` orders lines and resumes a stream."""
+
+    seq: int
+    stream: str
+    line: str
+    attempt: int
+
+
+def read_logs(call_id: str, *, connection: Connection | None = None) -> Iterator[LogLine]:
+    """Every line logged so far, page by page."""
+    conn = connection or default_connection()
+
+    def fetch(after: int) -> LogPage:
+        return conn.send(lambda c: get_call_logs.sync_detailed(call_id, client=c, after=after), idempotent=True)
+
+    after: int | None = 0
+    while after is not None:
+        page = fetch(after)
+        for item in page.items:
+            yield LogLine(item.seq, item.stream, item.line, item.attempt)
+        after = page.next_after if isinstance(page.next_after, int) else None
+
+
+def follow_logs(call_id: str, *, connection: Connection | None = None) -> Iterator[LogLine | str]:
+    """The call's lines as they come (server-sent events) until it ends; yields the final status last.
+
+    A dropped stream is resumed from the last line seen (`Last-Event-ID`).
+    """
+    conn = connection or default_connection()
+    last_seen = 0
+    for _ in range(100):
+        headers = {"Accept": "text/event-stream", "Last-Event-ID": str(last_seen)}
+        try:
+            with conn.stream("GET", f"/v1/calls/{call_id}/logs", headers) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    raise error_from_response(response.status_code, response.content, response.headers)
+                for event, event_id, data in _sse_events(response.iter_lines()):
+                    if event == "end":
+                        yield str(json.loads(data).get("status", ""))
+                        return
+                    if event == "log":
+                        item = json.loads(data)
+                        last_seen = int(event_id) if event_id.isdigit() else last_seen
+                        yield LogLine(last_seen, item.get("stream", ""), item.get("line", ""), item.get("attempt", 0))
+        except httpx.TransportError:
+            time.sleep(1)
+    raise Error(f"lost the log stream of call {call_id} too often; read the rest with `skiff logs {call_id}`")
+
+
+def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
+    """(event, id, data) for each event of a text/event-stream body."""
+    event, event_id, data = "message", "", list[str]()
+    for raw in lines:
+        line = raw.rstrip("\r")
+        if not line:
+            if data:
+                yield event, event_id, "\n".join(data)
+            event, event_id, data = "message", "", []
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "id":
+            event_id = value
+        elif name == "data":
+            data.append(value)

@@ -1,0 +1,218 @@
+"""The SDK and CLI against real processes: deploy an app file with `skiff deploy` and with
+`app.deploy()`, then call its functions with `.remote()`, `.spawn()`, `.map()` and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import skiff
+from skiff.loader import load_app
+from tests.e2e.conftest import Platform
+
+SKIFF = Path(sys.executable).parent / "skiff"
+
+APP_SOURCE = """
+import time
+
+import skiff
+from {helpers} import decorate
+
+app = skiff.App("{name}")
+
+
+@app.function(timeout=30, max_containers=4, max_inputs=4, retries=skiff.Retries(0))
+def square(x: int) -> int:
+    return x * x
+
+
+@app.function(timeout=30)
+def greet(name: str, punctuation: str = "!") -> dict[str, str]:
+    print(f"greeting {{name}}")
+    return {{"greeting": decorate(f"hello {{name}}", punctuation)}}
+
+
+@app.function(timeout=30)
+def fail(reason: str) -> None:
+    raise ValueError(reason)
+
+
+@app.function(timeout=60)
+def slow(seconds: float) -> str:
+    time.sleep(seconds)
+    return "done"
+"""
+
+
+@dataclass
+class Deployed:
+    app: skiff.App
+    name: str
+    functions: dict[str, skiff.Function[..., Any]]
+
+
+def write_app(directory: Path, name: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = uuid.uuid4().hex[:8]  # module names of their own: loading an app registers its modules
+    (directory / f"helpers_{suffix}.py").write_text("def decorate(text, mark):\n    return text + mark\n")
+    path = directory / f"app_{suffix}.py"
+    path.write_text(textwrap.dedent(APP_SOURCE.format(name=name, helpers=f"helpers_{suffix}")))
+    return path
+
+
+def cli(platform: Platform, *argv: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SKIFF_URL": platform.url, "SKIFF_TOKEN": token or platform.tenant.token}
+    return subprocess.run([SKIFF, *argv], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+@pytest.fixture(autouse=True)
+def sdk_env(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKIFF_URL", platform.url)
+    monkeypatch.setenv("SKIFF_TOKEN", platform.tenant.token)
+
+
+@pytest.fixture(scope="module")
+def deployed(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """An app deployed with the SDK's `app.deploy()`."""
+    name = f"sdk-{uuid.uuid4().hex[:6]}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SKIFF_URL", platform.url)
+        env.setenv("SKIFF_TOKEN", platform.tenant.token)
+        app = load_app(write_app(tmp_path_factory.mktemp("sdk-app"), name))
+        deployment = app.deploy()
+    assert (deployment.app, deployment.version, deployment.current) == (name, 1, True)
+    assert sorted(deployment.functions) == ["fail", "greet", "slow", "square"]
+    assert deployment.functions["square"].endswith(f"/v1/apps/{name}/functions/square/calls")
+    yield Deployed(app, name, app.registered_functions)
+
+
+def test_skiff_deploy_packages_the_file_and_prints_what_was_created(platform: Platform, tmp_path: Path) -> None:
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    path = write_app(tmp_path, name)
+    deployed = cli(platform, "deploy", str(path), "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    answer = json.loads(deployed.stdout)
+    assert (answer["app"], answer["version"]) == (name, 1)
+    assert sorted(fn["name"] for fn in answer["functions"]) == ["fail", "greet", "slow", "square"]
+
+    (tmp_path / f"helpers_{path.stem.removeprefix('app_')}.py").write_text(
+        "def decorate(text, mark):\n    return text + mark + mark\n"
+    )
+    tree = cli(platform, "deploy", str(path), "--name", f"{name}-b")
+    assert tree.returncode == 0, tree.stderr
+    assert f"deployed app {name}-b version 1 (current)" in tree.stdout
+    assert f"/v1/apps/{name}-b/functions/greet/calls" in tree.stdout
+
+    called = cli(platform, "call", f"{name}-b", "greet", "--json", '{"args": ["ada"]}')
+    assert called.returncode == 0, called.stderr
+    assert json.loads(called.stdout) == {"greeting": "hello ada!!"}
+    assert skiff.Function.lookup(name, "greet").remote("ada") == {"greeting": "hello ada!"}
+
+
+def test_remote_returns_the_result(deployed: Deployed) -> None:
+    assert deployed.functions["square"].remote(7) == 49
+    assert deployed.functions["greet"].remote("grace", punctuation="?") == {"greeting": "hello grace?"}
+    assert deployed.functions["square"].local(3) == 9
+
+
+def test_a_raising_function_raises_remote_error_with_its_traceback(deployed: Deployed) -> None:
+    with pytest.raises(skiff.RemoteError) as caught:
+        deployed.functions["fail"].remote("no such user")
+    assert (caught.value.type, caught.value.message) == ("ValueError", "no such user")
+    assert caught.value.traceback and "raise ValueError(reason)" in caught.value.traceback
+    assert caught.value.call_id.startswith("call_")
+
+
+def test_spawn_then_get_and_from_id(deployed: Deployed) -> None:
+    call = deployed.functions["square"].spawn(12)
+    assert call.id.startswith("call_")
+    assert call.get(timeout=60) == 144
+    assert skiff.FunctionCall.from_id(call.id).get() == 144
+
+
+def test_map_over_twenty_inputs_keeps_their_order(deployed: Deployed) -> None:
+    square = deployed.functions["square"]
+    assert list(square.map(range(20))) == [x * x for x in range(20)]
+    assert sorted(square.map(range(5), order_outputs=False)) == [0, 1, 4, 9, 16]
+    assert list(deployed.functions["greet"].starmap([("a", "."), ("b", "?")])) == [
+        {"greeting": "hello a."},
+        {"greeting": "hello b?"},
+    ]
+    results = list(deployed.functions["fail"].map(["x", "y"], return_exceptions=True))
+    assert [(type(r), r.message) for r in results] == [(skiff.RemoteError, "x"), (skiff.RemoteError, "y")]
+
+
+def test_get_with_a_timeout_and_cancel(deployed: Deployed) -> None:
+    call = deployed.functions["slow"].spawn(30)
+    with pytest.raises(skiff.CallTimeout):
+        call.get(timeout=0.5)
+    call.cancel()
+    with pytest.raises(skiff.CallCancelled):
+        call.get(timeout=30)
+
+
+def test_lookup_finds_deployed_functions_and_names_the_others(deployed: Deployed) -> None:
+    assert skiff.Function.lookup(deployed.name, "square").remote(5) == 25
+    with pytest.raises(skiff.NotFound, match="functions: fail, greet, slow, square"):
+        skiff.Function.lookup(deployed.name, "cube")
+    with pytest.raises(skiff.NotFound, match=r"HTTP 404"):
+        skiff.Function.from_name(deployed.name, "cube").remote(2)
+
+
+def test_a_bad_token_raises_auth_error(deployed: Deployed, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKIFF_TOKEN", "sk_not_a_real_token")
+    with pytest.raises(skiff.AuthError):
+        deployed.functions["square"].remote(2)
+
+
+def test_a_non_json_argument_is_refused_before_sending(deployed: Deployed) -> None:
+    with pytest.raises(TypeError, match=r"positional argument 0 \(bytes\).*not supported yet"):
+        deployed.functions["square"].remote(b"\x00")
+
+
+def test_cli_logs_calls_apps_and_tokens(platform: Platform, deployed: Deployed) -> None:
+    call = deployed.functions["greet"].spawn("linus")
+    assert call.get(timeout=60) == {"greeting": "hello linus!"}
+    logs = cli(platform, "logs", call.id)
+    assert logs.returncode == 0, logs.stderr
+    assert "greeting linus" in logs.stdout
+    followed = cli(platform, "logs", call.id, "-f")
+    assert "greeting linus" in followed.stdout
+    assert "succeeded" in followed.stderr
+
+    listed = cli(platform, "calls", "ls", "--app", deployed.name, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert call.id in {item["id"] for item in json.loads(listed.stdout)}
+
+    apps = cli(platform, "app", "ls", "--json")
+    assert deployed.name in {item["name"] for item in json.loads(apps.stdout)}
+    rolled = cli(platform, "app", "rollback", deployed.name, "1")
+    assert rolled.returncode == 0, rolled.stderr
+    assert "version 1" in rolled.stdout
+    missing = cli(platform, "app", "rollback", deployed.name, "99")
+    assert missing.returncode == 1
+    assert "error:" in missing.stderr
+
+    failed = cli(platform, "call", deployed.name, "fail", "--json", '{"args": ["boom"]}')
+    assert failed.returncode == 1
+    assert "ValueError: boom" in failed.stderr
+
+    created = cli(platform, "token", "create", "ci", "--scope", "read", "--json")
+    assert created.returncode == 0, created.stderr
+    token = json.loads(created.stdout)
+    assert cli(platform, "calls", "ls", "--json", token=token["token"]).returncode == 0
+    assert token["id"] in cli(platform, "token", "ls").stdout
+    assert cli(platform, "token", "revoke", token["id"]).returncode == 0
+    refused = cli(platform, "calls", "ls", token=token["token"])
+    assert refused.returncode == 1
+    assert "HTTP 401" in refused.stderr
