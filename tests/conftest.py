@@ -177,3 +177,9 @@ async def tenant(engine: AsyncEngine, request: pytest.FixtureRequest) -> Tenant:
 @pytest.fixture
 async def other_tenant(engine: AsyncEngine) -> Tenant:
     return await make_tenant(engine, f"other-{os.urandom(6).hex()}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests run last: their platform's scheduler is a real leader that would act on the
+    state other tests set up and step by hand."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))

@@ -237,7 +237,9 @@ class PostgresServer(ChildProcess):
             )
             if result.returncode == 0 or "already exists" in result.stderr:
                 return
-            if "starting up" not in result.stderr or time.monotonic() > deadline:
+            # After a crash Postgres first replays its WAL; it refuses connections until consistent.
+            recovering = any(m in result.stderr for m in ("starting up", "not yet accepting connections"))
+            if not recovering or time.monotonic() > deadline:
                 raise ServiceError(f"createdb failed: {result.stderr.strip()}")
             time.sleep(0.1)
 
