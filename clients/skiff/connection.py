@@ -13,8 +13,8 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -31,9 +31,10 @@ from skiff.exceptions import (
 )
 from skiff_client import AuthenticatedClient
 from skiff_client.models.problem import Problem
-from skiff_client.types import Response
+from skiff_client.types import UNSET, Response, Unset
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 MAX_ATTEMPTS = 6
 FIRST_BACKOFF_SECONDS = 0.25
@@ -163,3 +164,25 @@ def default_connection() -> Connection:
         if _default is None or key != _default_key:
             _default, _default_key = Connection.from_config(), key
         return _default
+
+
+class Page(Protocol[T_co]):
+    """A page of a list route, as the generated client returns it."""
+
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+    @property
+    def next_cursor(self) -> str | Unset | None: ...
+
+
+def every_item(fetch: Callable[[str | Unset], Page[T_co]]) -> list[T_co]:
+    """Follow `next_cursor` from the first page to the last."""
+    found: list[T_co] = []
+    cursor: str | Unset = UNSET
+    while True:
+        page = fetch(cursor)
+        found += page.items
+        if not page.next_cursor or not page.items:
+            return found
+        cursor = page.next_cursor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from skiff.connection import Connection, default_connection
+from skiff.connection import Connection, default_connection, every_item
 from skiff.exceptions import InvalidRequest
 from skiff_client.api.tokens import create_token, list_tokens, revoke_token
 from skiff_client.models.scope import Scope
@@ -43,14 +43,7 @@ def list_all(*, connection: Connection | None = None) -> list[TokenOut]:
     def fetch(cursor: str | Unset) -> TokenPage:
         return conn.send(lambda c: list_tokens.sync_detailed(client=c, cursor=cursor, limit=100), idempotent=True)
 
-    found: list[TokenOut] = []
-    cursor: str | Unset = UNSET
-    while True:
-        page = fetch(cursor)
-        found += page.items
-        if not page.next_cursor or not page.items:
-            return found
-        cursor = page.next_cursor
+    return every_item(fetch)
 
 
 def revoke(token_id: str, *, connection: Connection | None = None) -> TokenOut:
