@@ -201,7 +201,19 @@ class Stack:
         answer.raise_for_status()
         node_token = answer.json()["token"]
         agent_argv = [sys.executable, "-m", "agent", "--api", self.url, "--token", node_token]
-        agent = self.spawn("agent", [*agent_argv, "--name", "bench-node", "--state-dir", str(self.state / "agent")])
+        # The cold figure is from zero: the function's zygote is reclaimed too, 2 s after its last container.
+        agent = self.spawn(
+            "agent",
+            [
+                *agent_argv,
+                "--name",
+                "bench-node",
+                "--state-dir",
+                str(self.state / "agent"),
+                "--zygote-idle-seconds",
+                "2",
+            ],
+        )
         self.wait_for(
             agent, lambda: bool(httpx.get(f"{self.url}/v1/nodes", headers=headers).json()["items"]), "agent registered"
         )
