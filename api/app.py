@@ -19,6 +19,7 @@ from api.auth.cache import PrincipalCache
 from api.auth.guards import authenticate
 from api.blobs import blob_store_from_url
 from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
+from api.calls.quota import ActiveCallQuota
 from api.calls.routes import CallController, InvokeController
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
@@ -100,7 +101,12 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=openapi_config(settings),
         request_max_body_size=settings.max_json_body_bytes,
         state=State(
-            {"settings": settings, "metrics": Metrics(), "principals": PrincipalCache(settings.token_cache_seconds)}
+            {
+                "settings": settings,
+                "metrics": Metrics(),
+                "principals": PrincipalCache(settings.token_cache_seconds),
+                "quota": ActiveCallQuota(settings.workspace_max_active_calls),
+            }
         ),
         debug=False,
         logging_config=None,

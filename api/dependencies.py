@@ -58,7 +58,9 @@ Limit = Annotated[
 
 def provide_calls(state: State) -> CallService:
     settings: Settings = state.settings
-    return CallService(state.sessionmaker, state.dispatcher, settings.max_input_bytes, settings.lost_attempt_retries)
+    return CallService(
+        state.sessionmaker, state.dispatcher, settings.max_input_bytes, settings.lost_attempt_retries, state.quota
+    )
 
 
 def provide_execution(state: State) -> ExecutionService:

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_result_bytes: int = Field(default=4 << 20, ge=1024)
     # A running attempt's lease; agents renew it with every poll. Past it the attempt counts as lost.
     lease_seconds: float = Field(default=30.0, ge=1)
+    # Calls one workspace may have queued or running at once; beyond it, 429 (0: no limit).
+    workspace_max_active_calls: int = Field(default=100_000, ge=0)
     # Attempts beyond a function's own retries that only lost attempts and crashes may use.
     lost_attempt_retries: int = Field(default=2, ge=0, le=10)
     s3_endpoint_url: str = ""

@@ -30,6 +30,7 @@ class Call(Base):
         ),
         Index("ix_calls_workspace_id_id", "workspace_id", "id"),
         Index("ix_calls_function_id_queued", "function_id", postgresql_where="status IN ('queued', 'running')"),
+        Index("ix_calls_workspace_id_active", "workspace_id", postgresql_where="status IN ('queued', 'running')"),
         Index("ix_calls_lease_expires_at_running", "lease_expires_at", postgresql_where="status = 'running'"),
     )
 

@@ -16,6 +16,7 @@ from api.apps.models import App, Function
 from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
 from api.calls.logs import read_lines
 from api.calls.models import Call, CallLogLine
+from api.calls.quota import ActiveCallQuota
 from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut
 from api.calls.states import TERMINAL, CallStatus, sources_of
@@ -68,7 +69,9 @@ class CallService:
         dispatcher: Dispatcher,
         max_input_bytes: int,
         lost_attempt_retries: int = 2,
+        quota: ActiveCallQuota | None = None,
     ) -> None:
+        self.quota = quota or ActiveCallQuota(0)
         self.sessionmaker = sessionmaker
         self.dispatcher = dispatcher
         self.max_input_bytes = max_input_bytes
@@ -120,6 +123,7 @@ class CallService:
                 earlier = await keys.claim(operation, idempotency_key, request_digest([body, version]))
                 if earlier is not None:
                     return await self._get(session, workspace_id, earlier)
+            await self.quota.admit(session, workspace_id)  # new calls only: a replay is not a new one
             retries = fn.spec.get("retries", {})
             call = Call(
                 id=new_id(ID_PREFIX),

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from api.calls.models import Call
 from api.db import create_sessionmaker
 from api.nodes.models import Node
@@ -24,7 +25,7 @@ from scheduler.loop import Scheduler
 from tests.api.test_apps import deploy
 from tests.api.test_nodes import REGISTRATION
 from tests.bundles import hello_bundle, make_bundle
-from tests.conftest import Tenant, clear_leader_lease
+from tests.conftest import Tenant, clear_leader_lease, serving
 
 
 @dataclass
@@ -378,3 +379,18 @@ async def test_calls_of_a_node_that_went_silent_are_queued_again_at_once(
     await scheduler.step()  # node down → its running calls' leases end now → back to the queue
     again = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
     assert again["status"] == "queued" and again["attempt"] == 1 and again["error"]["type"] == "AttemptLost"
+
+
+async def test_a_workspace_at_its_active_call_limit_gets_429_and_others_do_not(
+    settings: Settings, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    limited = Settings(**{**settings.model_dump(), "workspace_max_active_calls": 3})
+    async with serving(create_app(limited)) as client:
+        for who in (tenant, other_tenant):
+            await deploy(client, who, "greeter", hello_bundle())
+        for _ in range(3):
+            assert (await invoke(client, tenant)).status_code == 202
+        refused = await invoke(client, tenant)
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+        assert "SKIFF_WORKSPACE_MAX_ACTIVE_CALLS" in refused.json()["detail"] and "3" in refused.json()["detail"]
+        assert (await invoke(client, other_tenant)).status_code == 202  # one flood does not stop the others
