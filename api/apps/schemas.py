@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-AppName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+APP_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+AppName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=APP_NAME_PATTERN)]
 
 
 class FunctionOut(msgspec.Struct, kw_only=True):

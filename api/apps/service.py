@@ -10,13 +10,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps.models import App, Deployment, EnvironmentBuild, Function
+from api.apps.schemas import APP_NAME_PATTERN
 from api.deployments.bundle import BundleInfo
 from api.deployments.image import image_key
 from api.errors import BadRequest, NotFound
 from api.ids import new_id
 from api.pagination import page_query, split_page
 
-APP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+APP_NAME = re.compile(APP_NAME_PATTERN)
 
 
 def check_app_name(name: str) -> str:
