@@ -151,6 +151,16 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of these processes (those that have exited count no more)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class BenchError(RuntimeError):
     pass
 
@@ -238,6 +248,15 @@ class Stack:
                     return
             time.sleep(0.1)
         raise BenchError(f"timed out waiting for {what}:\n{child.tail()}")
+
+    def process_groups(self) -> dict[str, list[int]]:
+        """Each server's process and everything below it (the agent's sandboxes, Postgres's backends)."""
+        groups = {c.name: [c.pid, *descendants(c.pid)] for c in self.children}
+        for name, server in (("postgres", self.postgres), ("redis", self.redis)):
+            if server is not None and server.pid is not None:
+                groups[name] = [server.pid, *descendants(server.pid)]
+        groups["bench client"] = [os.getpid()]
+        return groups
 
     def close(self) -> None:
         """Agent first (it drains its containers), then scheduler, API, Redis, Postgres."""
@@ -511,9 +530,10 @@ def per_call_counts(stack: Stack, calls: int, work: Callable[[], None], idle_sec
     assert stack.postgres is not None and stack.redis is not None
     pg_url, redis_url = stack.postgres.url, stack.redis.url
 
-    def snapshot() -> dict[str, int]:
+    def snapshot() -> dict[str, float]:
         # the snapshot's own connection and query count once per snapshot; negligible next to `calls`
-        return {**asyncio.run(postgres_counters(pg_url)), "redis_commands": redis_commands(redis_url)}
+        cpu = {f"cpu_ms:{name}": 1000 * cpu_seconds(pids) for name, pids in stack.process_groups().items()}
+        return {**asyncio.run(postgres_counters(pg_url)), "redis_commands": redis_commands(redis_url), **cpu}
 
     before_idle = snapshot()
     time.sleep(idle_seconds)
@@ -682,6 +702,8 @@ def main() -> int:
         f"{counts['tup_updated']:.1f} updated, {counts['wal_records']:.1f} WAL records, "
         f"{counts['redis_commands']:.1f} Redis commands."
     )
+    cpu = ", ".join(f"{k.split(':', 1)[1]} {v:.2f}" for k, v in counts.items() if k.startswith("cpu_ms:"))
+    print(f"CPU ms per warm call, by process (and its children), less idle: {cpu}.")
     if options.json is not None:
         document = {
             "command": command,
