@@ -21,6 +21,7 @@ from api.blobs import blob_store_from_url
 from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
 from api.calls.quota import ActiveCallQuota
 from api.calls.routes import CallController, InvokeController
+from api.calls.store import CallStore
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
 from api.execution.routes import AgentWorkController
@@ -77,6 +78,9 @@ def create_app(settings: Settings) -> Litestar:
         redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.store = store = CallStore(
+            settings.database_url, size=settings.db_pool_size, timeout=settings.db_timeout_seconds
+        )
         app.state.redis = redis
         blocking = blocking_client(settings.redis_url)
         app.state.dispatcher = Dispatcher(redis, blocking)
@@ -89,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             await waiter.stop()
             await blocking.aclose()
             await redis.aclose()
+            await store.close()
             await engine.dispose()
 
     return Litestar(

@@ -59,7 +59,12 @@ Limit = Annotated[
 def provide_calls(state: State) -> CallService:
     settings: Settings = state.settings
     return CallService(
-        state.sessionmaker, state.dispatcher, settings.max_input_bytes, settings.lost_attempt_retries, state.quota
+        state.sessionmaker,
+        state.store,
+        state.dispatcher,
+        settings.max_input_bytes,
+        settings.lost_attempt_retries,
+        state.quota,
     )
 
 
@@ -67,6 +72,7 @@ def provide_execution(state: State) -> ExecutionService:
     settings: Settings = state.settings
     return ExecutionService(
         state.sessionmaker,
+        state.store,
         state.dispatcher,
         lease_seconds=settings.lease_seconds,
         max_result_bytes=settings.max_result_bytes,

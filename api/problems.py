@@ -11,6 +11,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
@@ -194,6 +195,10 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ConnectionError: on_unavailable,
     TimeoutError: on_unavailable,
     RedisConnectionError: on_unavailable,
+    # The call path's raw connections (api.calls.store): a lost or refused connection, Postgres starting up.
+    asyncpg.InterfaceError: on_unavailable,
+    asyncpg.PostgresConnectionError: on_unavailable,
+    asyncpg.CannotConnectNowError: on_unavailable,
     RedisTimeoutError: on_unavailable,
     Exception: on_unexpected,
 }

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import models  # noqa: F401 - every table, so foreign keys resolve
 from api.calls.dispatch import SCHEDULER_WAKE, Dispatcher, blocking_client
 from api.calls.service import CallService
+from api.calls.store import CallStore
 from api.db import create_engine, create_sessionmaker
 from api.idempotency.service import purge_expired
 from api.leases.service import LeaseService
@@ -54,7 +55,11 @@ class Scheduler:
         self.sessionmaker = sessionmaker
         self.redis = redis
         self.dispatcher = Dispatcher(redis)
-        self.calls = CallService(sessionmaker, self.dispatcher, settings.max_input_bytes, settings.lost_attempt_retries)
+        # Schedules submit with idempotency keys, through the ORM; the store serves only the quota's count.
+        self.store = CallStore(settings.database_url, size=2, timeout=settings.db_timeout_seconds)
+        self.calls = CallService(
+            sessionmaker, self.store, self.dispatcher, settings.max_input_bytes, settings.lost_attempt_retries
+        )
         self.tick_seconds = tick_seconds
         self.lease_ttl = timedelta(seconds=lease_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -98,6 +103,8 @@ class Scheduler:
         if self.fencing_token is None:
             return
         functions = await self.dispatcher.take_woken_functions()
+        # A call that a waiting slot took at once needs no scaling now; the next full tick sees the rest.
+        functions = await self.dispatcher.with_queued_calls(functions)
         if functions:
             async with self.sessionmaker() as session, session.begin():
                 await scale(session, self.dispatcher, only=functions)
@@ -117,7 +124,10 @@ class Scheduler:
                 # A bug in one tick must not stop scheduling for everyone; it is logged loudly.
                 log.exception("tick failed")
             await self._wait(stop, max(next_tick - time.monotonic(), 0.001))
-        await self.resign()
+        try:
+            await self.resign()
+        finally:
+            await self.store.close()
 
     async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
         waiter = asyncio.ensure_future(stop.wait())

@@ -6,7 +6,7 @@ handlers and metrics as every other error. Routes marked `opt={"public": True}` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,8 @@ from api.tokens.schemas import Scope, TokenKind
 from api.tokens.service import TokenService
 
 Connection = ASGIConnection[Any, Any, Any, Any]
-Guard = Callable[[Connection, BaseRouteHandler], None]
+# Guards are coroutines: Litestar runs a plain function in a worker thread, a hop on every request.
+Guard = Callable[[Connection, BaseRouteHandler], Awaitable[None]]
 
 
 def bearer_token(header: str | None) -> str:
@@ -56,7 +57,7 @@ async def authenticate(connection: Connection, handler: BaseRouteHandler) -> Non
 def requires(scope: Scope) -> Guard:
     """A user token holding `scope` (or one that grants it)."""
 
-    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
         if principal.kind is not TokenKind.USER:
             raise Forbidden("node tokens (nk_) can only call the agent routes; use a user token (sk_)")
@@ -67,7 +68,7 @@ def requires(scope: Scope) -> Guard:
     return guard
 
 
-def node_only(connection: Connection, _: BaseRouteHandler) -> None:
+async def node_only(connection: Connection, _: BaseRouteHandler) -> None:
     principal: Principal = connection.user
     if principal.kind is not TokenKind.NODE:
         raise Forbidden("agent routes need a node token (nk_); create one with kind=node")

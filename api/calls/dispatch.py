@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Iterator
 
 import redis.asyncio as aioredis
@@ -20,6 +21,9 @@ SCHEDULER_WAKE = "skiff:scheduler:wake"
 # Functions with new calls since the scheduler last looked: it scales only these on a wake-up.
 WOKEN_FUNCTIONS = "skiff:scheduler:functions"
 DONE_CHANNEL = "skiff:calls:done"
+# How long, and for how many calls at most, a process remembers completion notices it has seen.
+RECENT_SECONDS = 5.0
+MAX_RECENT = 100_000
 # Present while Redis still holds what we pushed; its absence means a flush or a restart.
 ALIVE_MARKER = "skiff:alive"
 
@@ -75,6 +79,17 @@ class Dispatcher:
             members, _ = await pipe.execute()
         return {m.decode() for m in members}
 
+    async def with_queued_calls(self, function_ids: set[str]) -> set[str]:
+        """Those of the functions whose queue holds calls no container has taken yet."""
+        if not function_ids:
+            return set()
+        ordered = sorted(function_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for function_id in ordered:
+                pipe.llen(queue_key(function_id))
+            lengths = await pipe.execute()
+        return {f for f, length in zip(ordered, lengths, strict=True) if length}
+
     async def queue_length(self, function_id: str) -> int:
         length: int = await self.redis.llen(queue_key(function_id))  # type: ignore[misc]
         return length
@@ -108,12 +123,17 @@ class Dispatcher:
 
 
 class CompletionWaiter:
-    """One subscription per API process; requests waiting for a call's result park a future here."""
+    """One subscription per API process; requests waiting for a call's result park a future here.
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    Notices of the last few seconds are remembered, so that one who starts watching a call just
+    after its notice went by (a submit that ends before its waiter is set up) still hears of it."""
+
+    def __init__(self, redis: aioredis.Redis, remember_seconds: float = RECENT_SECONDS) -> None:
         self.redis = redis
         self.waiting: dict[str, set[asyncio.Future[None]]] = {}
         self.task: asyncio.Task[None] | None = None
+        self.remember_seconds = remember_seconds
+        self.recent: dict[str, float] = {}  # call id → when its notice came, oldest first
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._listen(), name="completion-waiter")
@@ -136,6 +156,10 @@ class CompletionWaiter:
                 await asyncio.sleep(1.0)
 
     def _resolve(self, call_id: str) -> None:
+        now = time.monotonic()
+        self.recent[call_id] = now
+        while len(self.recent) > MAX_RECENT or next(iter(self.recent.values())) < now - self.remember_seconds:
+            del self.recent[next(iter(self.recent))]
         for future in self.waiting.pop(call_id, ()):
             if not future.done():
                 future.set_result(None)
@@ -144,6 +168,8 @@ class CompletionWaiter:
     def watching(self, call_id: str) -> Iterator[asyncio.Future[None]]:
         """A future resolved by the call's completion notice. Watch first, then read, so none is missed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if call_id in self.recent:
+            future.set_result(None)
         self.waiting.setdefault(call_id, set()).add(future)
         try:
             yield future

@@ -7,12 +7,8 @@ calls past it. Every call it accepts is durable all the same."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from api.calls.models import Call
-from api.calls.states import CallStatus
 from api.errors import RateLimited
 
 RECOUNT_SECONDS = 1.0
@@ -24,23 +20,14 @@ class ActiveCallQuota:
         self.limit = limit
         self._counts: dict[str, tuple[int, float]] = {}
 
-    async def admit(self, session: AsyncSession, workspace_id: str) -> None:
-        """Raises RateLimited when the workspace is at its limit; counts the call it admits."""
+    async def admit(self, count_active: Callable[[str], Awaitable[int]], workspace_id: str) -> None:
+        """Raises RateLimited when the workspace is at its limit; counts the call it admits.
+        `count_active` counts a workspace's queued and running calls in Postgres."""
         if self.limit <= 0:
             return
         count, counted_at = self._counts.get(workspace_id, (0, 0.0))
         if time.monotonic() - counted_at > RECOUNT_SECONDS:
-            count = (
-                await session.scalar(
-                    select(func.count())
-                    .select_from(Call)
-                    .where(
-                        Call.workspace_id == workspace_id,
-                        Call.status.in_([CallStatus.QUEUED.value, CallStatus.RUNNING.value]),
-                    )
-                )
-                or 0
-            )
+            count = await count_active(workspace_id)
             counted_at = time.monotonic()
         if count >= self.limit:
             raise RateLimited(

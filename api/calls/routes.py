@@ -101,7 +101,7 @@ class InvokeController(Controller):
             idempotency_key=idempotency_key,
         )
         if wait and CallStatus(call.status) not in TERMINAL:
-            call = await calls.wait(state.waiter, principal.workspace_id, call.id, wait)
+            call = await calls.wait(state.waiter, principal.workspace_id, call.id, wait, known=call)
         return answer(call_out(call), wait)
 
 

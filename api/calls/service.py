@@ -20,6 +20,7 @@ from api.calls.quota import ActiveCallQuota
 from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut
 from api.calls.states import TERMINAL, CallStatus, sources_of
+from api.calls.store import CallStore
 from api.errors import NotFound, PayloadTooLarge, RateLimited
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
@@ -66,6 +67,7 @@ class CallService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
+        store: CallStore,
         dispatcher: Dispatcher,
         max_input_bytes: int,
         lost_attempt_retries: int = 2,
@@ -73,6 +75,7 @@ class CallService:
     ) -> None:
         self.quota = quota or ActiveCallQuota(0)
         self.sessionmaker = sessionmaker
+        self.store = store
         self.dispatcher = dispatcher
         self.max_input_bytes = max_input_bytes
         self.lost_attempt_retries = lost_attempt_retries
@@ -114,16 +117,57 @@ class CallService:
         payload = msgspec.json.encode(body)
         if len(payload) > self.max_input_bytes:
             raise PayloadTooLarge(f"call arguments are {len(payload)} bytes; the limit is {self.max_input_bytes} bytes")
+        if idempotency_key is not None:
+            call, function_id, fresh = await self._submit_once(
+                workspace_id, app, function, body, payload, version, idempotency_key
+            )
+            if not fresh:
+                return call
+        else:
+            # The common case: one statement to resolve, one to insert, each its own round trip.
+            fn = await self.store.resolve(workspace_id, app, function, version)
+            if fn is None:
+                async with self.sessionmaker() as session:
+                    await self.resolve(session, workspace_id, app, function, version)  # raises, saying what is missing
+                raise NotFound(f"function {function[:64]!r} not found in app {app[:64]!r}")
+            await self._check_backlog(fn.name, fn.function_id, fn.spec)
+            await self.quota.admit(self.store.count_active, workspace_id)
+            retries = fn.spec.get("retries", {})
+            call = await self.store.insert(
+                new_id(ID_PREFIX),
+                workspace_id,
+                fn,
+                max_attempts=max_attempts(retries, self.lost_attempt_retries),
+                timeout_seconds=int(fn.spec.get("timeout", 300)),
+                payload=payload,
+            )
+            function_id = fn.function_id
+        # Committed before we publish or answer: an accepted call is never lost.
+        if not await self.dispatcher.try_publish(function_id, [call.id]):
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
+        return call
+
+    async def _submit_once(
+        self,
+        workspace_id: str,
+        app: str,
+        function: str,
+        body: CallInput,
+        payload: bytes,
+        version: int | None,
+        idempotency_key: str,
+    ) -> tuple[Call, str, bool]:
+        """(call, function id, fresh): the key's call, new or the one made earlier with the same key."""
         async with self.sessionmaker() as session, session.begin():
             app_row, fn = await self.resolve(session, workspace_id, app, function, version)
-            await self._check_backlog(fn)
+            await self._check_backlog(fn.name, fn.id, fn.spec)
             keys = IdempotencyService(session, workspace_id)
             operation = f"call:{app_row.id}:{function}"
-            if idempotency_key is not None:
-                earlier = await keys.claim(operation, idempotency_key, request_digest([body, version]))
-                if earlier is not None:
-                    return await self._get(session, workspace_id, earlier)
-            await self.quota.admit(session, workspace_id)  # new calls only: a replay is not a new one
+            earlier = await keys.claim(operation, idempotency_key, request_digest([body, version]))
+            if earlier is not None:
+                return await self._get(session, workspace_id, earlier), fn.id, False
+            await self.quota.admit(self.store.count_active, workspace_id)  # a replay is not a new call
             retries = fn.spec.get("retries", {})
             call = Call(
                 id=new_id(ID_PREFIX),
@@ -143,33 +187,30 @@ class CallService:
                 published_at=func.now(),
             )
             session.add(call)
-            if idempotency_key is not None:
-                await keys.record(operation, idempotency_key, call.id)
+            await keys.record(operation, idempotency_key, call.id)
             await session.flush()
             await session.refresh(call)
-        # Committed before we publish or answer: an accepted call is never lost.
-        if not await self.dispatcher.try_publish(fn.id, [call.id]):
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
-        return call
+        return call, fn.id, True
 
-    async def _check_backlog(self, fn: Function) -> None:
+    async def _check_backlog(self, name: str, function_id: str, spec: dict[str, Any]) -> None:
         """The function's queue in Redis is the fast count; it holds every published, unclaimed call."""
-        limit = int(fn.spec.get("max_pending", 10_000))
+        limit = int(spec.get("max_pending", 10_000))
         try:
-            pending = await self.dispatcher.queue_length(fn.id)
+            pending = await self.dispatcher.queue_length(function_id)
         except (RedisError, OSError):
             return  # Redis away: accept (the call is durable) rather than refuse on a guess
         if pending >= limit:
             raise RateLimited(
-                f"function {fn.name!r} has {pending} calls waiting, its limit (max_pending) is {limit}; "
+                f"function {name!r} has {pending} calls waiting, its limit (max_pending) is {limit}; "
                 f"retry after {BACKLOG_RETRY_AFTER} s or raise max_pending",
                 retry_after=BACKLOG_RETRY_AFTER,
             )
 
     async def get(self, workspace_id: str, call_id: str) -> Call:
-        async with self.sessionmaker() as session:
-            return await self._get(session, workspace_id, call_id)
+        call = await self.store.read(workspace_id, call_id) if is_valid_id(call_id, ID_PREFIX) else None
+        if call is None:
+            raise NotFound(f"call {call_id[:64]!r} not found")
+        return call
 
     async def _get(self, session: AsyncSession, workspace_id: str, call_id: str) -> Call:
         call = None
@@ -179,11 +220,14 @@ class CallService:
             raise NotFound(f"call {call_id[:64]!r} not found")
         return call
 
-    async def wait(self, waiter: CompletionWaiter, workspace_id: str, call_id: str, seconds: float) -> Call:
-        """The call once terminal, or as it stands after `seconds`."""
+    async def wait(
+        self, waiter: CompletionWaiter, workspace_id: str, call_id: str, seconds: float, *, known: Call | None = None
+    ) -> Call:
+        """The call once terminal, or as it stands after `seconds`. `known` is the call as the caller
+        read it before watching began (a submit's answer): a notice sent since then is not missed."""
         deadline = time.monotonic() + seconds
         with waiter.watching(call_id) as done:
-            call = await self.get(workspace_id, call_id)
+            call = known if known is not None else await self.get(workspace_id, call_id)
             while CallStatus(call.status) not in TERMINAL and (left := deadline - time.monotonic()) > 0:
                 await asyncio.wait({done}, timeout=min(left, WAIT_POLL_SECONDS))
                 call = await self.get(workspace_id, call_id)

@@ -17,6 +17,7 @@ from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key, qu
 from api.calls.logs import append_lines
 from api.calls.models import Call
 from api.calls.states import CallStatus
+from api.calls.store import CallStore, Claimed, SlotState
 from api.containers.models import Container
 from api.errors import Conflict, NotFound
 from api.execution.outcomes import OutcomeRecorder
@@ -32,6 +33,7 @@ from api.execution.schemas import (
     NextInputAnswer,
     NodePoll,
     NodeWork,
+    Outcome,
 )
 from api.ids import new_id
 from api.nodes.models import Node
@@ -51,12 +53,14 @@ class ExecutionService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
+        store: CallStore,
         dispatcher: Dispatcher,
         *,
         lease_seconds: float,
         max_result_bytes: int,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.store = store
         self.dispatcher = dispatcher
         self.lease = timedelta(seconds=lease_seconds)
         self.max_result_bytes = max_result_bytes
@@ -192,31 +196,25 @@ class ExecutionService:
 
     async def next_input(self, principal: Principal, container_id: str, body: NextInput) -> NextInputAnswer:
         accepted = None
-        async with self.sessionmaker() as session, session.begin():
-            container = await self._container(session, principal, container_id)
-            starting = container.state == ContainerState.STARTING.value
-            if body.outcome is not None:
-                accepted = await self._record(session, body.outcome)
-            values: dict[str, object] = {"idle_since": func.now(), "busy": 0}
-            if starting:
-                values |= {
-                    "state": ContainerState.READY.value,
-                    "ready_at": func.now(),
-                    "cold_start_ms": body.cold_start_ms,
-                }
-            await session.execute(update(Container).where(Container.id == container.id).values(**values))
-        if body.outcome is not None and accepted:
-            await self.dispatcher.notify_done([body.outcome.call_id])
-        if not starting and container.state != ContainerState.READY.value:
+        if body.outcome is not None:
+            accepted, terminal = await self._record_outcome(principal, body.outcome)
+            if terminal:
+                await self.dispatcher.notify_done([body.outcome.call_id])
+        slot = await self.store.slot_idle(principal.workspace_id, container_id, body.cold_start_ms)
+        if slot is None:
+            async with self.sessionmaker() as session:
+                await self._container(session, principal, container_id)  # raises: unknown, or exited
+            raise NotFound(f"container {container_id[:64]!r} not found")
+        starting = slot.was == ContainerState.STARTING.value
+        if slot.state != ContainerState.READY.value:
             return NextInputAnswer(input=None, stop=True, outcome_accepted=accepted)
-        cold_start_ms = body.cold_start_ms if starting else None
-        call = await self._take(container, body.wait_seconds, cold_start_ms)
+        call = await self._take(container_id, slot, body.wait_seconds, body.cold_start_ms if starting else None)
         if call is None:
             return NextInputAnswer(input=None, stop=False, outcome_accepted=accepted)
         return NextInputAnswer(
             input=Input(
                 call_id=call.id,
-                lease_token=call.lease_token or "",
+                lease_token=call.lease_token,
                 attempt=call.attempt,
                 timeout_seconds=call.timeout_seconds,
                 input_type=call.input_type,
@@ -225,6 +223,21 @@ class ExecutionService:
             stop=False,
             outcome_accepted=accepted,
         )
+
+    async def _record_outcome(self, principal: Principal, outcome: CallOutcome) -> tuple[bool, bool]:
+        """(accepted, terminal). A plain success is one statement; anything else takes the recorder's way."""
+        if outcome.outcome is Outcome.SUCCEEDED and not outcome.logs:
+            result = (outcome.result if outcome.result is not None else "null").encode()
+            if len(result) <= self.max_result_bytes:
+                held = await self.store.succeed(principal.workspace_id, outcome.call_id, outcome.lease_token, result)
+                return held, held
+        async with self.sessionmaker() as session, session.begin():
+            owned = await session.scalar(
+                select(Call.id).where(Call.id == outcome.call_id, Call.workspace_id == principal.workspace_id)
+            )
+            if owned is None:
+                return False, False
+            return await OutcomeRecorder(session, self.max_result_bytes).record(outcome)
 
     async def _container(self, session: AsyncSession, principal: Principal, container_id: str) -> Container:
         container = await session.scalar(
@@ -236,10 +249,12 @@ class ExecutionService:
             raise Conflict(f"container {container_id} has exited ({container.exit_reason})")
         return container
 
-    async def _take(self, container: Container, wait_seconds: float, cold_start_ms: float | None) -> Call | None:
+    async def _take(
+        self, container_id: str, slot: SlotState, wait_seconds: float, cold_start_ms: float | None
+    ) -> Claimed | None:
         """Pop call ids from the function's queue and claim the first one still queued."""
         deadline = time.monotonic() + wait_seconds
-        keys = [queue_key(container.function_id), container_wake_key(container.id)]
+        keys = [queue_key(slot.function_id), container_wake_key(container_id)]
         while True:
             popped = await self.dispatcher.pop(keys[0])
             if popped is None:
@@ -250,57 +265,27 @@ class ExecutionService:
                 if item is None or item[0] == keys[1]:
                     return None
                 popped = item[1]
-            call = await self._claim(container, popped.decode(), cold_start_ms)
+            # Only a container's first input waited for its start.
+            call = await self.store.claim(
+                popped.decode(),
+                slot,
+                container_id,
+                lease_token=new_id("lease"),
+                lease_seconds=self.lease.total_seconds(),
+                cold_start_ms=cold_start_ms,
+            )
             if call is not None:
                 return call
 
-    async def _claim(self, container: Container, call_id: str, cold_start_ms: float | None) -> Call | None:
-        async with self.sessionmaker() as session, session.begin():
-            call = await session.scalar(
-                update(Call)
-                .where(
-                    Call.id == call_id,
-                    Call.function_id == container.function_id,
-                    Call.status == CallStatus.QUEUED.value,
-                    (Call.not_before.is_(None)) | (Call.not_before <= func.now()),
-                )
-                .values(
-                    status=CallStatus.RUNNING.value,
-                    attempt=Call.attempt + 1,
-                    lease_token=new_id("lease"),
-                    lease_expires_at=func.now() + literal(self.lease),
-                    node_id=container.node_id,
-                    container_id=container.id,
-                    started_at=func.now(),
-                    # The first input of a container waited for its start.
-                    # Only a container's first input waited for its start.
-                    cold_start=cold_start_ms is not None,
-                    cold_start_ms=cold_start_ms,
-                )
-                .returning(Call),
-                execution_options={"populate_existing": True},
-            )
-            if call is not None:
-                await session.execute(
-                    update(Container)
-                    .where(Container.id == container.id)
-                    .values(busy=Container.busy + 1, idle_since=None)
-                )
-        return call
-
-    async def _record(self, session: AsyncSession, outcome: CallOutcome) -> bool:
-        accepted, _ = await OutcomeRecorder(session, self.max_result_bytes).record(outcome)
-        return accepted
-
     async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
         accepted: list[bool] = []
-        async with self.sessionmaker() as session, session.begin():
-            for outcome in outcomes:
-                owned = await session.scalar(
-                    select(Call.id).where(Call.id == outcome.call_id, Call.workspace_id == principal.workspace_id)
-                )
-                accepted.append(owned is not None and await self._record(session, outcome))
-        await self.dispatcher.notify_done([o.call_id for o, ok in zip(outcomes, accepted, strict=True) if ok])
+        ended: list[str] = []
+        for outcome in outcomes:
+            ok, terminal = await self._record_outcome(principal, outcome)
+            accepted.append(ok)
+            if terminal:
+                ended.append(outcome.call_id)
+        await self.dispatcher.notify_done(ended)
         return accepted
 
     async def ship_logs(self, principal: Principal, call_id: str, shipment: LogShipment) -> bool:

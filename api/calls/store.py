@@ -1,0 +1,235 @@
+"""The call path's statements, written by hand and run on raw asyncpg connections.
+
+Submitting, claiming and finishing a call happen once per call on the platform's hottest path. Each
+statement here is one round trip in its own transaction (autocommit), prepared once per pooled
+connection, with none of the ORM's per-statement work. Everything else about calls, and every
+uncommon case (idempotent submits, failures, retries, log lines), goes through the ORM.
+
+The statements keep the rules the ORM code keeps: the moves of `api.calls.states`, a claim only of a
+queued call whose backoff has passed, a terminal write only by the attempt that holds the lease,
+and times and leases judged by Postgres `now()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import asyncpg
+import msgspec
+
+from api.calls.models import Call
+from api.calls.states import CallStatus, sources_of
+from api.execution.schemas import ContainerState
+
+JSON = "application/json"
+CALL_COLUMNS = ", ".join(column.name for column in Call.__table__.columns)
+
+QUEUED, RUNNING, SUCCEEDED = CallStatus.QUEUED.value, CallStatus.RUNNING.value, CallStatus.SUCCEEDED.value
+STARTING, READY, EXITED = ContainerState.STARTING.value, ContainerState.READY.value, ContainerState.EXITED.value
+assert QUEUED in sources_of(CallStatus.RUNNING) and RUNNING in sources_of(CallStatus.SUCCEEDED)
+
+RESOLVE = """
+SELECT a.id AS app_id, a.name AS app_name, f.id AS function_id, f.name, f.version, f.spec
+FROM apps a JOIN functions f ON f.app_id = a.id
+WHERE a.workspace_id = $1 AND a.name = $2 AND f.name = $3 AND f.version = coalesce($4::int, a.current_version)
+"""
+
+INSERT = f"""
+INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_name, version, status, attempt,
+                   max_attempts, timeout_seconds, input, input_type, created_at, published_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, $10, $11, now(), now())
+RETURNING {CALL_COLUMNS}
+"""
+
+READ = f"SELECT {CALL_COLUMNS} FROM calls WHERE id = $1 AND workspace_id = $2"
+
+COUNT_ACTIVE = f"SELECT count(*) FROM calls WHERE workspace_id = $1 AND status IN ('{QUEUED}', '{RUNNING}')"
+
+# The container's busy count moves with the claim, in the same transaction.
+CLAIM = f"""
+WITH claimed AS (
+    UPDATE calls
+    SET status = '{RUNNING}', attempt = attempt + 1, lease_token = $4,
+        lease_expires_at = now() + make_interval(secs => $5), node_id = $6, container_id = $3,
+        started_at = now(), cold_start = $7::float8 IS NOT NULL, cold_start_ms = $7::float8
+    WHERE id = $1 AND function_id = $2 AND status = '{QUEUED}' AND (not_before IS NULL OR not_before <= now())
+    RETURNING id, lease_token, attempt, timeout_seconds, input_type, input
+), counted AS (
+    UPDATE containers SET busy = busy + 1, idle_since = NULL
+    WHERE id = $3 AND EXISTS (SELECT 1 FROM claimed)
+)
+SELECT * FROM claimed
+"""
+
+SUCCEED = f"""
+UPDATE calls
+SET status = '{SUCCEEDED}', result = $4, result_type = '{JSON}', error = NULL, finished_at = now(),
+    lease_token = NULL, lease_expires_at = NULL
+WHERE id = $1 AND lease_token = $2 AND workspace_id = $3 AND status = '{RUNNING}'
+RETURNING id
+"""
+
+# A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready.
+SLOT_IDLE = f"""
+UPDATE containers c
+SET idle_since = now(), busy = 0,
+    state = CASE WHEN before.state = '{STARTING}' THEN '{READY}' ELSE c.state END,
+    ready_at = CASE WHEN before.state = '{STARTING}' THEN now() ELSE c.ready_at END,
+    cold_start_ms = CASE WHEN before.state = '{STARTING}' THEN $3::float8 ELSE c.cold_start_ms END
+FROM (SELECT id, state FROM containers WHERE id = $1 AND workspace_id = $2 AND state <> '{EXITED}' FOR UPDATE) before
+WHERE c.id = before.id
+RETURNING before.state AS was, c.state, c.function_id, c.node_id
+"""
+
+
+class FunctionRef(NamedTuple):
+    app_id: str
+    app_name: str
+    function_id: str
+    name: str
+    version: int
+    spec: dict[str, Any]
+
+
+class Claimed(NamedTuple):
+    id: str
+    lease_token: str
+    attempt: int
+    timeout_seconds: int
+    input_type: str
+    input: bytes
+
+
+class SlotState(NamedTuple):
+    was: str
+    state: str
+    function_id: str
+    node_id: str
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    """JSONB in and out as Python values, as the ORM does."""
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda value: msgspec.json.encode(value).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """Statements here set no session state, so a released connection needs no reset round trip."""
+
+
+def dsn_of(database_url: str) -> str:
+    """asyncpg's DSN for SQLAlchemy's `postgresql+asyncpg://…` URL."""
+    scheme, sep, rest = database_url.partition("://")
+    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
+
+
+def as_call(row: Mapping[str, Any]) -> Call:
+    """A detached ORM object for code that reads calls (answers, waits); never added to a session."""
+    return Call(**dict(row))
+
+
+class CallStore:
+    """Opens its pool on first use (a process that never takes the call path holds no connections)."""
+
+    def __init__(self, database_url: str, *, size: int, timeout: float) -> None:
+        self.dsn = dsn_of(database_url)
+        self.size = size
+        self.timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connected(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=0,
+                        max_size=self.size,
+                        init=_init_connection,
+                        reset=_no_reset,
+                        timeout=self.timeout,
+                        command_timeout=30,
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def resolve(self, workspace_id: str, app: str, function: str, version: int | None) -> FunctionRef | None:
+        row = await (await self._connected()).fetchrow(RESOLVE, workspace_id, app, function, version)
+        return FunctionRef(*row) if row is not None else None
+
+    async def insert(
+        self,
+        call_id: str,
+        workspace_id: str,
+        fn: FunctionRef,
+        *,
+        max_attempts: int,
+        timeout_seconds: int,
+        payload: bytes,
+    ) -> Call:
+        row = await (await self._connected()).fetchrow(
+            INSERT,
+            call_id,
+            workspace_id,
+            fn.app_id,
+            fn.function_id,
+            fn.app_name,
+            fn.name,
+            fn.version,
+            max_attempts,
+            timeout_seconds,
+            payload,
+            JSON,
+        )
+        assert row is not None
+        return as_call(row)
+
+    async def read(self, workspace_id: str, call_id: str) -> Call | None:
+        row = await (await self._connected()).fetchrow(READ, call_id, workspace_id)
+        return as_call(row) if row is not None else None
+
+    async def count_active(self, workspace_id: str) -> int:
+        count: int = await (await self._connected()).fetchval(COUNT_ACTIVE, workspace_id)
+        return count
+
+    async def claim(
+        self,
+        call_id: str,
+        container: SlotState,
+        container_id: str,
+        *,
+        lease_token: str,
+        lease_seconds: float,
+        cold_start_ms: float | None,
+    ) -> Claimed | None:
+        row = await (await self._connected()).fetchrow(
+            CLAIM,
+            call_id,
+            container.function_id,
+            container_id,
+            lease_token,
+            lease_seconds,
+            container.node_id,
+            cold_start_ms,
+        )
+        return Claimed(*row) if row is not None else None
+
+    async def succeed(self, workspace_id: str, call_id: str, lease_token: str, result: bytes) -> bool:
+        """The attempt's success, if it still holds the lease; false for a late or stale report."""
+        return await (await self._connected()).fetchval(SUCCEED, call_id, lease_token, workspace_id, result) is not None
+
+    async def slot_idle(self, workspace_id: str, container_id: str, cold_start_ms: float | None) -> SlotState | None:
+        """None when the workspace has no such container, or it has exited."""
+        row = await (await self._connected()).fetchrow(SLOT_IDLE, container_id, workspace_id, cold_start_ms)
+        return SlotState(*row) if row is not None else None
