@@ -103,8 +103,6 @@ class Scheduler:
         if self.fencing_token is None:
             return
         functions = await self.dispatcher.take_woken_functions()
-        # A call that a waiting slot took at once needs no scaling now; the next full tick sees the rest.
-        functions = await self.dispatcher.with_queued_calls(functions)
         if functions:
             async with self.sessionmaker() as session, session.begin():
                 await scale(session, self.dispatcher, only=functions)

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from api.calls.models import Call
+
 log = logging.getLogger("skiff.dispatch")
 
 SCHEDULER_WAKE = "skiff:scheduler:wake"
@@ -49,18 +51,29 @@ def blocking_client(url: str) -> aioredis.Redis:
     return client
 
 
+# KEYS: the function's queue, WOKEN_FUNCTIONS, SCHEDULER_WAKE; ARGV: the function's id.
+WAKE_IF_QUEUED = """
+if redis.call('LLEN', KEYS[1]) > 0 then
+    redis.call('SADD', KEYS[2], ARGV[1])
+    redis.call('LPUSH', KEYS[3], '1')
+    redis.call('LTRIM', KEYS[3], 0, 0)
+end
+"""
+
+
 class Dispatcher:
     def __init__(self, redis: aioredis.Redis, blocking: aioredis.Redis | None = None) -> None:
         self.redis = redis
         self.blocking = blocking or redis
 
     async def publish(self, function_id: str, call_ids: Iterable[str]) -> None:
-        """Queue calls for their function's containers and tell the scheduler (one round trip)."""
+        """Queue calls for their function's containers, and wake the scheduler unless slots that were
+        waiting took them all (Redis hands a pushed id to a blocked BLPOP before the next command runs).
+        One round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(queue_key(function_id), *call_ids)
-            pipe.sadd(WOKEN_FUNCTIONS, function_id)
-            pipe.lpush(SCHEDULER_WAKE, "1")
-            pipe.ltrim(SCHEDULER_WAKE, 0, 0)  # one pending wake-up is enough
+            # EVAL, not EVALSHA: the body is small, and a pipeline's scripts would cost a SCRIPT EXISTS each time.
+            pipe.eval(WAKE_IF_QUEUED, 3, queue_key(function_id), WOKEN_FUNCTIONS, SCHEDULER_WAKE, function_id)
             await pipe.execute()
 
     async def try_publish(self, function_id: str, call_ids: list[str]) -> bool:
@@ -78,17 +91,6 @@ class Dispatcher:
             pipe.delete(WOKEN_FUNCTIONS)
             members, _ = await pipe.execute()
         return {m.decode() for m in members}
-
-    async def with_queued_calls(self, function_ids: set[str]) -> set[str]:
-        """Those of the functions whose queue holds calls no container has taken yet."""
-        if not function_ids:
-            return set()
-        ordered = sorted(function_ids)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for function_id in ordered:
-                pipe.llen(queue_key(function_id))
-            lengths = await pipe.execute()
-        return {f for f, length in zip(ordered, lengths, strict=True) if length}
 
     async def queue_length(self, function_id: str) -> int:
         length: int = await self.redis.llen(queue_key(function_id))  # type: ignore[misc]
@@ -126,11 +128,13 @@ class CompletionWaiter:
     """One subscription per API process; requests waiting for a call's result park a future here.
 
     Notices of the last few seconds are remembered, so that one who starts watching a call just
-    after its notice went by (a submit that ends before its waiter is set up) still hears of it."""
+    after its notice went by (a submit that ends before its waiter is set up) still hears of it.
+    A future resolves to the ended call when this process recorded the end itself (`settle`), and to
+    None when the notice came through Redis: then the waiter reads the call."""
 
     def __init__(self, redis: aioredis.Redis, remember_seconds: float = RECENT_SECONDS) -> None:
         self.redis = redis
-        self.waiting: dict[str, set[asyncio.Future[None]]] = {}
+        self.waiting: dict[str, set[asyncio.Future[Call | None]]] = {}
         self.task: asyncio.Task[None] | None = None
         self.remember_seconds = remember_seconds
         self.recent: dict[str, float] = {}  # call id → when its notice came, oldest first
@@ -155,19 +159,23 @@ class CompletionWaiter:
                 log.warning("completion channel lost; waiters fall back to polling", extra={"error": repr(exc)})
                 await asyncio.sleep(1.0)
 
-    def _resolve(self, call_id: str) -> None:
+    def settle(self, call: Call) -> None:
+        """A call that this process saw end: its waiters here have it at once, with no read."""
+        self._resolve(call.id, call)
+
+    def _resolve(self, call_id: str, call: Call | None = None) -> None:
         now = time.monotonic()
         self.recent[call_id] = now
         while len(self.recent) > MAX_RECENT or next(iter(self.recent.values())) < now - self.remember_seconds:
             del self.recent[next(iter(self.recent))]
         for future in self.waiting.pop(call_id, ()):
             if not future.done():
-                future.set_result(None)
+                future.set_result(call)
 
     @contextlib.contextmanager
-    def watching(self, call_id: str) -> Iterator[asyncio.Future[None]]:
+    def watching(self, call_id: str) -> Iterator[asyncio.Future[Call | None]]:
         """A future resolved by the call's completion notice. Watch first, then read, so none is missed."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Call | None] = asyncio.get_running_loop().create_future()
         if call_id in self.recent:
             future.set_result(None)
         self.waiting.setdefault(call_id, set()).add(future)

@@ -18,7 +18,7 @@ from api.calls.logs import PAGE_LINES, as_text, follow
 from api.calls.schemas import CallInput, CallOut, CallPage, LogLine, LogPage
 from api.calls.service import CallFilter, CallService, call_out
 from api.calls.states import TERMINAL, CallStatus
-from api.dependencies import Caller, Cursor, IdempotencyKeyHeader, Limit
+from api.dependencies import Caller, CallerRequest, Cursor, IdempotencyKeyHeader, Limit
 from api.errors import BadRequest
 from api.pagination import DEFAULT_LIMIT
 from api.problems import problem_responses
@@ -83,8 +83,7 @@ class InvokeController(Controller):
         self,
         data: JSONBody[CallInput],
         calls: Calls,
-        principal: Caller,
-        state: State,
+        request: CallerRequest,
         app_name: FromPath[str],
         function_name: FromPath[str],
         prefer: PreferHeader = None,
@@ -92,6 +91,7 @@ class InvokeController(Controller):
         version: Annotated[int | None, QueryParameter(ge=1, description="Pin a deployed version.")] = None,
     ) -> Response[CallOut]:
         wait = wait_preference(prefer)
+        principal = request.user  # not `Caller`: see CallerRequest
         call = await calls.submit(
             principal.workspace_id,
             app_name,
@@ -101,7 +101,7 @@ class InvokeController(Controller):
             idempotency_key=idempotency_key,
         )
         if wait and CallStatus(call.status) not in TERMINAL:
-            call = await calls.wait(state.waiter, principal.workspace_id, call.id, wait, known=call)
+            call = await calls.wait(request.app.state.waiter, principal.workspace_id, call.id, wait, known=call)
         return answer(call_out(call), wait)
 
 

@@ -230,7 +230,8 @@ class CallService:
             call = known if known is not None else await self.get(workspace_id, call_id)
             while CallStatus(call.status) not in TERMINAL and (left := deadline - time.monotonic()) > 0:
                 await asyncio.wait({done}, timeout=min(left, WAIT_POLL_SECONDS))
-                call = await self.get(workspace_id, call_id)
+                ended = done.result() if done.done() else None
+                call = ended if ended is not None else await self.get(workspace_id, call_id)
         return call
 
     async def find(

@@ -68,7 +68,7 @@ UPDATE calls
 SET status = '{SUCCEEDED}', result = $4, result_type = '{JSON}', error = NULL, finished_at = now(),
     lease_token = NULL, lease_expires_at = NULL
 WHERE id = $1 AND lease_token = $2 AND workspace_id = $3 AND status = '{RUNNING}'
-RETURNING id
+RETURNING {CALL_COLUMNS}
 """
 
 # A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready.
@@ -225,9 +225,10 @@ class CallStore:
         )
         return Claimed(*row) if row is not None else None
 
-    async def succeed(self, workspace_id: str, call_id: str, lease_token: str, result: bytes) -> bool:
-        """The attempt's success, if it still holds the lease; false for a late or stale report."""
-        return await (await self._connected()).fetchval(SUCCEED, call_id, lease_token, workspace_id, result) is not None
+    async def succeed(self, workspace_id: str, call_id: str, lease_token: str, result: bytes) -> Call | None:
+        """The call, ended, if this attempt still held the lease; None for a late or stale report."""
+        row = await (await self._connected()).fetchrow(SUCCEED, call_id, lease_token, workspace_id, result)
+        return as_call(row) if row is not None else None
 
     async def slot_idle(self, workspace_id: str, container_id: str, cold_start_ms: float | None) -> SlotState | None:
         """None when the workspace has no such container, or it has exited."""

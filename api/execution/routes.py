@@ -12,7 +12,7 @@ from litestar.response import Stream
 
 from api.auth.guards import node_only
 from api.blobs import BlobStream
-from api.dependencies import Caller
+from api.dependencies import Caller, CallerRequest
 from api.errors import NotFound
 from api.execution.schemas import (
     BuildReport,
@@ -56,9 +56,10 @@ class AgentWorkController(Controller):
         responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
     )
     async def next_input(
-        self, data: JSONBody[NextInput], execution: Execution, principal: Caller, container_id: FromPath[str]
+        self, data: JSONBody[NextInput], execution: Execution, request: CallerRequest, container_id: FromPath[str]
     ) -> NextInputAnswer:
-        return await execution.next_input(principal, container_id, data)
+        # Once per call: the principal comes from the request, not a second dependency (see CallerRequest).
+        return await execution.next_input(request.user, container_id, data)
 
     @post(
         "/outcomes",

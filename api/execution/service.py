@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.apps.models import App, Deployment, EnvironmentBuild, Function
 from api.auth.principal import Principal
-from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key, queue_key
+from api.calls.dispatch import CompletionWaiter, Dispatcher, container_wake_key, node_wake_key, queue_key
 from api.calls.logs import append_lines
 from api.calls.models import Call
 from api.calls.states import CallStatus
@@ -58,12 +58,14 @@ class ExecutionService:
         *,
         lease_seconds: float,
         max_result_bytes: int,
+        waiter: CompletionWaiter | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.store = store
         self.dispatcher = dispatcher
         self.lease = timedelta(seconds=lease_seconds)
         self.max_result_bytes = max_result_bytes
+        self.waiter = waiter
 
     # ---- node polls -------------------------------------------------------------------------
 
@@ -229,8 +231,10 @@ class ExecutionService:
         if outcome.outcome is Outcome.SUCCEEDED and not outcome.logs:
             result = (outcome.result if outcome.result is not None else "null").encode()
             if len(result) <= self.max_result_bytes:
-                held = await self.store.succeed(principal.workspace_id, outcome.call_id, outcome.lease_token, result)
-                return held, held
+                ended = await self.store.succeed(principal.workspace_id, outcome.call_id, outcome.lease_token, result)
+                if ended is not None and self.waiter is not None:
+                    self.waiter.settle(ended)  # requests here waiting for it answer now; others hear from Redis
+                return ended is not None, ended is not None
         async with self.sessionmaker() as session, session.begin():
             owned = await session.scalar(
                 select(Call.id).where(Call.id == outcome.call_id, Call.workspace_id == principal.workspace_id)
@@ -256,11 +260,12 @@ class ExecutionService:
         deadline = time.monotonic() + wait_seconds
         keys = [queue_key(slot.function_id), container_wake_key(container_id)]
         while True:
-            popped = await self.dispatcher.pop(keys[0])
-            if popped is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
+            left = deadline - time.monotonic()
+            if left <= 0:  # BLPOP's timeout of 0 means forever: a slot that may not wait pops
+                popped = await self.dispatcher.pop(keys[0])
+                if popped is None:
                     return None
+            else:  # answers at once when the queue holds ids: it is named first
                 item = await self.dispatcher.block_pop(keys, left)
                 if item is None or item[0] == keys[1]:
                     return None
