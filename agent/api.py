@@ -70,6 +70,14 @@ class AgentApi:
     def __init__(self, client: AuthenticatedClient) -> None:
         self.client = client
 
+    @property
+    def base_url(self) -> str:
+        return str(self.client.get_async_httpx_client().base_url)
+
+    @property
+    def token(self) -> str:
+        return self.client.token
+
     async def __aenter__(self) -> AgentApi:
         await self.client.__aenter__()
         return self

@@ -24,6 +24,7 @@ from agent.container import Input as ContainerInput
 from agent.container import Outcome as ContainerOutcome
 from agent.environments import EnvironmentCache, EnvironmentUnavailable
 from agent.gpus import GpuPool, NoFreeGpu, device_nodes, visible_devices
+from agent.inputs import InputChannel
 from agent.inventory import GpuDevice
 from agent.sandbox.interface import Limits
 from agent.zygote_pool import ZygotePool
@@ -176,12 +177,17 @@ class ContainerSupervisor:
             await self.api.report_build(report)
 
     async def _slot(self, cold_start_ms: float | None) -> None:
+        channel = InputChannel(self.api, self.id)
+        try:
+            await self._serve(channel, cold_start_ms)
+        finally:
+            await channel.close()
+
+    async def _serve(self, channel: InputChannel, cold_start_ms: float | None) -> None:
         outcome: CallOutcome | None = None
         while True:
             try:
-                answer = await self.api.next_input(
-                    self.id, outcome, 0 if self.stopping else NEXT_WAIT_SECONDS, cold_start_ms
-                )
+                answer = await channel.next(outcome, 0 if self.stopping else NEXT_WAIT_SECONDS, cold_start_ms)
             except Unreachable as exc:
                 log.warning("next input failed; retrying", extra={"container": self.id, "error": str(exc)})
                 await asyncio.sleep(RETRY_SECONDS)

@@ -25,6 +25,8 @@ def serve(settings: Settings) -> None:
         access_log=False,
         loop="uvloop",
         http="httptools",
+        ws="websockets-sansio",  # agents' input channels; a bigger message is refused (1009) before it is read
+        ws_max_size=settings.max_json_body_bytes + 1,
         lifespan="on",
         timeout_graceful_shutdown=10,
     )

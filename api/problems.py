@@ -186,21 +186,33 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[P
     return problem_response(request, 500, "internal error; the server log has the details")
 
 
+# A backing service away: the client may retry. The asyncpg ones come from the call path's raw
+# connections (api.calls.store): a lost or refused connection, Postgres starting up.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+)
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     SkiffError: on_skiff_error,
     ValidationException: on_validation_error,
     HTTPException: on_http_exception,
-    OperationalError: on_unavailable,
-    InterfaceError: on_unavailable,
-    ConnectionError: on_unavailable,
-    TimeoutError: on_unavailable,
-    RedisConnectionError: on_unavailable,
-    # The call path's raw connections (api.calls.store): a lost or refused connection, Postgres starting up.
-    asyncpg.InterfaceError: on_unavailable,
-    asyncpg.PostgresConnectionError: on_unavailable,
-    asyncpg.CannotConnectNowError: on_unavailable,
-    RedisTimeoutError: on_unavailable,
+    **dict.fromkeys(UNAVAILABLE, on_unavailable),
     Exception: on_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_MEDIA_TYPE", "FieldError", "Problem", "problem_responses"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_MEDIA_TYPE",
+    "UNAVAILABLE",
+    "FieldError",
+    "Problem",
+    "problem_responses",
+]

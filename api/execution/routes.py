@@ -1,19 +1,31 @@
-"""/v1/agent/...: what agents call to get containers to run, inputs to run in them, and to report."""
+"""/v1/agent/...: what agents call to get containers to run, inputs to run in them, and to report.
+
+A container slot asks for inputs over a WebSocket when it can (`/containers/{id}/inputs`): the same
+NextInput and NextInputAnswer JSON as `POST /containers/{id}/next`, one answer per message, with
+authentication paid once per connection instead of once per call. A refusal closes the socket with
+code 4000 + the HTTP status it would have had (4404, 4409, 4413, 4422) and the detail as the reason;
+a failure on our side closes it with 1011, after which the agent tries again.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
-from litestar import Controller, get, post
+import msgspec
+from litestar import Controller, WebSocket, get, post, websocket
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from api.auth.guards import node_only
+from api.auth.principal import Principal
 from api.blobs import BlobStream
 from api.dependencies import Caller, CallerRequest
-from api.errors import NotFound
+from api.errors import NotFound, SkiffError
 from api.execution.schemas import (
     BuildReport,
     LogShipment,
@@ -26,7 +38,10 @@ from api.execution.schemas import (
     OutcomeResults,
 )
 from api.execution.service import ExecutionService
-from api.problems import problem_responses
+from api.problems import UNAVAILABLE, problem_responses
+from api.settings import Settings
+
+log = logging.getLogger("skiff.api")
 
 Execution = NamedDependency[ExecutionService]
 
@@ -60,6 +75,18 @@ class AgentWorkController(Controller):
     ) -> NextInputAnswer:
         # Once per call: the principal comes from the request, not a second dependency (see CallerRequest).
         return await execution.next_input(request.user, container_id, data)
+
+    @websocket(
+        "/containers/{container_id:str}/inputs",
+        name="input_channel",
+        description="WebSocket: send NextInput, receive NextInputAnswer; the long-poll route's protocol.",
+    )
+    async def input_channel(
+        self, socket: WebSocket[Principal, Any, State], execution: Execution, container_id: FromPath[str]
+    ) -> None:
+        settings: Settings = socket.app.state.settings
+        await socket.accept()
+        await serve_inputs(socket, execution, container_id, settings.max_json_body_bytes)
 
     @post(
         "/outcomes",
@@ -113,3 +140,38 @@ class AgentWorkController(Controller):
                     yield chunk
 
         return Stream(chunks(), media_type="application/octet-stream", headers={"Content-Length": str(blob.size)})
+
+
+async def serve_inputs(
+    socket: WebSocket[Principal, Any, State], execution: ExecutionService, container_id: str, limit: int
+) -> None:
+    """Answer a slot's asks until it hangs up or is refused."""
+    decoder = msgspec.json.Decoder(NextInput)
+    while True:
+        try:
+            message = await socket.receive_data(mode="binary")
+        except WebSocketDisconnect:
+            return
+        raw = message if isinstance(message, bytes) else message.encode()
+        if len(raw) > limit:
+            await socket.close(4413, f"the message is {len(raw)} bytes; the limit is {limit} bytes"[:120])
+            return
+        try:
+            ask = decoder.decode(raw)
+        except msgspec.DecodeError as exc:  # ValidationError is one
+            await socket.close(4422, str(exc)[:120])
+            return
+        try:
+            answer = await execution.next_input(socket.user, container_id, ask)
+        except SkiffError as exc:
+            await socket.close(4000 + exc.status, exc.detail[:120])
+            return
+        except UNAVAILABLE as exc:
+            log.warning("backing service unavailable", extra={"error": type(exc).__name__, "path": socket.url.path})
+            await socket.close(1013, "a backing service is unavailable; retry shortly")
+            return
+        except Exception:
+            log.exception("input channel failed", extra={"container": container_id})
+            await socket.close(1011, "internal error; the agent may try again")
+            return
+        await socket.send_data(msgspec.json.encode(answer), mode="binary")
