@@ -1,10 +1,12 @@
 """This node's zygotes: which one a container forks from, and when an idle one goes.
 
 ``ZygotePool.start_container`` is what the daemon calls for every container: with
-``spec.zygote`` it forks one from its function version's zygote (starting that first when there
-is none, or when the last one died), otherwise it starts a fresh sandbox; either way it returns a
-ready ``Container``. A function whose modules cannot be forked safely (threads started at import,
-CUDA initialised at import, a node without cgroups) falls back to fresh sandboxes by itself.
+``spec.zygote`` it forks one from its function version's zygote, otherwise it starts a fresh
+sandbox; either way it returns a ready ``Container``. When there is no zygote yet (or the last one
+died), the first container starts fresh and the zygote warms up once it is ready; containers that
+start meanwhile wait for the zygote and fork. A function whose modules cannot be forked safely
+(threads started at import, CUDA initialised at import, a node without cgroups) falls back to
+fresh sandboxes by itself.
 
 A zygote holds no GPU memory (it never initialises CUDA) and is reclaimed after ``idle_s``
 without children, so scale to zero still ends with nothing running. One zygote serves exactly one
@@ -53,11 +55,17 @@ def zygote_identity(key: str, spec: ContainerSpec) -> Hashable:
 class ZygotePool:
     """This node's zygotes: one per function version and sandbox shape, reclaimed when idle."""
 
-    def __init__(self, idle_s: float = DEFAULT_IDLE_S, cgroup_prefix: str = "zygote-") -> None:
+    def __init__(
+        self, idle_s: float = DEFAULT_IDLE_S, cgroup_prefix: str = "zygote-", *, fresh_while_warming: bool = True
+    ) -> None:
         self.idle_s = idle_s
+        # A start that finds no zygote: a fresh sandbox now (~30 ms), and the zygote warms up after it,
+        # rather than waiting for the zygote (~75 ms) and then forking.
+        self.fresh_while_warming = fresh_while_warming
         self.cgroup_prefix = cgroup_prefix  # names every zygote's cgroup: see remove_leftovers
         self._zygotes: dict[Hashable, Zygote] = {}
         self._starting: dict[Hashable, asyncio.Task[Zygote | None]] = {}
+        self._fresh_first: set[Hashable] = set()  # a first container is starting fresh; its zygote follows
         self._unforkable: dict[Hashable, float] = {}  # identity -> when it was found unforkable
         self._reaper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -74,6 +82,14 @@ class ZygotePool:
         if not spec.zygote:
             return await _started(Container(spec, log_sink), ready_timeout_s)
         identity = zygote_identity(key, spec)
+        if self.fresh_while_warming and self._no_zygote_yet(identity):
+            self._fresh_first.add(identity)  # starts meanwhile wait for the zygote instead
+            try:
+                container = await _started(Container(spec, log_sink), ready_timeout_s)
+            finally:
+                self._fresh_first.discard(identity)
+            self._warm_up(identity, key, spec, ready_timeout_s)  # only now: it would slow this start down
+            return container
         zygote = await self._zygote_for(identity, key, spec, ready_timeout_s)
         if zygote is None:
             return await _started(Container(spec, log_sink), ready_timeout_s)
@@ -120,21 +136,47 @@ class ZygotePool:
         self._zygotes.clear()
         await asyncio.gather(*(zygote.close("the agent is shutting down") for zygote in zygotes))
 
+    def _no_zygote_yet(self, identity: Hashable) -> bool:
+        """No zygote live, starting, or about to start after a first fresh container."""
+        zygote = self._zygotes.get(identity)
+        return not (
+            self._closed
+            or (zygote is not None and zygote.alive)
+            or identity in self._starting
+            or identity in self._fresh_first
+            or self._known_unforkable(identity)
+        )
+
+    def _warm_up(self, identity: Hashable, key: str, spec: ContainerSpec, timeout_s: float) -> None:
+        """Starts the zygote in the background unless one is live or starting already."""
+        zygote = self._zygotes.get(identity)
+        if self._closed or (zygote is not None and zygote.alive) or identity in self._starting:
+            return
+        if not self._known_unforkable(identity):
+            self._begin_start(identity, key, spec, timeout_s).add_done_callback(_log_warm_up_failure)
+
     async def _zygote_for(self, identity: Hashable, key: str, spec: ContainerSpec, timeout_s: float) -> Zygote | None:
         if self._closed:
             raise ContainerStartError("the agent is shutting down: no new containers")
         zygote = self._zygotes.get(identity)
         if zygote is not None and zygote.alive:
             return zygote
-        found_unforkable = self._unforkable.get(identity)
-        if found_unforkable is not None and time.monotonic() - found_unforkable < self.idle_s:
+        if self._known_unforkable(identity):
             return None
-        starting = self._starting.get(identity)
-        if starting is None:
-            starting = asyncio.ensure_future(self._start_zygote(identity, key, spec, timeout_s))
-            self._starting[identity] = starting
-            starting.add_done_callback(functools.partial(self._started_zygote, identity))
+        starting = self._starting.get(identity) or self._begin_start(identity, key, spec, timeout_s)
         return await asyncio.shield(starting)  # concurrent starts of one function share one zygote
+
+    def _known_unforkable(self, identity: Hashable) -> bool:
+        found_unforkable = self._unforkable.get(identity)
+        return found_unforkable is not None and time.monotonic() - found_unforkable < self.idle_s
+
+    def _begin_start(
+        self, identity: Hashable, key: str, spec: ContainerSpec, timeout_s: float
+    ) -> asyncio.Task[Zygote | None]:
+        starting = asyncio.ensure_future(self._start_zygote(identity, key, spec, timeout_s))
+        self._starting[identity] = starting
+        starting.add_done_callback(functools.partial(self._started_zygote, identity))
+        return starting
 
     def _started_zygote(self, identity: Hashable, task: asyncio.Task[Zygote | None]) -> None:
         if self._starting.get(identity) is task:
@@ -175,6 +217,12 @@ class ZygotePool:
                     self._closing.add(closing)
                     closing.add_done_callback(self._closing.discard)
                     await asyncio.shield(closing)
+
+
+def _log_warm_up_failure(task: asyncio.Task[Zygote | None]) -> None:
+    """A zygote warmed in the background that failed: the containers started meanwhile say why."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("a zygote did not start", extra={"error": str(exc)[:500]})
 
 
 async def _started(container: Container, ready_timeout_s: float) -> Container:

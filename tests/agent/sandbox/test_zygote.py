@@ -89,12 +89,13 @@ MakeForks = Callable[..., Awaitable[Forks]]
 async def make_forks(tmp_path: Path) -> AsyncIterator[MakeForks]:
     made: list[Forks] = []
 
-    async def make(source: str = PROBE, idle_s: float = 300.0) -> Forks:
+    async def make(source: str = PROBE, idle_s: float = 300.0, fresh_while_warming: bool = False) -> Forks:
+        """Unless asked otherwise, the first start waits for the zygote: most tests here are about forks."""
         module = f"m{uuid.uuid4().hex[:12]}"
         bundle = tmp_path / module
         bundle.mkdir()
         (bundle / f"{module}.py").write_text(textwrap.dedent(source))
-        forks = Forks(ZygotePool(idle_s=idle_s), bundle, module)
+        forks = Forks(ZygotePool(idle_s=idle_s, fresh_while_warming=fresh_while_warming), bundle, module)
         made.append(forks)
         return forks
 
@@ -129,6 +130,20 @@ async def test_one_zygote_forks_many_containers_and_each_runs_setup_once(make_fo
     for container in containers:
         assert (await container.shutdown()).kind is ExitKind.EXITED
     assert zygote.alive and forks.pool.zygote(forks.key, forks.spec(setup="setup")) is zygote
+
+
+async def test_the_first_container_starts_fresh_while_its_zygote_warms(make_forks: MakeForks) -> None:
+    forks = await make_forks(fresh_while_warming=True)
+    first = await forks.start()
+    assert isinstance(first.sandbox, BwrapSandbox)  # it did not wait for the zygote
+    await wait_until(lambda: forks.pool.zygote(forks.key, forks.spec()) is not None)
+    second = await forks.start()
+    assert isinstance(second.sandbox, ForkedSandbox)
+    assert forks.zygote().forks == 1
+    first_result = result_of(await first.run(call("probe", 1)))
+    second_result = result_of(await second.run(call("probe", 1)))
+    assert first_result["imported"]["pid"] == first_result["pid"]  # imported its module itself
+    assert second_result["imported"]["pid"] != second_result["pid"]  # its zygote imported it
 
 
 async def test_preload_modules_are_imported_by_the_zygote_before_the_function(make_forks: MakeForks) -> None:
