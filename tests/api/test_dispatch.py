@@ -16,7 +16,6 @@ from api.calls.dispatch import (
     WOKEN_FUNCTIONS,
     CompletionWaiter,
     Dispatcher,
-    blocking_client,
     queue_key,
 )
 from api.calls.models import Call
@@ -42,12 +41,13 @@ async def test_a_call_left_queued_wakes_the_scheduler(redis: aioredis.Redis) -> 
 
 async def test_a_call_a_waiting_slot_takes_at_once_does_not(redis: aioredis.Redis, settings: Settings) -> None:
     function_id = f"fn_{uuid.uuid4().hex}"
-    blocking = blocking_client(settings.redis_url)
+    name = f"slot-{uuid.uuid4().hex[:8]}"
+    blocking = aioredis.Redis.from_url(settings.redis_url, socket_timeout=None, client_name=name)
     try:
         dispatcher = Dispatcher(redis, blocking)
         slot = asyncio.create_task(dispatcher.block_pop([queue_key(function_id)], 5))
-        while not any(c.get("cmd") == "blpop" for c in await redis.client_list()):
-            await asyncio.sleep(0.01)  # the slot is parked
+        while not any(c.get("name") == name and c.get("cmd") == "blpop" for c in await redis.client_list()):
+            await asyncio.sleep(0.01)  # this slot is parked (other tests' clients may be parked too)
         await dispatcher.publish(function_id, ["call_b"])
         assert await slot == (queue_key(function_id), b"call_b")
         assert await redis.smembers(WOKEN_FUNCTIONS) == set()
