@@ -10,6 +10,7 @@ same either way: NextInput out, NextInputAnswer back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 
@@ -68,6 +69,11 @@ class InputChannel:
             await self.close()
             raise Unreachable(f"input channel failed: {exc!r}") from exc
         return NextInputAnswer.from_dict(json.loads(reply))
+
+    async def open(self) -> None:
+        """Connects ahead of the first ask (beside a container's start); a failure waits for that ask."""
+        with contextlib.suppress(Unreachable):
+            await self._connected()
 
     async def _connected(self) -> ClientConnection | None:
         if self.socket is not None:

@@ -110,16 +110,25 @@ class ContainerSupervisor:
 
     async def _live(self) -> None:
         started = time.monotonic()
+        first = InputChannel(self.api, self.id)
+        opening = asyncio.create_task(first.open())  # beside the start: the first ask finds it open
         try:
             await self._start()
         except (BundleError, EnvironmentUnavailable, ContainerStartError) as exc:
             self.start_error = _start_error(exc)
             log.warning("container failed to start", extra={"container": self.id, "error": str(exc)[:500]})
+        except BaseException:
+            opening.cancel()
+            await first.close()
+            raise
         cold_start_ms = (time.monotonic() - started) * 1000
         slots = int(self.spec.get("max_inputs", 1)) if self.container and self.container.is_async else 1
+        channels = [first, *(InputChannel(self.api, self.id) for _ in range(slots - 1))]
         try:
-            await asyncio.gather(*(self._slot(cold_start_ms if i == 0 else None) for i in range(slots)))
+            await opening
+            await asyncio.gather(*(self._slot(c, cold_start_ms if c is first else None) for c in channels))
         finally:
+            await asyncio.gather(*(c.close() for c in channels), return_exceptions=True)
             await self._exit()
 
     async def _start(self) -> None:
@@ -176,14 +185,7 @@ class ContainerSupervisor:
         with contextlib.suppress(Unreachable, Refused):
             await self.api.report_build(report)
 
-    async def _slot(self, cold_start_ms: float | None) -> None:
-        channel = InputChannel(self.api, self.id)
-        try:
-            await self._serve(channel, cold_start_ms)
-        finally:
-            await channel.close()
-
-    async def _serve(self, channel: InputChannel, cold_start_ms: float | None) -> None:
+    async def _slot(self, channel: InputChannel, cold_start_ms: float | None) -> None:
         outcome: CallOutcome | None = None
         while True:
             try:

@@ -3,10 +3,10 @@
 ``ZygotePool.start_container`` is what the daemon calls for every container: with
 ``spec.zygote`` it forks one from its function version's zygote, otherwise it starts a fresh
 sandbox; either way it returns a ready ``Container``. When there is no zygote yet (or the last one
-died), the first container starts fresh and the zygote warms up once it is ready; containers that
-start meanwhile wait for the zygote and fork. A function whose modules cannot be forked safely
-(threads started at import, CUDA initialised at import, a node without cgroups) falls back to
-fresh sandboxes by itself.
+died), the first container starts fresh and the zygote warms up shortly after it is ready;
+containers that start meanwhile start the zygote themselves, wait for it and fork. A function
+whose modules cannot be forked safely (threads started at import, CUDA initialised at import, a
+node without cgroups) falls back to fresh sandboxes by itself.
 
 A zygote holds no GPU memory (it never initialises CUDA) and is reclaimed after ``idle_s``
 without children, so scale to zero still ends with nothing running. One zygote serves exactly one
@@ -31,6 +31,7 @@ from agent.zygote import PER_CONTAINER_ENV, Zygote, ZygoteStartError, ZygoteUnfo
 log = logging.getLogger("skiff.agent")
 
 DEFAULT_IDLE_S = 300.0  # longer than functions' scaledown windows: forks stay warm between bursts
+WARM_UP_DELAY_S = 0.5  # after a first container started fresh, before its zygote starts
 
 
 def zygote_identity(key: str, spec: ContainerSpec) -> Hashable:
@@ -65,7 +66,9 @@ class ZygotePool:
         self.cgroup_prefix = cgroup_prefix  # names every zygote's cgroup: see remove_leftovers
         self._zygotes: dict[Hashable, Zygote] = {}
         self._starting: dict[Hashable, asyncio.Task[Zygote | None]] = {}
-        self._fresh_first: set[Hashable] = set()  # a first container is starting fresh; its zygote follows
+        # A first container started fresh; its zygote follows (a warm-up is due).
+        self._fresh_first: set[Hashable] = set()
+        self._warm_ups: dict[Hashable, asyncio.TimerHandle] = {}
         self._unforkable: dict[Hashable, float] = {}  # identity -> when it was found unforkable
         self._reaper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -86,9 +89,13 @@ class ZygotePool:
             self._fresh_first.add(identity)  # starts meanwhile wait for the zygote instead
             try:
                 container = await _started(Container(spec, log_sink), ready_timeout_s)
-            finally:
+            except BaseException:
                 self._fresh_first.discard(identity)
-            self._warm_up(identity, key, spec, ready_timeout_s)  # only now: it would slow this start down
+                raise
+            # Not at once: the zygote's start would slow this container's first input down.
+            self._warm_ups[identity] = asyncio.get_running_loop().call_later(
+                WARM_UP_DELAY_S, self._warm_up, identity, key, spec, ready_timeout_s
+            )
             return container
         zygote = await self._zygote_for(identity, key, spec, ready_timeout_s)
         if zygote is None:
@@ -127,6 +134,9 @@ class ZygotePool:
     async def close(self) -> None:
         """Kill every zygote and every container forked from one."""
         self._closed = True
+        for handle in self._warm_ups.values():
+            handle.cancel()
+        self._warm_ups.clear()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -149,6 +159,8 @@ class ZygotePool:
 
     def _warm_up(self, identity: Hashable, key: str, spec: ContainerSpec, timeout_s: float) -> None:
         """Starts the zygote in the background unless one is live or starting already."""
+        self._warm_ups.pop(identity, None)
+        self._fresh_first.discard(identity)
         zygote = self._zygotes.get(identity)
         if self._closed or (zygote is not None and zygote.alive) or identity in self._starting:
             return

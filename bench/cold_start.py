@@ -69,7 +69,7 @@ async def main() -> None:
     python = str(options.python)
     bwrap = ["/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib64", "/lib64"]
     bwrap += ["--symlink", "usr/lib", "/lib", "--"]
-    pool = ZygotePool()
+    pool = ZygotePool(fresh_while_warming=False)  # the fork figures: every start forks
     try:
         with tempfile.TemporaryDirectory() as folder:
             bundle = Path(folder)
