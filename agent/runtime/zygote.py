@@ -210,9 +210,30 @@ def become_container(control: socket.socket, wake: Any, request: Dict[str, Any],
     os.environ.clear()  # unsetenv/putenv underneath: C code (CUDA's cuInit) sees this environment
     os.environ.update({str(k): str(v) for k, v in dict(request.get("env", {})).items()})
     os.chdir(str(request.get("cwd", "/")))
+    reseed_random_state(sys.modules)
     options = parse_options([str(item) for item in request.get("options", [])])
     options["--in-fd"], options["--out-fd"] = str(in_fd), str(out_fd)
     serve_and_exit(options)
+
+
+# Global random generators that a fork would copy: every container of a zygote would draw the same
+# numbers. Python's `random` reseeds itself after fork; these libraries' globals do not.
+RESEEDS = (
+    ("numpy.random", "seed"),  # the legacy global RandomState; seed() draws fresh OS entropy
+    ("torch", "seed"),  # the default CPU generator (CUDA's seed follows lazily, never initialised here)
+)
+
+
+def reseed_random_state(modules: Dict[str, Any]) -> None:
+    """Fresh seeds for the global generators of libraries the zygote imported. Generators the
+    function's own module made at import (`rng = numpy.random.default_rng()`) stay shared: user
+    code that needs distinct streams per container seeds in its setup."""
+    for module_name, function_name in RESEEDS:
+        module = modules.get(module_name)
+        reseed = getattr(module, function_name, None) if module is not None else None
+        if callable(reseed):
+            with contextlib.suppress(Exception):  # a library's odd state must not stop the container
+                reseed()
 
 
 def reap(control: socket.socket, children: Dict[int, str]) -> None:

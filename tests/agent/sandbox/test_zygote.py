@@ -146,6 +146,42 @@ async def test_the_first_container_starts_fresh_while_its_zygote_warms(make_fork
     assert second_result["imported"]["pid"] != second_result["pid"]  # its zygote imported it
 
 
+DRAWS = """
+import random
+import numpy.random
+
+def main():
+    return [random.random(), numpy.random.draw()]
+"""
+
+# A stand-in for numpy's legacy global generator (numpy is not installed here): state drawn at
+# import, `seed()` with no argument draws fresh entropy, as numpy.random.seed does.
+STAND_IN_NUMPY_RANDOM = """
+import os
+
+_state = [int.from_bytes(os.urandom(8), "big")]
+
+def seed(value=None):
+    _state[0] = int.from_bytes(os.urandom(8), "big") if value is None else value
+
+def draw():
+    return _state[0]
+"""
+
+
+async def test_forked_containers_draw_different_random_numbers(make_forks: MakeForks) -> None:
+    forks = await make_forks(DRAWS)
+    package = forks.bundle / "numpy" / "random"
+    package.mkdir(parents=True)
+    (forks.bundle / "numpy" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text(STAND_IN_NUMPY_RANDOM)
+    first, second = await forks.start(preload=("numpy.random",)), await forks.start(preload=("numpy.random",))
+    assert isinstance(first.sandbox, ForkedSandbox) and isinstance(second.sandbox, ForkedSandbox)
+    drawn = [result_of(await c.run(call())) for c in (first, second)]
+    assert drawn[0][0] != drawn[1][0]  # Python's random reseeds itself after a fork
+    assert drawn[0][1] != drawn[1][1]  # numpy's global generator is reseeded by the runtime
+
+
 async def test_preload_modules_are_imported_by_the_zygote_before_the_function(make_forks: MakeForks) -> None:
     forks = await make_forks()
     preloaded = await forks.start(setup="setup", preload=("fractions",))
