@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.apps.models import Function
+from api.apps import autoscaling
+from api.apps.models import App, Function, FunctionSettings
 from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key
 from api.calls.models import Call
 from api.calls.states import CallStatus
@@ -41,13 +42,15 @@ log = logging.getLogger("skiff.scheduler")
 LIVE = (ContainerState.PENDING.value, ContainerState.STARTING.value, ContainerState.READY.value)
 
 
-def policy_of(spec: dict[str, Any]) -> ScalingPolicy:
+def policy_of(spec: dict[str, Any], settings: Mapping[str, int] | None = None) -> ScalingPolicy:
+    """`settings`: the version's autoscaling in effect (api.apps.autoscaling.effective); the manifest's without."""
+    scaling = settings if settings is not None else autoscaling.effective(spec, {})
     return ScalingPolicy(
-        min_containers=int(spec.get("min_containers", 0)),
-        max_containers=int(spec.get("max_containers", 8)),
-        buffer_containers=int(spec.get("buffer_containers", 0)),
+        min_containers=scaling["min_containers"],
+        max_containers=scaling["max_containers"],
+        buffer_containers=scaling["buffer_containers"],
         max_inputs=int(spec.get("max_inputs", 1)),
-        scaledown_window=float(spec.get("scaledown_window", 60)),
+        scaledown_window=float(scaling["scaledown_window"]),
     )
 
 
@@ -69,6 +72,7 @@ class ClusterView:
     functions: dict[str, Function]
     containers: list[Container]
     nodes: dict[str, list[NodeSnapshot]]
+    policies: dict[str, ScalingPolicy] = field(default_factory=dict)  # by function id
     starts: list[Container] = field(default_factory=list)
     stops: set[str] = field(default_factory=set)
 
@@ -77,7 +81,7 @@ class ClusterView:
 
     def idle_elsewhere(self, fn: Function) -> list[IdleContainer]:
         live = Counter(c.function_id for c in self.containers if c.id not in self.stops)
-        spare = {fid: live[fid] - policy_of(f.spec).min_containers for fid, f in self.functions.items()}
+        spare = {fid: live[fid] - self.policy(f).min_containers for fid, f in self.functions.items()}
         idle = []
         candidates = [c for c in self.containers if c.idle_since is not None]
         for c in sorted(candidates, key=lambda c: (c.idle_since, c.id)):
@@ -108,6 +112,9 @@ class ClusterView:
             )
         return idle
 
+    def policy(self, fn: Function) -> ScalingPolicy:
+        return self.policies.get(fn.id) or policy_of(fn.spec)
+
     def place(self, fn: Function, request: Request) -> Placement | None:
         nodes = self.nodes[fn.workspace_id]
         placement = choose_node(request, nodes)
@@ -133,8 +140,12 @@ async def scale(session: AsyncSession, dispatcher: Dispatcher, only: set[str] | 
     demand = await _demand(session, only)
     containers = list((await session.scalars(select(Container).where(Container.state.in_(LIVE)))).all())
     function_ids = set(demand) | {c.function_id for c in containers}
+    if only is None:
+        function_ids |= await _standing(session)
     functions = {f.id: f for f in (await session.scalars(select(Function).where(Function.id.in_(function_ids))))}
-    view = ClusterView(functions, containers, await _snapshots(session, containers, functions))
+    view = ClusterView(
+        functions, containers, await _snapshots(session, containers, functions), await _policies(session, functions)
+    )
     for fn in sorted(functions.values(), key=lambda f: f.id):
         if only is not None and fn.id not in only:
             continue
@@ -145,7 +156,7 @@ async def scale(session: AsyncSession, dispatcher: Dispatcher, only: set[str] | 
             )
             for c in view.live_of(fn.id)
         ]
-        plan = plan_scale(queued, running, live, policy_of(fn.spec), now)
+        plan = plan_scale(queued, running, live, view.policy(fn), now)
         view.stops |= set(plan.stop)
         for _ in range(plan.start):
             placement = view.place(fn, request_of(fn.spec, fn.image_key, fn.id))
@@ -184,6 +195,51 @@ async def _apply(session: AsyncSession, dispatcher: Dispatcher, view: ClusterVie
     await session.flush()
     if woken:
         await dispatcher.wake(*sorted(woken))
+
+
+def _setting_above_zero(column: Any, key: str) -> Any:
+    return func.coalesce(column[key].as_integer(), 0) > 0
+
+
+async def _standing(session: AsyncSession) -> set[str]:
+    """Current versions that keep containers without any call: min_containers or buffer_containers
+    above zero, in the manifest or as an override (a superset: `_policies` has the last word)."""
+    rows = await session.scalars(
+        select(Function.id)
+        .join(App, (App.id == Function.app_id) & (App.current_version == Function.version))
+        .outerjoin(
+            FunctionSettings,
+            (FunctionSettings.app_id == Function.app_id) & (FunctionSettings.function_name == Function.name),
+        )
+        .where(
+            _setting_above_zero(Function.spec, "min_containers")
+            | _setting_above_zero(Function.spec, "buffer_containers")
+            | _setting_above_zero(FunctionSettings.overrides, "min_containers")
+            | _setting_above_zero(FunctionSettings.overrides, "buffer_containers")
+        )
+    )
+    return set(rows.all())
+
+
+async def _policies(session: AsyncSession, functions: dict[str, Function]) -> dict[str, ScalingPolicy]:
+    """Each function's policy: its manifest with the runtime overrides; versions no longer current drain."""
+    app_ids = {f.app_id for f in functions.values()}
+    if not app_ids:
+        return {}
+    current = dict((await session.execute(select(App.id, App.current_version).where(App.id.in_(app_ids)))).all())
+    overrides = {
+        (row.app_id, row.function_name): row.overrides
+        for row in await session.scalars(select(FunctionSettings).where(FunctionSettings.app_id.in_(app_ids)))
+    }
+    return {
+        fid: policy_of(
+            fn.spec,
+            autoscaling.effective(
+                fn.spec, overrides.get((fn.app_id, fn.name), {}), current=current.get(fn.app_id) == fn.version
+            ),
+        )
+        for fid, fn in functions.items()
+    }
 
 
 async def _demand(session: AsyncSession, only: set[str] | None) -> dict[str, tuple[int, int]]:

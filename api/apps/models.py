@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,3 +74,16 @@ class EnvironmentBuild(CreatedAt, Base):
     succeeded: Mapped[bool]
     seconds: Mapped[float]
     log: Mapped[str] = mapped_column(Text)
+
+
+class FunctionSettings(Base):
+    """Autoscaling settings changed at runtime for a function of an app, whatever its version
+    (see api.apps.autoscaling)."""
+
+    __tablename__ = "function_settings"
+
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    function_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    overrides: Mapped[dict[str, int]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

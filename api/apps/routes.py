@@ -6,16 +6,19 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, RequestBody, Schema
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
 from litestar.params import FromPath, JSONBody
 
+from api.apps import autoscaling
 from api.apps.models import App, Deployment, Function
 from api.apps.schemas import (
     AppOut,
     AppPage,
+    Autoscaling,
+    AutoscalingPatch,
     BuildList,
     BuildOut,
     DeploymentOut,
@@ -56,8 +59,15 @@ class BundleUploadOperation(Operation):
 class _Views:
     settings: Settings
     functions: dict[str, list[Function]] = field(default_factory=dict)
+    overrides: dict[str, dict[str, int]] = field(default_factory=dict)  # by function name
+
+    @classmethod
+    async def load(cls, service: AppService, settings: Settings, app: App, deployment_ids: list[str]) -> _Views:
+        return cls(settings, await service.functions_of(deployment_ids), await service.overrides_of(app))
 
     def function(self, app: App, fn: Function) -> FunctionOut:
+        overrides = self.overrides.get(fn.name, {})
+        current = fn.version == app.current_version
         return FunctionOut(
             id=fn.id,
             name=fn.name,
@@ -66,6 +76,8 @@ class _Views:
             image_key=fn.image_key,
             spec=fn.spec,
             calls_url=f"{self.settings.base_url}/v1/apps/{app.name}/functions/{fn.name}/calls",
+            autoscaling=Autoscaling(**autoscaling.effective(fn.spec, overrides, current=current)),
+            overrides=overrides,
         )
 
     def deployment(self, app: App, deployment: Deployment, warnings: tuple[str, ...] = ()) -> DeploymentOut:
@@ -128,7 +140,7 @@ class AppController(Controller):
         service = AppService(session)
         deployment, created = await service.deploy(principal.workspace_id, app_name, info)
         app = await service.get_app(principal.workspace_id, app_name)
-        views = _Views(settings, await service.functions_of([deployment.id]))
+        views = await _Views.load(service, settings, app, [deployment.id])
         return Response(views.deployment(app, deployment, info.warnings), status_code=201 if created else 200)
 
     @get(
@@ -172,7 +184,7 @@ class AppController(Controller):
         service = AppService(session)
         app = await service.get_app(principal.workspace_id, app_name)
         deployments, next_cursor = await service.list_deployments(app, cursor, limit)
-        views = _Views(settings, await service.functions_of([d.id for d in deployments]))
+        views = await _Views.load(service, settings, app, [d.id for d in deployments])
         return DeploymentPage(items=[views.deployment(app, d) for d in deployments], next_cursor=next_cursor)
 
     @get(
@@ -193,7 +205,7 @@ class AppController(Controller):
         service = AppService(session)
         app = await service.get_app(principal.workspace_id, app_name)
         deployment = await service.get_deployment(app, version)
-        return _Views(settings, await service.functions_of([deployment.id])).deployment(app, deployment)
+        return (await _Views.load(service, settings, app, [deployment.id])).deployment(app, deployment)
 
     @get(
         "/{app_name:str}/deployments/{version:int}/builds",
@@ -238,8 +250,52 @@ class AppController(Controller):
         if app.current_version is None:
             return FunctionList(items=[])
         deployment = await service.get_deployment(app, app.current_version)
-        functions = (await service.functions_of([deployment.id]))[deployment.id]
-        return FunctionList(items=[_Views(settings).function(app, f) for f in functions])
+        views = await _Views.load(service, settings, app, [deployment.id])
+        return FunctionList(items=[views.function(app, f) for f in views.functions[deployment.id]])
+
+    @get(
+        "/{app_name:str}/functions/{function_name:str}",
+        operation_id="get_function",
+        summary="A function of the current version",
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def get_function(
+        self,
+        session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        app_name: FromPath[str],
+        function_name: FromPath[str],
+    ) -> FunctionOut:
+        service = AppService(session)
+        app, fn = await service.current_function(principal.workspace_id, app_name, function_name)
+        return _Views(settings, overrides=await service.overrides_of(app)).function(app, fn)
+
+    @patch(
+        "/{app_name:str}/functions/{function_name:str}",
+        operation_id="update_function",
+        summary="Change a function's autoscaling at runtime",
+        description="Sets `min_containers`, `max_containers`, `buffer_containers` or `scaledown_window` for the "
+        "function by name; `null` returns a setting to the manifest's. The change outlives redeploys that leave "
+        "the setting alone in `skiff.toml`; a deploy that changes it there wins. Takes effect within a second.",
+        guards=[requires(Scope.DEPLOY)],
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def update_function(
+        self,
+        data: JSONBody[AutoscalingPatch],
+        session: DbSession,
+        principal: Caller,
+        settings: AppSettings,
+        app_name: FromPath[str],
+        function_name: FromPath[str],
+    ) -> FunctionOut:
+        service = AppService(session)
+        app, fn, overrides = await service.change_autoscaling(
+            principal.workspace_id, app_name, function_name, data.changes()
+        )
+        return _Views(settings, overrides={fn.name: overrides}).function(app, fn)
 
     @post(
         "/{app_name:str}/rollback",
@@ -259,4 +315,4 @@ class AppController(Controller):
     ) -> DeploymentOut:
         service = AppService(session)
         app, deployment = await service.rollback(principal.workspace_id, app_name, data.version)
-        return _Views(settings, await service.functions_of([deployment.id])).deployment(app, deployment)
+        return (await _Views.load(service, settings, app, [deployment.id])).deployment(app, deployment)

@@ -11,6 +11,15 @@ APP_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 AppName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=APP_NAME_PATTERN)]
 
 
+class Autoscaling(msgspec.Struct, kw_only=True):
+    """The settings a function version scales by: its manifest's, with the runtime overrides."""
+
+    min_containers: int
+    max_containers: int
+    buffer_containers: int
+    scaledown_window: int
+
+
 class FunctionOut(msgspec.Struct, kw_only=True):
     id: str
     name: str
@@ -20,6 +29,23 @@ class FunctionOut(msgspec.Struct, kw_only=True):
     # The validated manifest entry: handler, image, resources, scaling and retry policy.
     spec: dict[str, Any]
     calls_url: str
+    # In effect for this version: a version that is not the current one drains (min and buffer 0).
+    autoscaling: Autoscaling
+    # Settings changed at runtime (PATCH); they outlive redeploys that leave the setting alone.
+    overrides: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class AutoscalingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Change autoscaling at runtime. A setting left out stays as it is; null returns it to the manifest's."""
+
+    min_containers: int | msgspec.UnsetType | None = msgspec.UNSET
+    max_containers: int | msgspec.UnsetType | None = msgspec.UNSET
+    buffer_containers: int | msgspec.UnsetType | None = msgspec.UNSET
+    scaledown_window: int | msgspec.UnsetType | None = msgspec.UNSET
+
+    def changes(self) -> dict[str, int | None]:
+        fields = ("min_containers", "max_containers", "buffer_containers", "scaledown_window")
+        return {key: value for key in fields if (value := getattr(self, key)) is not msgspec.UNSET}
 
 
 class DeploymentOut(msgspec.Struct, kw_only=True):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.apps.models import App, Deployment, EnvironmentBuild, Function
+from api.apps import autoscaling
+from api.apps.models import App, Deployment, EnvironmentBuild, Function, FunctionSettings
 from api.apps.schemas import APP_NAME_PATTERN
 from api.deployments.bundle import BundleInfo
 from api.deployments.image import image_key
@@ -53,8 +55,10 @@ class AppService:
             .order_by(Deployment.version.desc())
             .limit(1)
         )
+        previous = app.current_version
         if same is not None:
             app.current_version = same.version
+            await self._carry_overrides(app, previous, same.version)
             return same, False
         version = app.latest_version + 1
         deployment = Deployment(
@@ -85,8 +89,72 @@ class AppService:
         app.latest_version = version
         app.current_version = version
         await self.session.flush()
+        await self._carry_overrides(app, previous, version)
         await self.session.refresh(deployment)
         return deployment, True
+
+    async def _carry_overrides(self, app: App, before: int | None, after: int) -> None:
+        """A deploy keeps each runtime override unless its manifest changes that setting."""
+        rows = (
+            await self.session.scalars(
+                select(FunctionSettings).where(FunctionSettings.app_id == app.id).with_for_update()
+            )
+        ).all()
+        if not rows or before == after:
+            return
+        specs = await self._specs(app, {before, after} - {None})
+        for row in rows:
+            new_spec = specs.get((after, row.function_name))
+            if new_spec is None:
+                continue  # the function is not in this version: its overrides wait for it
+            old_spec = specs.get((before, row.function_name)) if before is not None else None
+            kept = autoscaling.kept_after_deploy(row.overrides, old_spec, new_spec)
+            if not kept:
+                await self.session.delete(row)
+            elif kept != row.overrides:
+                row.overrides = kept
+        await self.session.flush()
+
+    async def _specs(self, app: App, versions: set[int | None]) -> dict[tuple[int, str], dict[str, Any]]:
+        rows = await self.session.execute(
+            select(Function.version, Function.name, Function.spec).where(
+                Function.app_id == app.id, Function.version.in_(versions)
+            )
+        )
+        return {(version, name): spec for version, name, spec in rows.all()}
+
+    async def overrides_of(self, app: App) -> dict[str, dict[str, int]]:
+        rows = await self.session.scalars(select(FunctionSettings).where(FunctionSettings.app_id == app.id))
+        return {row.function_name: dict(row.overrides) for row in rows}
+
+    async def current_function(self, workspace_id: str, app_name: str, function_name: str) -> tuple[App, Function]:
+        app = await self.get_app(workspace_id, app_name)
+        fn = await self.session.scalar(
+            select(Function).where(
+                Function.app_id == app.id, Function.version == app.current_version, Function.name == function_name
+            )
+        )
+        if fn is None:
+            version = app.current_version
+            raise NotFound(f"function {function_name[:64]!r} not found in app {app.name!r} version {version}")
+        return app, fn
+
+    async def change_autoscaling(
+        self, workspace_id: str, app_name: str, function_name: str, changes: dict[str, int | None]
+    ) -> tuple[App, Function, dict[str, int]]:
+        app, fn = await self.current_function(workspace_id, app_name, function_name)
+        row = await self.session.get(FunctionSettings, (app.id, fn.name), with_for_update=True)
+        overrides = autoscaling.patched(fn.spec, row.overrides if row is not None else {}, changes)
+        if row is None and overrides:
+            self.session.add(
+                FunctionSettings(app_id=app.id, function_name=fn.name, workspace_id=workspace_id, overrides=overrides)
+            )
+        elif row is not None and overrides:
+            row.overrides = overrides
+        elif row is not None:
+            await self.session.delete(row)
+        await self.session.flush()
+        return app, fn, overrides
 
     async def get_app(self, workspace_id: str, app_name: str) -> App:
         app = await self.session.scalar(select(App).where(App.workspace_id == workspace_id, App.name == app_name))

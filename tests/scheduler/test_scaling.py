@@ -4,13 +4,15 @@ containers. (The pure cores have their own table tests.)"""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.apps.models import Function
 from api.containers.models import Container
 from api.db import create_sessionmaker
 from api.settings import Settings
@@ -132,3 +134,63 @@ async def test_placement_prefers_the_node_with_a_warm_zygote(
     await scheduler.step()
     assert [c.node_id for c in await containers(engine, tenant)] == [warm["id"]]
     assert cold != warm["id"]
+
+
+WARM_MANIFEST = """
+[functions.warm]
+handler = "app:f"
+min_containers = 1
+scaledown_window = 2
+"""
+
+
+async def live_of(engine: AsyncEngine, tenant: Tenant) -> list[tuple[int, str]]:
+    """(version, state) of the tenant's containers that have not exited."""
+    async with create_sessionmaker(engine)() as session:
+        rows = await session.execute(
+            select(Function.version, Container.state)
+            .join(Function, Function.id == Container.function_id)
+            .where(Container.workspace_id == tenant.workspace_id, Container.state != "exited")
+            .order_by(Function.version)
+        )
+        return [(version, state) for version, state in rows.all()]
+
+
+async def test_min_containers_start_without_calls_and_an_old_version_drains(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="warm-node")
+    await deploy(client, tenant, "warm", make_bundle({"app.py": "def f(): return 1\n"}, WARM_MANIFEST))
+    await scheduler.step()
+    assert await live_of(engine, tenant) == [(1, "pending")]  # no call needed
+    await scheduler.step()
+    assert await live_of(engine, tenant) == [(1, "pending")]  # and only one
+
+    async with create_sessionmaker(engine)() as session, session.begin():  # as if the agent had it running
+        await session.execute(
+            update(Container)
+            .where(Container.workspace_id == tenant.workspace_id)
+            .values(state="ready", idle_since=func.now() - timedelta(seconds=10))
+        )
+    await deploy(client, tenant, "warm", make_bundle({"app.py": "def f(): return 2\n"}, WARM_MANIFEST))
+    await scheduler.step()
+    # Version 2 gets its warm container; version 1, no longer current, idles out past its window.
+    assert await live_of(engine, tenant) == [(1, "stopping"), (2, "pending")]
+    # Leaves nothing standing for the schedulers of later tests.
+    await client.patch("/v1/apps/warm/functions/warm", json={"min_containers": 0}, headers=tenant.headers)
+
+
+async def test_a_runtime_override_scales_the_current_version(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="override-node")
+    await deploy(client, tenant, "override", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    await scheduler.step()
+    assert await live_of(engine, tenant) == []
+    patched = await client.patch(
+        "/v1/apps/override/functions/cpu", json={"buffer_containers": 2}, headers=tenant.headers
+    )
+    assert patched.status_code == 200, patched.text
+    await scheduler.step()
+    assert await live_of(engine, tenant) == [(1, "pending"), (1, "pending")]
+    await client.patch("/v1/apps/override/functions/cpu", json={"buffer_containers": None}, headers=tenant.headers)

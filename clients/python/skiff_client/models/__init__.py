@@ -3,6 +3,8 @@
 from .agent_config import AgentConfig
 from .app_out import AppOut
 from .app_page import AppPage
+from .autoscaling import Autoscaling
+from .autoscaling_patch import AutoscalingPatch
 from .build_list import BuildList
 from .build_out import BuildOut
 from .build_report import BuildReport
@@ -22,6 +24,7 @@ from .deployment_page import DeploymentPage
 from .field_error import FieldError
 from .function_list import FunctionList
 from .function_out import FunctionOut
+from .function_out_overrides import FunctionOutOverrides
 from .function_out_spec import FunctionOutSpec
 from .gpu import Gpu
 from .gpu_usage import GpuUsage
@@ -68,6 +71,8 @@ __all__ = (
     "AgentConfig",
     "AppOut",
     "AppPage",
+    "Autoscaling",
+    "AutoscalingPatch",
     "BuildList",
     "BuildOut",
     "BuildReport",
@@ -87,6 +92,7 @@ __all__ = (
     "FieldError",
     "FunctionList",
     "FunctionOut",
+    "FunctionOutOverrides",
     "FunctionOutSpec",
     "Gpu",
     "GpuUsage",

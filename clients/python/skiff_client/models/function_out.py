@@ -6,7 +6,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
+    from ..models.autoscaling import Autoscaling
+    from ..models.function_out_overrides import FunctionOutOverrides
     from ..models.function_out_spec import FunctionOutSpec
 
 
@@ -18,25 +22,31 @@ class FunctionOut:
     """
     Attributes:
         app (str):
+        autoscaling (Autoscaling):
         calls_url (str):
         id (str):
         image_key (str):
         name (str):
         spec (FunctionOutSpec):
         version (int):
+        overrides (FunctionOutOverrides | Unset):
     """
 
     app: str
+    autoscaling: Autoscaling
     calls_url: str
     id: str
     image_key: str
     name: str
     spec: FunctionOutSpec
     version: int
+    overrides: FunctionOutOverrides | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         app = self.app
+
+        autoscaling = self.autoscaling.to_dict()
 
         calls_url = self.calls_url
 
@@ -50,11 +60,16 @@ class FunctionOut:
 
         version = self.version
 
+        overrides: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.overrides, Unset):
+            overrides = self.overrides.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "app": app,
+                "autoscaling": autoscaling,
                 "calls_url": calls_url,
                 "id": id,
                 "image_key": image_key,
@@ -63,15 +78,21 @@ class FunctionOut:
                 "version": version,
             }
         )
+        if overrides is not UNSET:
+            field_dict["overrides"] = overrides
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.autoscaling import Autoscaling  # noqa: PLC0415
+        from ..models.function_out_overrides import FunctionOutOverrides  # noqa: PLC0415
         from ..models.function_out_spec import FunctionOutSpec  # noqa: PLC0415
 
         d = dict(src_dict)
         app = d.pop("app")
+
+        autoscaling = Autoscaling.from_dict(d.pop("autoscaling"))
 
         calls_url = d.pop("calls_url")
 
@@ -85,14 +106,23 @@ class FunctionOut:
 
         version = d.pop("version")
 
+        _overrides = d.pop("overrides", UNSET)
+        overrides: FunctionOutOverrides | Unset
+        if isinstance(_overrides, Unset):
+            overrides = UNSET
+        else:
+            overrides = FunctionOutOverrides.from_dict(_overrides)
+
         function_out = cls(
             app=app,
+            autoscaling=autoscaling,
             calls_url=calls_url,
             id=id,
             image_key=image_key,
             name=name,
             spec=spec,
             version=version,
+            overrides=overrides,
         )
 
         function_out.additional_properties = d

@@ -1,0 +1,230 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.autoscaling_patch import AutoscalingPatch
+from ...models.function_out import FunctionOut
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    app_name: str,
+    function_name: str,
+    *,
+    body: AutoscalingPatch,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/v1/apps/{app_name}/functions/{function_name}".format(
+            app_name=quote(str(app_name), safe=""),
+            function_name=quote(str(function_name), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> FunctionOut | Problem | None:
+    if response.status_code == 200:
+        response_200 = FunctionOut.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[FunctionOut | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    app_name: str,
+    function_name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AutoscalingPatch,
+) -> Response[FunctionOut | Problem]:
+    """Change a function's autoscaling at runtime
+
+     Sets `min_containers`, `max_containers`, `buffer_containers` or `scaledown_window` for the function
+    by name; `null` returns a setting to the manifest's. The change outlives redeploys that leave the
+    setting alone in `skiff.toml`; a deploy that changes it there wins. Takes effect within a second.
+
+    Args:
+        app_name (str):
+        function_name (str):
+        body (AutoscalingPatch):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[FunctionOut | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        app_name=app_name,
+        function_name=function_name,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    app_name: str,
+    function_name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AutoscalingPatch,
+) -> FunctionOut | Problem | None:
+    """Change a function's autoscaling at runtime
+
+     Sets `min_containers`, `max_containers`, `buffer_containers` or `scaledown_window` for the function
+    by name; `null` returns a setting to the manifest's. The change outlives redeploys that leave the
+    setting alone in `skiff.toml`; a deploy that changes it there wins. Takes effect within a second.
+
+    Args:
+        app_name (str):
+        function_name (str):
+        body (AutoscalingPatch):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        FunctionOut | Problem
+    """
+
+    return sync_detailed(
+        app_name=app_name,
+        function_name=function_name,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    app_name: str,
+    function_name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AutoscalingPatch,
+) -> Response[FunctionOut | Problem]:
+    """Change a function's autoscaling at runtime
+
+     Sets `min_containers`, `max_containers`, `buffer_containers` or `scaledown_window` for the function
+    by name; `null` returns a setting to the manifest's. The change outlives redeploys that leave the
+    setting alone in `skiff.toml`; a deploy that changes it there wins. Takes effect within a second.
+
+    Args:
+        app_name (str):
+        function_name (str):
+        body (AutoscalingPatch):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[FunctionOut | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        app_name=app_name,
+        function_name=function_name,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    app_name: str,
+    function_name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AutoscalingPatch,
+) -> FunctionOut | Problem | None:
+    """Change a function's autoscaling at runtime
+
+     Sets `min_containers`, `max_containers`, `buffer_containers` or `scaledown_window` for the function
+    by name; `null` returns a setting to the manifest's. The change outlives redeploys that leave the
+    setting alone in `skiff.toml`; a deploy that changes it there wins. Takes effect within a second.
+
+    Args:
+        app_name (str):
+        function_name (str):
+        body (AutoscalingPatch):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        FunctionOut | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            app_name=app_name,
+            function_name=function_name,
+            client=client,
+            body=body,
+        )
+    ).parsed
