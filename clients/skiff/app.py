@@ -24,7 +24,9 @@ from skiff.connection import Connection, default_connection
 from skiff.deployments import Deployment, deploy_functions
 from skiff.exceptions import Error, InvalidRequest, NotFound
 from skiff.options import FUNCTION_NAME, FunctionOptions, Image, Retries, check
-from skiff_client.api.apps import list_functions
+from skiff_client.api.apps import list_functions, update_function
+from skiff_client.models import AutoscalingPatch
+from skiff_client.types import UNSET, Unset
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -170,6 +172,28 @@ class Function(Generic[P, R]):
     @property
     def connection(self) -> Connection:
         return self._connection or default_connection()
+
+    def update_autoscaler(
+        self,
+        *,
+        min_containers: int | Unset | None = UNSET,
+        max_containers: int | Unset | None = UNSET,
+        buffer_containers: int | Unset | None = UNSET,
+        scaledown_window: int | Unset | None = UNSET,
+    ) -> dict[str, int]:
+        """Change the deployed function's autoscaling now, without a deploy; None returns a setting to
+        the manifest's. The change outlives deploys that leave the setting alone. Returns the settings
+        in effect."""
+        body = AutoscalingPatch(
+            min_containers=min_containers,
+            max_containers=max_containers,
+            buffer_containers=buffer_containers,
+            scaledown_window=scaledown_window,
+        )
+        updated = self.connection.send(
+            lambda c: update_function.sync_detailed(self.app_name, self.name, client=c, body=body), idempotent=True
+        )
+        return dict(updated.autoscaling.to_dict())
 
     def local(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the Python function here, in this process."""

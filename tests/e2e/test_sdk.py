@@ -169,6 +169,18 @@ def test_lookup_finds_deployed_functions_and_names_the_others(deployed: Deployed
         skiff.Function.from_name(deployed.name, "cube").remote(2)
 
 
+def test_update_autoscaler_changes_settings_without_a_deploy(deployed: Deployed) -> None:
+    square = skiff.Function.from_name(deployed.name, "square")
+    deployed_with = square.update_autoscaler()  # no change: the settings in effect
+    settings = square.update_autoscaler(scaledown_window=120, max_containers=3)
+    assert (settings["scaledown_window"], settings["max_containers"]) == (120, 3)
+    assert square.update_autoscaler(scaledown_window=None)["scaledown_window"] == deployed_with["scaledown_window"]
+    with pytest.raises(skiff.InvalidRequest, match="min_containers \\(4\\) would be more than max_containers"):
+        square.update_autoscaler(min_containers=4)
+    assert square.update_autoscaler(max_containers=None) == deployed_with
+    assert square.remote(3) == 9
+
+
 def test_a_bad_token_raises_auth_error(deployed: Deployed, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKIFF_TOKEN", "sk_not_a_real_token")
     with pytest.raises(skiff.AuthError):
