@@ -20,7 +20,7 @@ from api.auth.guards import authenticate
 from api.blobs import blob_store_from_url
 from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
 from api.calls.quota import ActiveCallQuota
-from api.calls.routes import CallController, InvokeController
+from api.calls.routes import CallController, InvokeController, MapController
 from api.calls.store import CallStore
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
@@ -41,6 +41,7 @@ ROUTES: list[ControllerRouterHandler] = [
     AgentNodeController,
     AppController,
     InvokeController,
+    MapController,
     CallController,
     AgentWorkController,
     ScheduleController,

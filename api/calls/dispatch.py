@@ -173,17 +173,23 @@ class CompletionWaiter:
                 future.set_result(call)
 
     @contextlib.contextmanager
-    def watching(self, call_id: str) -> Iterator[asyncio.Future[Call | None]]:
-        """A future resolved by the call's completion notice. Watch first, then read, so none is missed."""
+    def watching_any(self, call_ids: list[str]) -> Iterator[asyncio.Future[Call | None]]:
+        """One future for many calls, resolved by the first of their notices."""
         future: asyncio.Future[Call | None] = asyncio.get_running_loop().create_future()
-        if call_id in self.recent:
+        if any(call_id in self.recent for call_id in call_ids):
             future.set_result(None)
-        self.waiting.setdefault(call_id, set()).add(future)
+        for call_id in call_ids:
+            self.waiting.setdefault(call_id, set()).add(future)
         try:
             yield future
         finally:
-            waiters = self.waiting.get(call_id)
-            if waiters is not None:
-                waiters.discard(future)
-                if not waiters:
-                    del self.waiting[call_id]
+            for call_id in call_ids:
+                waiters = self.waiting.get(call_id)
+                if waiters is not None:
+                    waiters.discard(future)
+                    if not waiters:
+                        del self.waiting[call_id]
+
+    def watching(self, call_id: str) -> contextlib.AbstractContextManager[asyncio.Future[Call | None]]:
+        """A future resolved by the call's completion notice. Watch first, then read, so none is missed."""
+        return self.watching_any([call_id])

@@ -32,6 +32,7 @@ class Call(Base):
         Index("ix_calls_function_id_queued", "function_id", postgresql_where="status IN ('queued', 'running')"),
         Index("ix_calls_workspace_id_active", "workspace_id", postgresql_where="status IN ('queued', 'running')"),
         Index("ix_calls_lease_expires_at_running", "lease_expires_at", postgresql_where="status = 'running'"),
+        Index("ix_calls_batch_id", "batch_id", postgresql_where="batch_id IS NOT NULL"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -64,6 +65,9 @@ class Call(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Calls made together by one map request, and each one's place in it.
+    batch_id: Mapped[str | None] = mapped_column(String(40))
+    batch_index: Mapped[int | None] = mapped_column(Integer)
 
 
 class CallLogLine(CreatedAt, Base):

@@ -20,8 +20,8 @@ class ActiveCallQuota:
         self.limit = limit
         self._counts: dict[str, tuple[int, float]] = {}
 
-    async def admit(self, count_active: Callable[[str], Awaitable[int]], workspace_id: str) -> None:
-        """Raises RateLimited when the workspace is at its limit; counts the call it admits.
+    async def admit(self, count_active: Callable[[str], Awaitable[int]], workspace_id: str, calls: int = 1) -> None:
+        """Raises RateLimited when the workspace's calls would go past its limit; counts those it admits.
         `count_active` counts a workspace's queued and running calls in Postgres."""
         if self.limit <= 0:
             return
@@ -29,10 +29,15 @@ class ActiveCallQuota:
         if time.monotonic() - counted_at > RECOUNT_SECONDS:
             count = await count_active(workspace_id)
             counted_at = time.monotonic()
-        if count >= self.limit:
+        if count + calls > self.limit:
             raise RateLimited(
-                f"this workspace has {count} calls queued or running; its limit "
+                f"this workspace has {count} calls queued or running{adding_note(calls)}; its limit "
                 f"(SKIFF_WORKSPACE_MAX_ACTIVE_CALLS) is {self.limit}; retry after {RETRY_AFTER_SECONDS} s",
                 retry_after=RETRY_AFTER_SECONDS,
             )
-        self._counts[workspace_id] = (count + 1, counted_at)
+        self._counts[workspace_id] = (count + calls, counted_at)
+
+
+def adding_note(calls: int) -> str:
+    """How a refusal names a request that would add many calls at once."""
+    return f" and this request would add {calls}" if calls > 1 else ""

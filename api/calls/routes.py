@@ -15,7 +15,18 @@ from litestar.response import ServerSentEvent
 from api.auth.guards import requires
 from api.calls.dispatch import CompletionWaiter
 from api.calls.logs import PAGE_LINES, as_text, follow
-from api.calls.schemas import CallInput, CallOut, CallPage, LogLine, LogPage
+from api.calls.schemas import (
+    MAX_MAP_INPUTS,
+    CallInput,
+    CallOut,
+    CallPage,
+    EndedCalls,
+    LogLine,
+    LogPage,
+    MapInput,
+    MapOut,
+    WaitForCalls,
+)
 from api.calls.service import CallFilter, CallService, call_out
 from api.calls.states import TERMINAL, CallStatus
 from api.dependencies import Caller, CallerRequest, Cursor, IdempotencyKeyHeader, Limit
@@ -25,6 +36,7 @@ from api.problems import problem_responses
 from api.tokens.schemas import Scope
 
 MAX_WAIT_SECONDS = 60
+MAX_MAP_BODY_BYTES = 16 << 20  # a map's inputs together; each one is still held to max_input_bytes
 _WAIT_PREFERENCE = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d{1,6})(?:$|[,;\s])", re.IGNORECASE)
 
 Calls = NamedDependency[CallService]
@@ -105,9 +117,61 @@ class InvokeController(Controller):
         return answer(call_out(call), wait)
 
 
+class MapController(Controller):
+    path = "/v1/apps/{app_name:str}/functions/{function_name:str}/map"
+    tags = ["calls"]
+    guards = [requires(Scope.INVOKE)]
+
+    @post(
+        operation_id="create_map",
+        summary="Call a function once per input",
+        description=f"Up to {MAX_MAP_INPUTS} inputs in one request, one call each, committed together before "
+        "the answer and queued in one push. The answer names the batch and its calls in the order of the inputs; "
+        "`POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a retry return the "
+        "same batch.",
+        status_code=202,
+        request_max_body_size=MAX_MAP_BODY_BYTES,
+        responses=problem_responses(400, 401, 403, 404, 413, 422, 429),
+    )
+    async def create_map(
+        self,
+        data: JSONBody[MapInput],
+        calls: Calls,
+        request: CallerRequest,
+        app_name: FromPath[str],
+        function_name: FromPath[str],
+        idempotency_key: IdempotencyKeyHeader = None,
+        version: Annotated[int | None, QueryParameter(ge=1, description="Pin a deployed version.")] = None,
+    ) -> MapOut:
+        batch_id, ids = await calls.submit_many(
+            request.user.workspace_id,
+            app_name,
+            function_name,
+            data,
+            version=version,
+            idempotency_key=idempotency_key,
+        )
+        return MapOut(id=batch_id, calls=ids)
+
+
 class CallController(Controller):
     path = "/v1/calls"
     tags = ["calls"]
+
+    @post(
+        "/wait",
+        operation_id="wait_for_calls",
+        summary="Wait for any of many calls to end",
+        description="Answers as soon as one of `ids` has ended (or after `wait` seconds) with all of them that "
+        "have ended; ask again with the rest. Ids of other workspaces or of no call are left out.",
+        status_code=200,
+        guards=[requires(Scope.READ)],
+        responses=problem_responses(400, 401, 403, 413, 422),
+    )
+    async def wait_for_calls(self, data: JSONBody[WaitForCalls], calls: Calls, request: CallerRequest) -> EndedCalls:
+        waiter: CompletionWaiter = request.app.state.waiter
+        ended = await calls.wait_any(waiter, request.user.workspace_id, data.ids, data.wait)
+        return EndedCalls(items=[call_out(c) for c in ended])
 
     @get(
         operation_id="list_calls",

@@ -17,6 +17,36 @@ class CallInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kwargs: Annotated[dict[str, Any], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=dict)
 
 
+MAX_MAP_INPUTS = 10_000
+MAX_WAIT_IDS = 10_000
+
+
+class MapInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Many calls of one function in one request: one call per input, in this order."""
+
+    inputs: Annotated[list[CallInput], msgspec.Meta(min_length=1, max_length=MAX_MAP_INPUTS)]
+
+
+class MapOut(msgspec.Struct, kw_only=True):
+    """The batch's id and its calls' ids, in the order of the inputs."""
+
+    id: str
+    calls: list[str]
+
+
+class WaitForCalls(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Calls to wait for: the answer lists those that have ended once one has, or after `wait` seconds."""
+
+    ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_WAIT_IDS)]
+    wait: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0
+
+
+class EndedCalls(msgspec.Struct, kw_only=True):
+    """Those of the calls asked about that have ended (unknown ids are left out)."""
+
+    items: list[CallOut]
+
+
 class CallError(msgspec.Struct, kw_only=True):
     """Why a call did not succeed: the user's exception (user frames only), a timeout, a crash, …"""
 

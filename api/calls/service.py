@@ -9,16 +9,16 @@ from typing import Any
 
 import msgspec
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.apps.models import App, Function
 from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
 from api.calls.logs import read_lines
 from api.calls.models import Call, CallLogLine
-from api.calls.quota import ActiveCallQuota
+from api.calls.quota import ActiveCallQuota, adding_note
 from api.calls.retries import max_attempts
-from api.calls.schemas import CallError, CallInput, CallOut
+from api.calls.schemas import CallError, CallInput, CallOut, MapInput
 from api.calls.states import TERMINAL, CallStatus, sources_of
 from api.calls.store import CallStore
 from api.errors import NotFound, PayloadTooLarge, RateLimited
@@ -27,6 +27,7 @@ from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "call"
+BATCH_PREFIX = "map"
 JSON = "application/json"
 BACKLOG_RETRY_AFTER = 5
 WAIT_POLL_SECONDS = 1.0  # completion notices are the fast path; this catches a lost one
@@ -192,16 +193,90 @@ class CallService:
             await session.refresh(call)
         return call, fn.id, True
 
-    async def _check_backlog(self, name: str, function_id: str, spec: dict[str, Any]) -> None:
+    async def submit_many(
+        self,
+        workspace_id: str,
+        app: str,
+        function: str,
+        body: MapInput,
+        *,
+        version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[str, list[str]]:
+        """(batch id, call ids in input order): every call committed in one transaction, queued in one push."""
+        payloads = [msgspec.json.encode(item) for item in body.inputs]
+        for index, payload in enumerate(payloads):
+            if len(payload) > self.max_input_bytes:
+                raise PayloadTooLarge(
+                    f"input {index} is {len(payload)} bytes; the limit is {self.max_input_bytes} bytes per call"
+                )
+        async with self.sessionmaker() as session, session.begin():
+            app_row, fn = await self.resolve(session, workspace_id, app, function, version)
+            keys = IdempotencyService(session, workspace_id)
+            operation = f"map:{app_row.id}:{function}"
+            if idempotency_key is not None:
+                earlier = await keys.claim(operation, idempotency_key, request_digest([body, version]))
+                if earlier is not None:
+                    made = await session.scalars(
+                        select(Call.id).where(Call.batch_id == earlier).order_by(Call.batch_index)
+                    )
+                    return earlier, list(made.all())
+            await self._check_backlog(fn.name, fn.id, fn.spec, adding=len(payloads))
+            await self.quota.admit(self.store.count_active, workspace_id, len(payloads))
+            batch_id = new_id(BATCH_PREFIX)
+            ids = [new_id(ID_PREFIX) for _ in payloads]
+            attempts = max_attempts(fn.spec.get("retries", {}), self.lost_attempt_retries)
+            common = {
+                "workspace_id": workspace_id,
+                "app_id": app_row.id,
+                "function_id": fn.id,
+                "app_name": app_row.name,
+                "function_name": fn.name,
+                "version": fn.version,
+                "status": CallStatus.QUEUED.value,
+                "attempt": 0,
+                "max_attempts": attempts,
+                "timeout_seconds": int(fn.spec.get("timeout", 300)),
+                "input_type": JSON,
+                "batch_id": batch_id,
+            }
+            rows = [
+                {**common, "id": call_id, "input": payload, "batch_index": index}
+                for index, (call_id, payload) in enumerate(zip(ids, payloads, strict=True))
+            ]
+            await session.execute(insert(Call).values(created_at=func.now(), published_at=func.now()), rows)
+            if idempotency_key is not None:
+                await keys.record(operation, idempotency_key, batch_id)
+        if not await self.dispatcher.try_publish(fn.id, ids):
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(update(Call).where(Call.batch_id == batch_id).values(published_at=None))
+        return batch_id, ids
+
+    async def wait_any(
+        self, waiter: CompletionWaiter, workspace_id: str, call_ids: list[str], seconds: float
+    ) -> list[Call]:
+        """Those of the calls that have ended, as soon as one has, or after `seconds` (then maybe none)."""
+        wanted = sorted({c for c in call_ids if is_valid_id(c, ID_PREFIX)})
+        if not wanted:
+            return []
+        with waiter.watching_any(wanted) as done:
+            ended = await self.store.ended(workspace_id, wanted)
+            if not ended and seconds > 0:
+                await asyncio.wait({done}, timeout=seconds)
+                ended = await self.store.ended(workspace_id, wanted)
+        return ended
+
+    async def _check_backlog(self, name: str, function_id: str, spec: dict[str, Any], adding: int = 1) -> None:
         """The function's queue in Redis is the fast count; it holds every published, unclaimed call."""
         limit = int(spec.get("max_pending", 10_000))
         try:
             pending = await self.dispatcher.queue_length(function_id)
         except (RedisError, OSError):
             return  # Redis away: accept (the call is durable) rather than refuse on a guess
-        if pending >= limit:
+        if pending + adding > limit:
             raise RateLimited(
-                f"function {name!r} has {pending} calls waiting, its limit (max_pending) is {limit}; "
+                f"function {name!r} has {pending} calls waiting{adding_note(adding)}, "
+                f"its limit (max_pending) is {limit}; "
                 f"retry after {BACKLOG_RETRY_AFTER} s or raise max_pending",
                 retry_after=BACKLOG_RETRY_AFTER,
             )

@@ -45,6 +45,11 @@ RETURNING {CALL_COLUMNS}
 
 READ = f"SELECT {CALL_COLUMNS} FROM calls WHERE id = $1 AND workspace_id = $2"
 
+ENDED = f"""
+SELECT {CALL_COLUMNS} FROM calls
+WHERE id = ANY($1::text[]) AND workspace_id = $2 AND status NOT IN ('{QUEUED}', '{RUNNING}')
+"""
+
 COUNT_ACTIVE = f"SELECT count(*) FROM calls WHERE workspace_id = $1 AND status IN ('{QUEUED}', '{RUNNING}')"
 
 # The container's busy count moves with the claim, in the same transaction.
@@ -198,6 +203,11 @@ class CallStore:
     async def read(self, workspace_id: str, call_id: str) -> Call | None:
         row = await (await self._connected()).fetchrow(READ, call_id, workspace_id)
         return as_call(row) if row is not None else None
+
+    async def ended(self, workspace_id: str, call_ids: list[str]) -> list[Call]:
+        """Those of the calls that have ended, in no particular order."""
+        rows = await (await self._connected()).fetch(ENDED, call_ids, workspace_id)
+        return [as_call(row) for row in rows]
 
     async def count_active(self, workspace_id: str) -> int:
         count: int = await (await self._connected()).fetchval(COUNT_ACTIVE, workspace_id)

@@ -15,24 +15,22 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from skiff.calls import MAX_SERVER_WAIT_SECONDS, FunctionCall, start_call
+from skiff.calls import MAX_SERVER_WAIT_SECONDS, FunctionCall, ended_calls, outcome, start_call, start_map
 from skiff.connection import Connection, default_connection
 from skiff.deployments import Deployment, deploy_functions
 from skiff.exceptions import Error, InvalidRequest, NotFound
 from skiff.options import FUNCTION_NAME, FunctionOptions, Image, Retries, check
 from skiff_client.api.apps import list_functions, update_function
-from skiff_client.models import AutoscalingPatch
+from skiff_client.models import AutoscalingPatch, CallOut
 from skiff_client.types import UNSET, Unset
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-MAP_CONCURRENCY = 16  # requests in flight at once for `.map()`
 
 
 def check_app_name(name: str) -> str:
@@ -125,6 +123,15 @@ class App:
         """
         app_name = check_app_name(name or self.name)
         return deploy_functions(app_name, self.registered_functions, root=root, source_file=self.source_file)
+
+
+def _result_or_error(call: CallOut, return_exceptions: bool) -> Any:
+    try:
+        return outcome(call)
+    except Error as exc:
+        if not return_exceptions:
+            raise
+        return exc
 
 
 def _same_module_function(setup: Callable[..., Any], func: Callable[..., Any]) -> bool:
@@ -232,21 +239,15 @@ class Function(Generic[P, R]):
         self, inputs: list[tuple[tuple[Any, ...], dict[str, Any]]], order_outputs: bool, return_exceptions: bool
     ) -> Iterator[Any]:
         connection = self.connection
-        pool = ThreadPoolExecutor(max_workers=MAP_CONCURRENCY, thread_name_prefix="skiff-map")
-        try:
-            started = list(
-                pool.map(lambda item: start_call(connection, self.app_name, self.name, item[0], item[1]), inputs)
-            )
-            handles = [FunctionCall[Any](state.id, connection=connection, state=state) for state in started]
-            futures = [pool.submit(handle.get) for handle in handles]
-            ordered: Iterable[Future[Any]] = futures if order_outputs else as_completed(futures)
-            for future in ordered:
-                try:
-                    result = future.result()
-                except Error as exc:
-                    if not return_exceptions:
-                        raise
-                    result = exc
-                yield result
-        finally:  # a consumer that stops early does not wait for the remaining results
-            pool.shutdown(wait=False, cancel_futures=True)
+        ids = start_map(connection, self.app_name, self.name, inputs)
+        position = {call_id: index for index, call_id in enumerate(ids)}
+        ready: dict[int, CallOut] = {}
+        next_index = 0
+        for call in ended_calls(connection, ids, MAX_SERVER_WAIT_SECONDS):
+            if not order_outputs:
+                yield _result_or_error(call, return_exceptions)
+                continue
+            ready[position[call.id]] = call
+            while next_index in ready:
+                yield _result_or_error(ready.pop(next_index), return_exceptions)
+                next_index += 1

@@ -17,18 +17,30 @@ import httpx
 
 from skiff.connection import Connection, default_connection, error_from_response
 from skiff.exceptions import CallCancelled, CallTimeout, Error, FunctionTimeout, RemoteError
-from skiff_client.api.calls import cancel_call, create_call, get_call, get_call_logs, get_call_result, list_calls
+from skiff_client.api.calls import (
+    cancel_call,
+    create_call,
+    create_map,
+    get_call,
+    get_call_logs,
+    get_call_result,
+    list_calls,
+    wait_for_calls,
+)
 from skiff_client.models.call_input import CallInput
 from skiff_client.models.call_input_kwargs import CallInputKwargs
 from skiff_client.models.call_out import CallOut
 from skiff_client.models.call_page import CallPage
 from skiff_client.models.call_status import CallStatus
 from skiff_client.models.log_page import LogPage
+from skiff_client.models.map_input import MapInput
+from skiff_client.models.wait_for_calls import WaitForCalls
 from skiff_client.types import UNSET, Unset
 
 R = TypeVar("R")
 
 MAX_SERVER_WAIT_SECONDS = 60  # the API's limit for `Prefer: wait=N` and `?wait=N`
+MAX_WAIT_IDS = 10_000  # the API's limit of calls per `POST /v1/calls/wait`
 TERMINAL = frozenset({CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.TIMED_OUT, CallStatus.CANCELLED})
 
 
@@ -120,6 +132,45 @@ def start_call(
         lambda c: create_call.sync_detailed(app, function, client=c, body=body, prefer=prefer, idempotency_key=key),
         idempotent=True,
     )
+
+
+MAP_BATCH = 1000  # inputs per map request (the API takes up to 10,000)
+
+
+def start_map(
+    connection: Connection, app: str, function: str, inputs: Sequence[tuple[Sequence[Any], Mapping[str, Any]]]
+) -> list[str]:
+    """The calls' ids, in input order: one request per `MAP_BATCH` inputs, each with an `Idempotency-Key`."""
+    bodies = [call_input(args, kwargs) for args, kwargs in inputs]  # refuses a bad argument before sending any
+    ids: list[str] = []
+    for start in range(0, len(bodies), MAP_BATCH):
+        ids += _send_map(connection, app, function, MapInput(inputs=bodies[start : start + MAP_BATCH]))
+    return ids
+
+
+def _send_map(connection: Connection, app: str, function: str, body: MapInput) -> list[str]:
+    key = uuid.uuid4().hex
+    batch = connection.send(
+        lambda c: create_map.sync_detailed(app, function, client=c, body=body, idempotency_key=key), idempotent=True
+    )
+    return list(batch.calls)
+
+
+def ended_calls(connection: Connection, call_ids: Sequence[str], wait: float) -> Iterator[CallOut]:
+    """Each of the calls once it has ended, in the order they end; asks about many calls at a time."""
+    pending = list(dict.fromkeys(call_ids))
+    while pending:
+        ended: list[CallOut] = []
+        for start in range(0, len(pending), MAX_WAIT_IDS):
+            body = WaitForCalls(ids=pending[start : start + MAX_WAIT_IDS], wait=0 if ended else wait)
+            ended += _send_wait(connection, body)
+        done = {call.id for call in ended}
+        pending = [call_id for call_id in pending if call_id not in done]
+        yield from ended
+
+
+def _send_wait(connection: Connection, body: WaitForCalls) -> list[CallOut]:
+    return list(connection.send(lambda c: wait_for_calls.sync_detailed(client=c, body=body), idempotent=True).items)
 
 
 def outcome(call: CallOut) -> Any:

@@ -21,6 +21,7 @@ from .container_spec_spec import ContainerSpecSpec
 from .container_state import ContainerState
 from .deployment_out import DeploymentOut
 from .deployment_page import DeploymentPage
+from .ended_calls import EndedCalls
 from .field_error import FieldError
 from .function_list import FunctionList
 from .function_out import FunctionOut
@@ -37,6 +38,8 @@ from .log_page import LogPage
 from .log_record import LogRecord
 from .log_shipment import LogShipment
 from .log_shipment_result import LogShipmentResult
+from .map_input import MapInput
+from .map_out import MapOut
 from .next_input import NextInput
 from .next_input_answer import NextInputAnswer
 from .node_out import NodeOut
@@ -65,6 +68,7 @@ from .token_created import TokenCreated
 from .token_kind import TokenKind
 from .token_out import TokenOut
 from .token_page import TokenPage
+from .wait_for_calls import WaitForCalls
 from .workspace_out import WorkspaceOut
 
 __all__ = (
@@ -89,6 +93,7 @@ __all__ = (
     "ContainerState",
     "DeploymentOut",
     "DeploymentPage",
+    "EndedCalls",
     "FieldError",
     "FunctionList",
     "FunctionOut",
@@ -105,6 +110,8 @@ __all__ = (
     "LogRecord",
     "LogShipment",
     "LogShipmentResult",
+    "MapInput",
+    "MapOut",
     "NextInput",
     "NextInputAnswer",
     "NodeOut",
@@ -133,5 +140,6 @@ __all__ = (
     "TokenKind",
     "TokenOut",
     "TokenPage",
+    "WaitForCalls",
     "WorkspaceOut",
 )
