@@ -109,6 +109,12 @@ def check_rollback(output: str, _: Platform) -> None:
     assert call["version"] == 1 and call["result"] == {"greeting": "hello ada"}, call
 
 
+def check_map(output: str, _: Platform) -> None:
+    (ended,) = only(json_documents(output), 1)
+    greetings = {call["result"]["greeting"] for call in ended["items"]}
+    assert ended["items"] and greetings <= {"hello ada", "hello grace", "hello alan"}, ended
+
+
 CHECKS: dict[str, Callable[[str, Platform], None]] = {
     "config": check_config,
     "deploy": check_deploy,
@@ -119,6 +125,7 @@ CHECKS: dict[str, Callable[[str, Platform], None]] = {
     "v2": check_v2,
     "list": check_list,
     "rollback": check_rollback,
+    "map": check_map,
 }
 
 
