@@ -30,6 +30,8 @@ ID_PREFIX = "call"
 BATCH_PREFIX = "map"
 JSON = "application/json"
 BACKLOG_RETRY_AFTER = 5
+# After the first of many calls ends, how long a wait for many gathers more before answering.
+MANY_LINGER_SECONDS = 0.02
 WAIT_POLL_SECONDS = 1.0  # completion notices are the fast path; this catches a lost one
 
 
@@ -263,6 +265,8 @@ class CallService:
             ended = await self.store.ended(workspace_id, wanted)
             if not ended and seconds > 0:
                 await asyncio.wait({done}, timeout=seconds)
+                if done.done() and len(wanted) > 1:
+                    await asyncio.sleep(MANY_LINGER_SECONDS)  # calls of a batch end close together
                 ended = await self.store.ended(workspace_id, wanted)
         return ended
 

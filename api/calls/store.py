@@ -68,24 +68,42 @@ WITH claimed AS (
 SELECT * FROM claimed
 """
 
-SUCCEED = f"""
+
+def _succeed(call: str, lease: str, workspace: str, result: str) -> str:
+    return f"""
 UPDATE calls
-SET status = '{SUCCEEDED}', result = $4, result_type = '{JSON}', error = NULL, finished_at = now(),
+SET status = '{SUCCEEDED}', result = {result}, result_type = '{JSON}', error = NULL, finished_at = now(),
     lease_token = NULL, lease_expires_at = NULL
-WHERE id = $1 AND lease_token = $2 AND workspace_id = $3 AND status = '{RUNNING}'
+WHERE id = {call} AND lease_token = {lease} AND workspace_id = {workspace} AND status = '{RUNNING}'
 RETURNING {CALL_COLUMNS}
 """
 
-# A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready.
-SLOT_IDLE = f"""
+
+def _slot_idle(container: str, workspace: str, cold_start_ms: str) -> str:
+    """A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready."""
+    starting = f"before.state = '{STARTING}'"
+    return f"""
 UPDATE containers c
 SET idle_since = now(), busy = 0,
-    state = CASE WHEN before.state = '{STARTING}' THEN '{READY}' ELSE c.state END,
-    ready_at = CASE WHEN before.state = '{STARTING}' THEN now() ELSE c.ready_at END,
-    cold_start_ms = CASE WHEN before.state = '{STARTING}' THEN $3::float8 ELSE c.cold_start_ms END
-FROM (SELECT id, state FROM containers WHERE id = $1 AND workspace_id = $2 AND state <> '{EXITED}' FOR UPDATE) before
+    state = CASE WHEN {starting} THEN '{READY}' ELSE c.state END,
+    ready_at = CASE WHEN {starting} THEN now() ELSE c.ready_at END,
+    cold_start_ms = CASE WHEN {starting} THEN {cold_start_ms}::float8 ELSE c.cold_start_ms END
+FROM (
+    SELECT id, state FROM containers WHERE id = {container} AND workspace_id = {workspace} AND state <> '{EXITED}'
+    FOR UPDATE
+) before
 WHERE c.id = before.id
 RETURNING before.state AS was, c.state, c.function_id, c.node_id
+"""
+
+
+SUCCEED = _succeed("$1", "$2", "$3", "$4")
+SLOT_IDLE = _slot_idle("$1", "$2", "$3")
+# The common ask in one statement: the slot's last input succeeded, and the slot is idle again.
+SUCCEED_AND_IDLE = f"""
+WITH slot AS ({_slot_idle("$1", "$2", "$3")}), done AS ({_succeed("$4", "$5", "$2", "$6")})
+SELECT slot.was, slot.state, slot.function_id AS slot_function_id, slot.node_id AS slot_node_id, done.*
+FROM slot FULL JOIN done ON true
 """
 
 
@@ -239,6 +257,27 @@ class CallStore:
         """The call, ended, if this attempt still held the lease; None for a late or stale report."""
         row = await (await self._connected()).fetchrow(SUCCEED, call_id, lease_token, workspace_id, result)
         return as_call(row) if row is not None else None
+
+    async def succeed_and_idle(
+        self,
+        workspace_id: str,
+        container_id: str,
+        cold_start_ms: float | None,
+        *,
+        call_id: str,
+        lease_token: str,
+        result: bytes,
+    ) -> tuple[Call | None, SlotState | None]:
+        """`succeed` and `slot_idle` in one round trip: (the ended call or None, the slot or None)."""
+        row = await (await self._connected()).fetchrow(
+            SUCCEED_AND_IDLE, container_id, workspace_id, cold_start_ms, call_id, lease_token, result
+        )
+        if row is None:
+            return None, None
+        values = dict(row)
+        slot_values = [values.pop(k) for k in ("was", "state", "slot_function_id", "slot_node_id")]
+        slot = SlotState(*slot_values) if slot_values[0] is not None else None
+        return (as_call(values) if values["id"] is not None else None), slot
 
     async def slot_idle(self, workspace_id: str, container_id: str, cold_start_ms: float | None) -> SlotState | None:
         """None when the workspace has no such container, or it has exited."""

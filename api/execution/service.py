@@ -198,11 +198,26 @@ class ExecutionService:
 
     async def next_input(self, principal: Principal, container_id: str, body: NextInput) -> NextInputAnswer:
         accepted = None
-        if body.outcome is not None:
-            accepted, terminal = await self._record_outcome(principal, body.outcome)
-            if terminal:
-                await self.dispatcher.notify_done([body.outcome.call_id])
-        slot = await self.store.slot_idle(principal.workspace_id, container_id, body.cold_start_ms)
+        outcome, workspace_id = body.outcome, principal.workspace_id
+        result = self._plain_success(outcome) if outcome is not None else None
+        if outcome is not None and result is not None:  # the common ask: one statement for both
+            ended, slot = await self.store.succeed_and_idle(
+                workspace_id,
+                container_id,
+                body.cold_start_ms,
+                call_id=outcome.call_id,
+                lease_token=outcome.lease_token,
+                result=result,
+            )
+            accepted = ended is not None
+            if ended is not None:
+                await self._ended(ended)
+        else:
+            if outcome is not None:
+                accepted, terminal = await self._record_outcome(principal, outcome)
+                if terminal:
+                    await self.dispatcher.notify_done([outcome.call_id])
+            slot = await self.store.slot_idle(workspace_id, container_id, body.cold_start_ms)
         if slot is None:
             async with self.sessionmaker() as session:
                 await self._container(session, principal, container_id)  # raises: unknown, or exited
@@ -226,15 +241,26 @@ class ExecutionService:
             outcome_accepted=accepted,
         )
 
+    def _plain_success(self, outcome: CallOutcome) -> bytes | None:
+        """The result of a success with no log lines that fits: such an outcome takes one statement."""
+        if outcome.outcome is not Outcome.SUCCEEDED or outcome.logs:
+            return None
+        result = (outcome.result if outcome.result is not None else "null").encode()
+        return result if len(result) <= self.max_result_bytes else None
+
+    async def _ended(self, call: Call) -> None:
+        if self.waiter is not None:
+            self.waiter.settle(call)  # requests here waiting for it answer now; others hear from Redis
+        await self.dispatcher.notify_done([call.id])
+
     async def _record_outcome(self, principal: Principal, outcome: CallOutcome) -> tuple[bool, bool]:
         """(accepted, terminal). A plain success is one statement; anything else takes the recorder's way."""
-        if outcome.outcome is Outcome.SUCCEEDED and not outcome.logs:
-            result = (outcome.result if outcome.result is not None else "null").encode()
-            if len(result) <= self.max_result_bytes:
-                ended = await self.store.succeed(principal.workspace_id, outcome.call_id, outcome.lease_token, result)
-                if ended is not None and self.waiter is not None:
-                    self.waiter.settle(ended)  # requests here waiting for it answer now; others hear from Redis
-                return ended is not None, ended is not None
+        result = self._plain_success(outcome)
+        if result is not None:
+            ended = await self.store.succeed(principal.workspace_id, outcome.call_id, outcome.lease_token, result)
+            if ended is not None and self.waiter is not None:
+                self.waiter.settle(ended)
+            return ended is not None, ended is not None
         async with self.sessionmaker() as session, session.begin():
             owned = await session.scalar(
                 select(Call.id).where(Call.id == outcome.call_id, Call.workspace_id == principal.workspace_id)

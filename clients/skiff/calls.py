@@ -5,6 +5,7 @@ Arguments and results travel as JSON in this slice; any other argument is refuse
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -40,7 +41,7 @@ from skiff_client.types import UNSET, Unset
 R = TypeVar("R")
 
 MAX_SERVER_WAIT_SECONDS = 60  # the API's limit for `Prefer: wait=N` and `?wait=N`
-MAX_WAIT_IDS = 10_000  # the API's limit of calls per `POST /v1/calls/wait`
+WAIT_WINDOW = 500  # calls per `POST /v1/calls/wait` (the API takes up to 10,000)
 TERMINAL = frozenset({CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.TIMED_OUT, CallStatus.CANCELLED})
 
 
@@ -157,15 +158,14 @@ def _send_map(connection: Connection, app: str, function: str, body: MapInput) -
 
 
 def ended_calls(connection: Connection, call_ids: Sequence[str], wait: float) -> Iterator[CallOut]:
-    """Each of the calls once it has ended, in the order they end; asks about many calls at a time."""
-    pending = list(dict.fromkeys(call_ids))
+    """Each of the calls once it has ended, roughly in the order they end. Asks about the first
+    `WAIT_WINDOW` calls not ended yet at a time: queues run in order, so those end first, and each
+    question costs the API in proportion to its ids."""
+    pending = dict.fromkeys(call_ids)  # in order; removing an ended call costs O(1)
     while pending:
-        ended: list[CallOut] = []
-        for start in range(0, len(pending), MAX_WAIT_IDS):
-            body = WaitForCalls(ids=pending[start : start + MAX_WAIT_IDS], wait=0 if ended else wait)
-            ended += _send_wait(connection, body)
-        done = {call.id for call in ended}
-        pending = [call_id for call_id in pending if call_id not in done]
+        ended = _send_wait(connection, WaitForCalls(ids=list(itertools.islice(pending, WAIT_WINDOW)), wait=wait))
+        for call in ended:
+            pending.pop(call.id, None)
         yield from ended
 
 
