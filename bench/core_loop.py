@@ -12,8 +12,9 @@ keep-alive client:
   `cold_start_ms` (start command received -> container ready);
 
 and, in the same process, the floors under them: a Redis LPUSH+BLPOP ping-pong between two
-connections, a Postgres INSERT committed (one round trip, WAL flushed), a GET /livez, and a
-sandboxed container's spawn -> first result without the control plane (bench/cold_start.py).
+connections, an arq job's enqueue -> result (a job queue on the same Redis), a Postgres INSERT
+committed (one round trip, WAL flushed), a GET /livez, and a sandboxed container's spawn -> first
+result without the control plane (bench/cold_start.py).
 Prints a markdown table; speed is measured, not asserted. Needs root and bubblewrap, like the agent.
 """
 
@@ -36,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,8 @@ from typing import Any
 import asyncpg
 import httpx
 import redis
+from arq import Worker, create_pool
+from arq.connections import RedisSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -79,6 +83,7 @@ memory = 128
 SOURCE += "\ndef cold():\n    return None\n"
 
 TARGETS = {"warm_p50": 3.0, "warm_p99": 10.0, "cold_p50": 50.0}
+ARQ_POLL = 0.001  # seconds, the arq worker's queue poll and the client's result poll (arq's default: 0.5)
 
 
 # ---- processes --------------------------------------------------------------------------------
@@ -472,6 +477,57 @@ def redis_ping_pong(url: str, rounds: int) -> list[float]:
     return samples
 
 
+async def noop(ctx: dict[Any, Any]) -> None:
+    """The arq job: nothing."""
+
+
+def to_json(job: dict[str, Any]) -> bytes:
+    return json.dumps(job).encode()
+
+
+async def arq_round_trips(url: str, rounds: int) -> list[float]:
+    """`enqueue_job` -> `job.result()` of a no-op job, JSON-serialized, on a queue of our own.
+
+    The worker is a task in this event loop, with a Redis connection pool of its own (a thread with
+    its own loop measured the same, plus GIL hand-offs).
+    """
+    queue = f"bench:arq:{uuid.uuid4().hex[:8]}"
+    settings = RedisSettings.from_dsn(url)
+    worker = Worker(
+        [noop],
+        queue_name=queue,
+        redis_settings=settings,
+        poll_delay=ARQ_POLL,
+        handle_signals=False,
+        job_serializer=to_json,
+        job_deserializer=json.loads,
+    )
+    running = asyncio.create_task(worker.async_run())
+    pool = await create_pool(settings, default_queue_name=queue, job_serializer=to_json, job_deserializer=json.loads)
+    samples, job_ids = [], []
+    try:
+        for i in range(rounds + 50):
+            begun = time.perf_counter()
+            job = await pool.enqueue_job("noop")
+            assert job is not None
+            await job.result(timeout=10, poll_delay=ARQ_POLL)
+            if i >= 50:
+                samples.append(ms_since(begun))
+            job_ids.append(job.job_id)
+        await pool.delete(*(f"arq:result:{job_id}" for job_id in job_ids))
+        worker.burst = True  # arq's own stop: once the queue is empty and the last job's bookkeeping done
+        await running
+    finally:
+        running.cancel()  # when the rounds failed
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        with warnings.catch_warnings():  # arq 0.28 closes its pool with redis' deprecated close()
+            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
+            await worker.close()
+        await pool.aclose()
+    return samples
+
+
 async def postgres_round_trips(url: str, rounds: int) -> dict[str, list[float]]:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     results: dict[str, list[float]] = {"insert": [], "select": []}
@@ -612,6 +668,7 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             # Floors, in this process, against the same services.
             pg = asyncio.run(postgres_round_trips(stack.postgres.url, options.calls))
             redis_rt = redis_ping_pong(stack.redis.url, options.calls)
+            arq_rt = asyncio.run(arq_round_trips(stack.redis.url, options.calls))
             http_rt = livez(http, options.calls)
         spawn = asyncio.run(container_floor(options.cold_runs, state))
         log("floors measured")
@@ -624,6 +681,7 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             Figure("cold_agent", "cold start: agent's `cold_start_ms` (command → ready)", agent_cold, "", "sandbox"),
             Figure("livez", "floor: GET /livez over keep-alive HTTP", http_rt),
             Figure("redis", "floor: Redis LPUSH+BLPOP ping-pong, 2 connections", redis_rt),
+            Figure("arq", "floor: arq job round trip, enqueue → result (JSON, polls 1 ms)", arq_rt),
             Figure("pg_insert", "floor: Postgres INSERT, autocommit (fsync on)", pg["insert"]),
             Figure("pg_select", "floor: Postgres SELECT 1", pg["select"]),
             Figure("sandbox", "floor: sandbox spawn → first result, no control plane", spawn),
