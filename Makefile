@@ -32,3 +32,15 @@ clients:
 .PHONY: bench-core
 bench-core:
 	$(BIN)/python bench/core_loop.py $(BENCH_ARGS)
+
+# Everything in bench/ at full size, and a run of each at reduced counts that ends within 3 minutes.
+.PHONY: bench bench-quick
+bench:
+	$(BIN)/python bench/core_loop.py --calls 2000
+	$(BIN)/python bench/cold_start.py --runs 30
+	$(BIN)/python bench/fan_out.py --inputs 10000 --runs 3
+
+bench-quick:
+	$(BIN)/python bench/core_loop.py --calls 300 --cold-runs 5
+	$(BIN)/python bench/cold_start.py --runs 10
+	$(BIN)/python bench/fan_out.py --inputs 1000 --runs 1
