@@ -263,6 +263,17 @@ class Stack:
         groups["bench client"] = [os.getpid()]
         return groups
 
+    def rss_mib(self) -> dict[str, float]:
+        """Resident memory of the API, the scheduler and the agent processes themselves (not children)."""
+        found = {}
+        for child in self.children:
+            with contextlib.suppress(OSError, ValueError):
+                status = Path(f"/proc/{child.pid}/status").read_text()
+                found[child.name] = (
+                    int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1]) / 1024
+                )
+        return found
+
     def close(self) -> None:
         """Agent first (it drains its containers), then scheduler, API, Redis, Postgres."""
         # The agent's sandboxes, noted before it stops: one it failed to stop is still ours to kill.
@@ -637,7 +648,9 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             def run_warm() -> None:
                 warm_calls.extend(timed_call(http, "noop", 10) for _ in range(options.calls))
 
+            rss_before = stack.rss_mib()
             counts = per_call_counts(stack, options.calls, run_warm, idle_seconds=3.0)
+            extra["rss_mib"] = {name: (rss_before[name], mib) for name, mib in stack.rss_mib().items()}
             warm = [t.ms for t in warm_calls]
             containers = {t.body["container_id"] for t in warm_calls}
             if containers != {first["container_id"]}:
@@ -647,12 +660,15 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
 
             # Cold: wait until no sandbox of `cold` is alive, then one call from zero.
             cold_calls: list[Timed] = []
+            to_zero: list[float] = []  # seconds from a cold call's answer until no process of it is left
             for i in range(options.cold_runs):
                 deadline = time.monotonic() + 60
                 while sandbox_pids("app:cold"):
                     if time.monotonic() > deadline:
                         raise BenchError("the `cold` container did not scale to zero within 60 s")
-                    time.sleep(0.05)
+                    time.sleep(0.02)
+                if cold_calls:
+                    to_zero.append((datetime.now(UTC) - cold_calls[-1].received).total_seconds() * 1000)
                 timed = timed_call(http, "cold", 30)
                 if not timed.body["cold_start"]:
                     raise BenchError(f"cold run {i} was served warm: {timed.body}")
@@ -679,6 +695,12 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             Figure("warm", "warm sync invoke: POST …/calls, Prefer: wait=10", warm, warm_target, "livez"),
             Figure("cold", "cold start: sync call from zero → result", cold, cold_target, "sandbox"),
             Figure("cold_agent", "cold start: agent's `cold_start_ms` (command → ready)", agent_cold, "", "sandbox"),
+            Figure(
+                "to_zero",
+                "scale to zero: answer → no process left (scaledown_window 2 s, then the zygote's idle 2 s)",
+                to_zero,
+                "≤ 2 s window + 2 s zygote + 2 s",
+            ),
             Figure("livez", "floor: GET /livez over keep-alive HTTP", http_rt),
             Figure("redis", "floor: Redis LPUSH+BLPOP ping-pong, 2 connections", redis_rt),
             Figure("arq", "floor: arq job round trip, enqueue → result (JSON, polls 1 ms)", arq_rt),
@@ -762,6 +784,8 @@ def main() -> int:
     )
     cpu = ", ".join(f"{k.split(':', 1)[1]} {v:.2f}" for k, v in counts.items() if k.startswith("cpu_ms:"))
     print(f"CPU ms per warm call, by process (and its children), less idle: {cpu}.")
+    rss = ", ".join(f"{name} {before:.1f} → {after:.1f}" for name, (before, after) in extra["rss_mib"].items())
+    print(f"Resident memory (MiB) before → after the {options.calls} warm calls: {rss}.")
     if options.json is not None:
         document = {
             "command": command,
