@@ -39,8 +39,10 @@ bench:
 	$(BIN)/python bench/core_loop.py --calls 2000
 	$(BIN)/python bench/cold_start.py --runs 30
 	$(BIN)/python bench/fan_out.py --inputs 10000 --runs 3
+	$(BIN)/python bench/placement.py --nodes 100 --rounds 5000
 
 bench-quick:
 	$(BIN)/python bench/core_loop.py --calls 300 --cold-runs 5
 	$(BIN)/python bench/cold_start.py --runs 10
 	$(BIN)/python bench/fan_out.py --inputs 1000 --runs 1
+	$(BIN)/python bench/placement.py --nodes 100 --rounds 500

@@ -121,10 +121,13 @@ def make_room(
     """When nothing fits: the fewest longest-idle containers on one node whose stopping lets the
     request fit there, and the placement that follows; None when no node can be freed enough."""
     best: tuple[Placement, tuple[str, ...]] | None = None
+    by_node: dict[str, list[IdleContainer]] = {}
+    for container in sorted(idle, key=lambda c: (c.idle_since, c.id)):  # longest idle first
+        by_node.setdefault(container.node_id, []).append(container)
     for node in nodes:
         freed = node
         chosen: list[str] = []
-        for container in sorted((c for c in idle if c.node_id == node.id), key=lambda c: (c.idle_since, c.id)):
+        for container in by_node.get(node.id, ()):
             if feasible(request, freed):
                 break
             freed = release(freed, [container])
