@@ -215,6 +215,14 @@ def test_cli_logs_calls_apps_and_tokens(platform: Platform, deployed: Deployed) 
     assert missing.returncode == 1
     assert "error:" in missing.stderr
 
+    scaled = cli(platform, "app", "scale", deployed.name, "greet", "--max", "5", "--scaledown-window", "90", "--json")
+    assert scaled.returncode == 0, scaled.stderr
+    assert (json.loads(scaled.stdout)["max_containers"], json.loads(scaled.stdout)["scaledown_window"]) == (5, 90)
+    reset = cli(platform, "app", "scale", deployed.name, "greet", "--max", "-1", "--scaledown-window", "-1")
+    assert reset.returncode == 0 and "max_containers" in reset.stdout, reset.stderr
+    refused = cli(platform, "app", "scale", deployed.name, "greet", "--max", "0")
+    assert refused.returncode == 1 and "allowed 1..1000" in refused.stderr
+
     failed = cli(platform, "call", deployed.name, "fail", "--json", '{"args": ["boom"]}')
     assert failed.returncode == 1
     assert "ValueError: boom" in failed.stderr

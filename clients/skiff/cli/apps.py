@@ -1,4 +1,4 @@
-"""`skiff app ls|rollback`: the workspace's apps and their versions."""
+"""`skiff app ls|rollback|scale`: the workspace's apps, their versions and their autoscaling."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ from typing import Annotated
 
 import typer
 
+from skiff.app import Function
 from skiff.cli.render import JSON_HELP, console, deployment_tree, print_json, reports_errors, table, when
 from skiff.deployments import apps, rollback
 
-app = typer.Typer(help="Apps: list them, roll one back to an earlier version.", no_args_is_help=True)
+app = typer.Typer(
+    help="Apps: list them, roll one back to an earlier version, change a function's autoscaling.",
+    no_args_is_help=True,
+)
+RESET = -1  # "back to the manifest's value" on the command line (the API's null)
+SETTING_HELP = "New value; -1 returns it to the manifest's."
 
 
 @app.command("ls")
@@ -40,3 +46,33 @@ def rollback_app(
         print_json(deployment.raw)
     else:
         console.print(deployment_tree(deployment, "rolled back"))
+
+
+@app.command("scale")
+@reports_errors
+def scale_function(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app's name.")],
+    function_name: Annotated[str, typer.Argument(metavar="FUNCTION", help="The function's name.")],
+    min_containers: Annotated[int | None, typer.Option("--min", help=SETTING_HELP)] = None,
+    max_containers: Annotated[int | None, typer.Option("--max", help=SETTING_HELP)] = None,
+    buffer_containers: Annotated[int | None, typer.Option("--buffer", help=SETTING_HELP)] = None,
+    scaledown_window: Annotated[int | None, typer.Option("--scaledown-window", help=SETTING_HELP)] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Change FUNCTION's autoscaling now, without a deploy; with no option, show it. The change
+    outlives deploys that leave the setting alone in skiff.toml."""
+    given = {
+        "min_containers": min_containers,
+        "max_containers": max_containers,
+        "buffer_containers": buffer_containers,
+        "scaledown_window": scaledown_window,
+    }
+    changes = {key: (None if value == RESET else value) for key, value in given.items() if value is not None}
+    settings = Function.from_name(app_name, function_name).update_autoscaler(**changes)
+    if json_output:
+        print_json(settings)
+        return
+    grid = table("setting", "value")
+    for key, value in settings.items():
+        grid.add_row(key, str(value))
+    console.print(grid)
