@@ -111,10 +111,7 @@ class AgentApi:
         return _parsed(await poll_node.asyncio_detailed(node_id, client=self.client, body=body), NodeWork)
 
     @_transport_errors_are_unreachable
-    async def next_input(
-        self, container_id: str, outcome: CallOutcome | None, wait_seconds: float, cold_start_ms: float | None
-    ) -> NextInputAnswer:
-        body = NextInput(outcome=outcome, wait_seconds=wait_seconds, cold_start_ms=cold_start_ms)
+    async def next_input(self, container_id: str, body: NextInput) -> NextInputAnswer:
         response = await next_input.asyncio_detailed(container_id, client=self.client, body=body)
         return _parsed(response, NextInputAnswer)
 

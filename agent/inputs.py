@@ -52,13 +52,20 @@ class InputChannel:
         self.long_poll = False
 
     async def next(
-        self, outcome: CallOutcome | None, wait_seconds: float, cold_start_ms: float | None
+        self, outcomes: list[CallOutcome], wait_seconds: float, cold_start_ms: float | None, take: int = 1
     ) -> NextInputAnswer:
-        """Reports the outcome and waits up to `wait_seconds` for an input. Raises Refused or Unreachable."""
+        """Reports the outcomes and waits up to `wait_seconds` for an input (and up to `take - 1` more
+        that are queued already). Raises Refused or Unreachable."""
+        ask = NextInput(
+            outcome=outcomes[0] if outcomes else None,
+            outcomes=outcomes[1:],
+            wait_seconds=wait_seconds,
+            cold_start_ms=cold_start_ms,
+            take=take,
+        )
         socket = None if self.long_poll else await self._connected()
         if socket is None:
-            return await self.api.next_input(self.container_id, outcome, wait_seconds, cold_start_ms)
-        ask = NextInput(outcome=outcome, wait_seconds=wait_seconds, cold_start_ms=cold_start_ms)
+            return await self.api.next_input(self.container_id, ask)
         try:
             await socket.send(json.dumps(ask.to_dict()).encode())
             reply = await asyncio.wait_for(socket.recv(decode=False), wait_seconds + ANSWER_GRACE_SECONDS)

@@ -106,7 +106,7 @@ class NodeLoop:
 
     def _reports(self) -> tuple[list[ContainerReport], list[str]]:
         reports = [c.report() for c in self.containers.values()]
-        running = [call_id for c in self.containers.values() for call_id in c.running]
+        running = [call_id for c in self.containers.values() for call_id in c.held()]
         return reports, running
 
     def _forget_reported_exits(self, reports: list[ContainerReport]) -> None:

@@ -3,8 +3,11 @@
 fetch bundle → environment → sandbox → ready → slots ask for inputs and run them → drain → exit.
 
 Each slot loop asks the API for its next input while reporting the last outcome (one round trip
-per input). A container that cannot start still serves its slots: every input it is handed fails
-with the start error, so the calls waiting for it end with the user's traceback instead of waiting.
+per input). A slot of a quick function takes several queued inputs at once, as many as it would
+run within TAKE_BUDGET_SECONDS at its recent pace, and reports their outcomes together.
+
+A container that cannot start still serves its slots: every input it is handed fails with the
+start error, so the calls waiting for it end with the user's traceback instead of waiting.
 """
 
 from __future__ import annotations
@@ -36,12 +39,16 @@ from skiff_client.models import (
     ContainerSpec,
     Input,
     LogRecord,
+    NextInputAnswer,
     Outcome,
 )
 from skiff_client.models import ContainerState as ReportedState
+from skiff_client.types import Unset
 
 log = logging.getLogger("skiff.agent")
 NEXT_WAIT_SECONDS = 20.0
+MAX_TAKE = 32
+TAKE_BUDGET_SECONDS = 0.02  # the longest an input taken with others should wait here for its turn
 RETRY_SECONDS = 1.0
 LOG_FLUSH_SECONDS = 0.3
 MiB = 1024 * 1024
@@ -77,6 +84,8 @@ class ContainerSupervisor:
         self.container: Container | None = None
         self.start_error: CallError | None = None
         self.running: dict[str, Running] = {}
+        self.queued: dict[str, Running] = {}  # taken with the input running, waiting their turn
+        self.seconds_per_input: float | None = None  # a moving average of run times
         self.exit_reason: str | None = None
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
@@ -93,8 +102,13 @@ class ContainerSupervisor:
     def launch(self) -> None:
         self.task = asyncio.create_task(self._live(), name=f"container {self.id}")
 
+    def held(self) -> list[str]:
+        """Calls this container holds leases for: running, or taken and waiting their turn."""
+        return [*self.running, *self.queued]
+
     async def abandon(self, call_id: str) -> None:
         """The call ended elsewhere (cancelled, lease lost): kill it here, report nothing."""
+        self.queued.pop(call_id, None)
         if call_id in self.running and self.container is not None:
             self.running.pop(call_id, None)
             await self.container.cancel(call_id)
@@ -186,25 +200,47 @@ class ContainerSupervisor:
             await self.api.report_build(report)
 
     async def _slot(self, channel: InputChannel, cold_start_ms: float | None) -> None:
-        outcome: CallOutcome | None = None
+        outcomes: list[CallOutcome] = []
         while True:
+            wait = 0 if self.stopping else NEXT_WAIT_SECONDS
             try:
-                answer = await channel.next(outcome, 0 if self.stopping else NEXT_WAIT_SECONDS, cold_start_ms)
+                answer = await channel.next(outcomes, wait, cold_start_ms, self._take())
             except Unreachable as exc:
                 log.warning("next input failed; retrying", extra={"container": self.id, "error": str(exc)})
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             except Refused:
                 return  # the API forgot this container (it was stopped or its node re-registered)
-            outcome, cold_start_ms = None, None
-            item = answer.input_
-            if answer.stop or (item is None and self.stopping):
+            outcomes, cold_start_ms = [], None
+            items = [answer.input_, *_more(answer)] if isinstance(answer.input_, Input) else []
+            if answer.stop or (not items and self.stopping):
                 return
-            if item is not None:
+            # Inputs taken together wait here in turn; the node's polls renew their leases meanwhile.
+            self.queued.update({item.call_id: Running(item.lease_token) for item in items})
+            for index, item in enumerate(items):
+                if self.queued.pop(item.call_id, None) is None:
+                    continue  # abandoned while it waited: it ended elsewhere
                 outcome = await self._run(item)
                 if self._dead():
-                    await self._report_out_of_band(outcome)
+                    await self._report_out_of_band([outcome, *self._never_ran(items[index + 1 :])])
                     return
+                outcomes.append(outcome)
+
+    def _take(self) -> int:
+        """How many inputs to take at once: one, unless the function is quick enough that the inputs
+        waiting here in turn wait no longer than TAKE_BUDGET_SECONDS."""
+        if self.container is None or self.container.is_async or self.seconds_per_input is None:
+            return 1
+        return max(1, min(MAX_TAKE, int(TAKE_BUDGET_SECONDS / max(self.seconds_per_input, 1e-4))))
+
+    def _never_ran(self, items: list[Input]) -> list[CallOutcome]:
+        """Inputs taken with one that killed the container: they go back to run elsewhere."""
+        error = CallError(type_="ContainerExited", message="the container exited before this input ran")
+        return [
+            _call_outcome(item, Outcome.CRASHED, error=error)
+            for item in items
+            if self.queued.pop(item.call_id, None) is not None
+        ]
 
     async def _run(self, item: Input) -> CallOutcome:
         self.running[item.call_id] = running = Running(item.lease_token)
@@ -212,9 +248,13 @@ class ContainerSupervisor:
             if self.container is None:
                 assert self.start_error is not None
                 return _call_outcome(item, Outcome.FAILED, error=self.start_error)
+            begun = time.monotonic()
             done = await self.container.run(
                 ContainerInput(item.call_id, item.payload.encode(), item.input_type), timeout_s=item.timeout_seconds
             )
+            took = time.monotonic() - begun
+            previous = self.seconds_per_input
+            self.seconds_per_input = took if previous is None else 0.8 * previous + 0.2 * took
             return _translate(item, done, running.lines)
         finally:
             self.running.pop(item.call_id, None)
@@ -222,9 +262,9 @@ class ContainerSupervisor:
     def _dead(self) -> bool:
         return self.container is not None and self.container.exit_status is not None
 
-    async def _report_out_of_band(self, outcome: CallOutcome) -> None:
+    async def _report_out_of_band(self, outcomes: list[CallOutcome]) -> None:
         with contextlib.suppress(Unreachable, Refused):
-            await self.api.report_outcomes([outcome])
+            await self.api.report_outcomes(outcomes)
 
     async def _exit(self) -> None:
         try:
@@ -278,3 +318,7 @@ def _translate(item: Input, done: ContainerOutcome, lines: list[LogRecord]) -> C
     if done.container_exit is not None:
         return _call_outcome(item, Outcome.CRASHED, error=error, logs=logs)
     return _call_outcome(item, Outcome.FAILED, error=error, logs=logs)
+
+
+def _more(answer: NextInputAnswer) -> list[Input]:
+    return [] if isinstance(answer.more, Unset) else list(answer.more)

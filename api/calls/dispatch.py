@@ -96,9 +96,20 @@ class Dispatcher:
         length: int = await self.redis.llen(queue_key(function_id))  # type: ignore[misc]
         return length
 
-    async def pop(self, key: str) -> bytes | None:
-        value: bytes | None = await self.redis.lpop(key)  # type: ignore[misc]
-        return value
+    async def pop_many(self, key: str, count: int) -> list[bytes]:
+        """Up to `count` ids from the head of a queue, at once (LPOP with a count)."""
+        values: list[bytes] | None = await self.redis.lpop(key, count)  # type: ignore[misc]
+        return values or []
+
+    async def block_pop_many(self, keys: list[str], seconds: float, count: int) -> tuple[str, list[bytes]] | None:
+        """BLMPOP (Redis 7): up to `count` values from the first of `keys` that holds any, waiting
+        up to `seconds` for one; in one round trip."""
+        # redis-py types each key as a list of str, and the result loosely: hence the ignores.
+        item = await self.blocking.blmpop(seconds, len(keys), *keys, direction="LEFT", count=count)  # type: ignore[misc,arg-type]
+        if item is None:
+            return None
+        key, values = item
+        return key.decode(), list(values)
 
     async def block_pop(self, keys: list[str], seconds: float) -> tuple[str, bytes] | None:
         """BLPOP; Redis takes fractional timeouts although redis-py types them as int."""

@@ -52,20 +52,37 @@ WHERE id = ANY($1::text[]) AND workspace_id = $2 AND status NOT IN ('{QUEUED}', 
 
 COUNT_ACTIVE = f"SELECT count(*) FROM calls WHERE workspace_id = $1 AND status IN ('{QUEUED}', '{RUNNING}')"
 
-# The container's busy count moves with the claim, in the same transaction.
-CLAIM = f"""
-WITH claimed AS (
-    UPDATE calls
-    SET status = '{RUNNING}', attempt = attempt + 1, lease_token = $4,
-        lease_expires_at = now() + make_interval(secs => $5), node_id = $6, container_id = $3,
-        started_at = now(), cold_start = $7::float8 IS NOT NULL, cold_start_ms = $7::float8
-    WHERE id = $1 AND function_id = $2 AND status = '{QUEUED}' AND (not_before IS NULL OR not_before <= now())
-    RETURNING id, lease_token, attempt, timeout_seconds, input_type, input
+# Queued calls for one slot, in one statement with its container's busy count; each gets its own lease. Only the slot's
+# very first input (its position 1) waited for the container's start.
+CLAIM_MANY = f"""
+WITH wanted AS (
+    SELECT id, lease, position FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(id, lease, position)
+), claimed AS (
+    UPDATE calls c
+    SET status = '{RUNNING}', attempt = c.attempt + 1, lease_token = w.lease,
+        lease_expires_at = now() + make_interval(secs => $5), node_id = $6, container_id = $4,
+        started_at = now(),
+        cold_start = (w.position = 1 AND $7::float8 IS NOT NULL),
+        cold_start_ms = CASE WHEN w.position = 1 THEN $7::float8 END
+    FROM wanted w
+    WHERE c.id = w.id AND c.function_id = $3 AND c.status = '{QUEUED}'
+      AND (c.not_before IS NULL OR c.not_before <= now())
+    RETURNING c.id, c.lease_token, c.attempt, c.timeout_seconds, c.input_type, c.input, w.position
 ), counted AS (
-    UPDATE containers SET busy = busy + 1, idle_since = NULL
-    WHERE id = $3 AND EXISTS (SELECT 1 FROM claimed)
+    UPDATE containers SET busy = busy + (SELECT count(*) FROM claimed), idle_since = NULL
+    WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed)
 )
-SELECT * FROM claimed
+SELECT id, lease_token, attempt, timeout_seconds, input_type, input FROM claimed ORDER BY position
+"""
+
+# Plain successes of several attempts, each held by its lease, in one statement.
+SUCCEED_MANY = f"""
+UPDATE calls c
+SET status = '{SUCCEEDED}', result = u.result, result_type = '{JSON}', error = NULL, finished_at = now(),
+    lease_token = NULL, lease_expires_at = NULL
+FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(id, lease, result)
+WHERE c.id = u.id AND c.lease_token = u.lease AND c.workspace_id = $4 AND c.status = '{RUNNING}'
+RETURNING {", ".join("c." + column for column in CALL_COLUMNS.split(", "))}
 """
 
 
@@ -231,27 +248,34 @@ class CallStore:
         count: int = await (await self._connected()).fetchval(COUNT_ACTIVE, workspace_id)
         return count
 
-    async def claim(
+    async def claim_many(
         self,
-        call_id: str,
-        container: SlotState,
+        call_ids: list[str],
+        slot: SlotState,
         container_id: str,
         *,
-        lease_token: str,
+        lease_tokens: list[str],
         lease_seconds: float,
         cold_start_ms: float | None,
-    ) -> Claimed | None:
-        row = await (await self._connected()).fetchrow(
-            CLAIM,
-            call_id,
-            container.function_id,
+    ) -> list[Claimed]:
+        """Those of the calls still queued, claimed for the slot, in the order given."""
+        rows = await (await self._connected()).fetch(
+            CLAIM_MANY,
+            call_ids,
+            lease_tokens,
+            slot.function_id,
             container_id,
-            lease_token,
             lease_seconds,
-            container.node_id,
+            slot.node_id,
             cold_start_ms,
         )
-        return Claimed(*row) if row is not None else None
+        return [Claimed(*row) for row in rows]
+
+    async def succeed_many(self, workspace_id: str, successes: list[tuple[str, str, bytes]]) -> list[Call]:
+        """(call id, lease token, result) each: the calls ended by these successes; stale ones are left out."""
+        ids, leases, results = (list(column) for column in zip(*successes, strict=True))
+        rows = await (await self._connected()).fetch(SUCCEED_MANY, ids, leases, results, workspace_id)
+        return [as_call(row) for row in rows]
 
     async def succeed(self, workspace_id: str, call_id: str, lease_token: str, result: bytes) -> Call | None:
         """The call, ended, if this attempt still held the lease; None for a late or stale report."""

@@ -114,12 +114,20 @@ class BuildReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log: Annotated[str, msgspec.Meta(max_length=1 << 20)]
 
 
+MAX_TAKE = 64
+
+
 class NextInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A container slot asks for its next input, reporting the previous one's outcome."""
+    """A container slot asks for its next input, reporting the previous one's outcome.
+
+    A slot of a quick function may `take` several inputs at once: it runs them one after another
+    and reports their outcomes together (`outcome`, then `outcomes`) when it asks again."""
 
     outcome: CallOutcome | None = None
+    outcomes: Annotated[list[CallOutcome], msgspec.Meta(max_length=MAX_TAKE)] = msgspec.field(default_factory=list)
     wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
     cold_start_ms: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    take: Annotated[int, msgspec.Meta(ge=1, le=MAX_TAKE)] = 1
 
 
 class Input(msgspec.Struct, kw_only=True):
@@ -136,7 +144,10 @@ class NextInputAnswer(msgspec.Struct, kw_only=True):
     input: Input | None
     # The container should finish what it runs and exit.
     stop: bool
+    # Whether the first reported outcome was recorded (a late or stale one is not).
     outcome_accepted: bool | None = None
+    # Inputs after `input`, claimed for this slot too, when it asked to take more than one.
+    more: list[Input] = msgspec.field(default_factory=list)
 
 
 class OutcomeBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

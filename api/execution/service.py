@@ -197,26 +197,23 @@ class ExecutionService:
     # ---- container slots ----------------------------------------------------------------------
 
     async def next_input(self, principal: Principal, container_id: str, body: NextInput) -> NextInputAnswer:
-        accepted = None
-        outcome, workspace_id = body.outcome, principal.workspace_id
-        result = self._plain_success(outcome) if outcome is not None else None
-        if outcome is not None and result is not None:  # the common ask: one statement for both
+        outcomes = ([body.outcome] if body.outcome is not None else []) + list(body.outcomes)
+        workspace_id = principal.workspace_id
+        result = self._plain_success(outcomes[0]) if len(outcomes) == 1 else None
+        if result is not None:  # the common ask: one statement for the outcome and the slot
             ended, slot = await self.store.succeed_and_idle(
                 workspace_id,
                 container_id,
                 body.cold_start_ms,
-                call_id=outcome.call_id,
-                lease_token=outcome.lease_token,
+                call_id=outcomes[0].call_id,
+                lease_token=outcomes[0].lease_token,
                 result=result,
             )
-            accepted = ended is not None
+            accepted: bool | None = ended is not None
             if ended is not None:
-                await self._ended(ended)
+                await self._ended([ended])
         else:
-            if outcome is not None:
-                accepted, terminal = await self._record_outcome(principal, outcome)
-                if terminal:
-                    await self.dispatcher.notify_done([outcome.call_id])
+            accepted = await self._record_all(principal, outcomes) if outcomes else None
             slot = await self.store.slot_idle(workspace_id, container_id, body.cold_start_ms)
         if slot is None:
             async with self.sessionmaker() as session:
@@ -225,21 +222,30 @@ class ExecutionService:
         starting = slot.was == ContainerState.STARTING.value
         if slot.state != ContainerState.READY.value:
             return NextInputAnswer(input=None, stop=True, outcome_accepted=accepted)
-        call = await self._take(container_id, slot, body.wait_seconds, body.cold_start_ms if starting else None)
-        if call is None:
+        cold_start_ms = body.cold_start_ms if starting else None
+        calls = await self._take(container_id, slot, body.wait_seconds, cold_start_ms, body.take)
+        if not calls:
             return NextInputAnswer(input=None, stop=False, outcome_accepted=accepted)
-        return NextInputAnswer(
-            input=Input(
-                call_id=call.id,
-                lease_token=call.lease_token,
-                attempt=call.attempt,
-                timeout_seconds=call.timeout_seconds,
-                input_type=call.input_type,
-                payload=call.input.decode(),
-            ),
-            stop=False,
-            outcome_accepted=accepted,
-        )
+        first, *more = [_input(call) for call in calls]
+        return NextInputAnswer(input=first, stop=False, outcome_accepted=accepted, more=more)
+
+    async def _record_all(self, principal: Principal, outcomes: list[CallOutcome]) -> bool:
+        """Records a batch of outcomes (plain successes in one statement); whether the first was accepted."""
+        plain = {o.call_id: r for o in outcomes if (r := self._plain_success(o)) is not None}
+        ended: list[Call] = []
+        if plain:
+            successes = [(o.call_id, o.lease_token, plain[o.call_id]) for o in outcomes if o.call_id in plain]
+            ended = await self.store.succeed_many(principal.workspace_id, successes)
+            await self._ended(ended)
+        accepted = {call.id for call in ended}
+        for outcome in outcomes:
+            if outcome.call_id not in plain:
+                ok, terminal = await self._record_outcome(principal, outcome)
+                if ok:
+                    accepted.add(outcome.call_id)
+                if terminal:
+                    await self.dispatcher.notify_done([outcome.call_id])
+        return outcomes[0].call_id in accepted
 
     def _plain_success(self, outcome: CallOutcome) -> bytes | None:
         """The result of a success with no log lines that fits: such an outcome takes one statement."""
@@ -248,10 +254,11 @@ class ExecutionService:
         result = (outcome.result if outcome.result is not None else "null").encode()
         return result if len(result) <= self.max_result_bytes else None
 
-    async def _ended(self, call: Call) -> None:
+    async def _ended(self, calls: list[Call]) -> None:
         if self.waiter is not None:
-            self.waiter.settle(call)  # requests here waiting for it answer now; others hear from Redis
-        await self.dispatcher.notify_done([call.id])
+            for call in calls:
+                self.waiter.settle(call)  # requests here waiting for it answer now; others hear from Redis
+        await self.dispatcher.notify_done([call.id for call in calls])
 
     async def _record_outcome(self, principal: Principal, outcome: CallOutcome) -> tuple[bool, bool]:
         """(accepted, terminal). A plain success is one statement; anything else takes the recorder's way."""
@@ -280,33 +287,33 @@ class ExecutionService:
         return container
 
     async def _take(
-        self, container_id: str, slot: SlotState, wait_seconds: float, cold_start_ms: float | None
-    ) -> Claimed | None:
-        """Pop call ids from the function's queue and claim the first one still queued."""
+        self, container_id: str, slot: SlotState, wait_seconds: float, cold_start_ms: float | None, take: int
+    ) -> list[Claimed]:
+        """Pop call ids from the function's queue and claim those still queued: the first one waited
+        for, then up to `take - 1` more that are queued already (never waiting for them)."""
         deadline = time.monotonic() + wait_seconds
         keys = [queue_key(slot.function_id), container_wake_key(container_id)]
         while True:
             left = deadline - time.monotonic()
-            if left <= 0:  # BLPOP's timeout of 0 means forever: a slot that may not wait pops
-                popped = await self.dispatcher.pop(keys[0])
-                if popped is None:
-                    return None
+            if left <= 0:  # a blocking pop's timeout of 0 means forever: a slot that may not wait pops
+                ids = await self.dispatcher.pop_many(keys[0], take)
+                if not ids:
+                    return []
             else:  # answers at once when the queue holds ids: it is named first
-                item = await self.dispatcher.block_pop(keys, left)
+                item = await self.dispatcher.block_pop_many(keys, left, take)
                 if item is None or item[0] == keys[1]:
-                    return None
-                popped = item[1]
-            # Only a container's first input waited for its start.
-            call = await self.store.claim(
-                popped.decode(),
+                    return []
+                ids = item[1]
+            calls = await self.store.claim_many(
+                [i.decode() for i in ids],
                 slot,
                 container_id,
-                lease_token=new_id("lease"),
+                lease_tokens=[new_id("lease") for _ in ids],
                 lease_seconds=self.lease.total_seconds(),
                 cold_start_ms=cold_start_ms,
             )
-            if call is not None:
-                return call
+            if calls:
+                return calls
 
     async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
         accepted: list[bool] = []
@@ -367,3 +374,14 @@ class ExecutionService:
                 .limit(1)
             )
         return found is not None
+
+
+def _input(call: Claimed) -> Input:
+    return Input(
+        call_id=call.id,
+        lease_token=call.lease_token,
+        attempt=call.attempt,
+        timeout_seconds=call.timeout_seconds,
+        input_type=call.input_type,
+        payload=call.input.decode(),
+    )

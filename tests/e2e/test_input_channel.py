@@ -85,6 +85,6 @@ async def test_a_refused_handshake_falls_back_to_long_polls(platform: Platform) 
     async with AgentApi(client) as api:
         channel = InputChannel(api, "ctr_doesnotexist")
         with pytest.raises(Refused) as refused:
-            await channel.next(None, 0, None)
+            await channel.next([], 0, None)
         assert channel.long_poll and refused.value.status == 403
         await channel.close()

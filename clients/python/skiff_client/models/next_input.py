@@ -21,11 +21,15 @@ class NextInput:
     Attributes:
         cold_start_ms (float | None | Unset):
         outcome (CallOutcome | None | Unset):
+        outcomes (list[CallOutcome] | Unset):
+        take (int | Unset):  Default: 1.
         wait_seconds (float | Unset):  Default: 0.0.
     """
 
     cold_start_ms: float | None | Unset = UNSET
     outcome: CallOutcome | None | Unset = UNSET
+    outcomes: list[CallOutcome] | Unset = UNSET
+    take: int | Unset = 1
     wait_seconds: float | Unset = 0.0
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -46,6 +50,15 @@ class NextInput:
         else:
             outcome = self.outcome
 
+        outcomes: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.outcomes, Unset):
+            outcomes = []
+            for outcomes_item_data in self.outcomes:
+                outcomes_item = outcomes_item_data.to_dict()
+                outcomes.append(outcomes_item)
+
+        take = self.take
+
         wait_seconds = self.wait_seconds
 
         field_dict: dict[str, Any] = {}
@@ -55,6 +68,10 @@ class NextInput:
             field_dict["cold_start_ms"] = cold_start_ms
         if outcome is not UNSET:
             field_dict["outcome"] = outcome
+        if outcomes is not UNSET:
+            field_dict["outcomes"] = outcomes
+        if take is not UNSET:
+            field_dict["take"] = take
         if wait_seconds is not UNSET:
             field_dict["wait_seconds"] = wait_seconds
 
@@ -92,11 +109,24 @@ class NextInput:
 
         outcome = _parse_outcome(d.pop("outcome", UNSET))
 
+        _outcomes = d.pop("outcomes", UNSET)
+        outcomes: list[CallOutcome] | Unset = UNSET
+        if _outcomes is not UNSET:
+            outcomes = []
+            for outcomes_item_data in _outcomes:
+                outcomes_item = CallOutcome.from_dict(outcomes_item_data)
+
+                outcomes.append(outcomes_item)
+
+        take = d.pop("take", UNSET)
+
         wait_seconds = d.pop("wait_seconds", UNSET)
 
         next_input = cls(
             cold_start_ms=cold_start_ms,
             outcome=outcome,
+            outcomes=outcomes,
+            take=take,
             wait_seconds=wait_seconds,
         )
 

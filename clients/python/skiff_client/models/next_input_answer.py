@@ -21,11 +21,13 @@ class NextInputAnswer:
     Attributes:
         input_ (Input | None):
         stop (bool):
+        more (list[Input] | Unset):
         outcome_accepted (bool | None | Unset):
     """
 
     input_: Input | None
     stop: bool
+    more: list[Input] | Unset = UNSET
     outcome_accepted: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -39,6 +41,13 @@ class NextInputAnswer:
             input_ = self.input_
 
         stop = self.stop
+
+        more: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.more, Unset):
+            more = []
+            for more_item_data in self.more:
+                more_item = more_item_data.to_dict()
+                more.append(more_item)
 
         outcome_accepted: bool | None | Unset
         if isinstance(self.outcome_accepted, Unset):
@@ -54,6 +63,8 @@ class NextInputAnswer:
                 "stop": stop,
             }
         )
+        if more is not UNSET:
+            field_dict["more"] = more
         if outcome_accepted is not UNSET:
             field_dict["outcome_accepted"] = outcome_accepted
 
@@ -82,6 +93,15 @@ class NextInputAnswer:
 
         stop = d.pop("stop")
 
+        _more = d.pop("more", UNSET)
+        more: list[Input] | Unset = UNSET
+        if _more is not UNSET:
+            more = []
+            for more_item_data in _more:
+                more_item = Input.from_dict(more_item_data)
+
+                more.append(more_item)
+
         def _parse_outcome_accepted(data: object) -> bool | None | Unset:
             if data is None:
                 return data
@@ -94,6 +114,7 @@ class NextInputAnswer:
         next_input_answer = cls(
             input_=input_,
             stop=stop,
+            more=more,
             outcome_accepted=outcome_accepted,
         )
 
