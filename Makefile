@@ -34,8 +34,8 @@ bench-core:
 	$(BIN)/python bench/core_loop.py $(BENCH_ARGS)
 
 # Everything in bench/ at full size, and a run of each at reduced counts that ends within 3 minutes.
-.PHONY: bench bench-quick
-bench:
+.PHONY: bench bench-quick bench-peers
+bench: bench-peers
 	$(BIN)/python bench/core_loop.py --calls 2000
 	$(BIN)/python bench/cold_start.py --runs 30
 	$(BIN)/python bench/fan_out.py --inputs 10000 --runs 3
@@ -46,3 +46,9 @@ bench-quick:
 	$(BIN)/python bench/cold_start.py --runs 10
 	$(BIN)/python bench/fan_out.py --inputs 1000 --runs 1
 	$(BIN)/python bench/placement.py --nodes 100 --rounds 500
+
+# Peers on the same machine (Ray), in a venv of their own: their dependencies are not the project's.
+PEERS := bench/.venv-peers
+bench-peers:
+	test -x $(PEERS)/bin/python || { python3 -m venv $(PEERS) && $(PEERS)/bin/pip install -q -r bench/peers-requirements.txt; }
+	$(PEERS)/bin/python bench/peers.py
