@@ -51,7 +51,7 @@ def timed_map(fn: skiff.Function[..., Any], inputs: int) -> float:
 
 def wait_for_zero(timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while sandbox_pids(f"app:{'noop'}"):
+    while sandbox_pids("app:noop"):
         if time.monotonic() > deadline:
             raise BenchError("the function did not scale to zero")
         time.sleep(0.1)

@@ -135,14 +135,8 @@ class CallService:
                 raise NotFound(f"function {function[:64]!r} not found in app {app[:64]!r}")
             await self._check_backlog(fn.name, fn.function_id, fn.spec)
             await self.quota.admit(self.store.count_active, workspace_id)
-            retries = fn.spec.get("retries", {})
             call = await self.store.insert(
-                new_id(ID_PREFIX),
-                workspace_id,
-                fn,
-                max_attempts=max_attempts(retries, self.lost_attempt_retries),
-                timeout_seconds=int(fn.spec.get("timeout", 300)),
-                payload=payload,
+                new_id(ID_PREFIX), workspace_id, fn, **self._limits(fn.spec), payload=payload
             )
             function_id = fn.function_id
         # Committed before we publish or answer: an accepted call is never lost.
@@ -150,6 +144,13 @@ class CallService:
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
         return call
+
+    def _limits(self, spec: dict[str, Any]) -> dict[str, int]:
+        """`max_attempts` and `timeout_seconds` of a new call of the function with this spec."""
+        return {
+            "max_attempts": max_attempts(spec.get("retries", {}), self.lost_attempt_retries),
+            "timeout_seconds": int(spec.get("timeout", 300)),
+        }
 
     async def _submit_once(
         self,
@@ -171,7 +172,6 @@ class CallService:
             if earlier is not None:
                 return await self._get(session, workspace_id, earlier), fn.id, False
             await self.quota.admit(self.store.count_active, workspace_id)  # a replay is not a new call
-            retries = fn.spec.get("retries", {})
             call = Call(
                 id=new_id(ID_PREFIX),
                 workspace_id=workspace_id,
@@ -182,8 +182,7 @@ class CallService:
                 version=fn.version,
                 status=CallStatus.QUEUED.value,
                 attempt=0,
-                max_attempts=max_attempts(retries, self.lost_attempt_retries),
-                timeout_seconds=int(fn.spec.get("timeout", 300)),
+                **self._limits(fn.spec),
                 input=payload,
                 input_type=JSON,
                 created_at=func.now(),
@@ -227,7 +226,6 @@ class CallService:
             await self.quota.admit(self.store.count_active, workspace_id, len(payloads))
             batch_id = new_id(BATCH_PREFIX)
             ids = [new_id(ID_PREFIX) for _ in payloads]
-            attempts = max_attempts(fn.spec.get("retries", {}), self.lost_attempt_retries)
             common = {
                 "workspace_id": workspace_id,
                 "app_id": app_row.id,
@@ -237,8 +235,7 @@ class CallService:
                 "version": fn.version,
                 "status": CallStatus.QUEUED.value,
                 "attempt": 0,
-                "max_attempts": attempts,
-                "timeout_seconds": int(fn.spec.get("timeout", 300)),
+                **self._limits(fn.spec),
                 "input_type": JSON,
                 "batch_id": batch_id,
             }

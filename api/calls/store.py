@@ -25,6 +25,7 @@ from api.execution.schemas import ContainerState
 
 JSON = "application/json"
 CALL_COLUMNS = ", ".join(column.name for column in Call.__table__.columns)
+CALL_COLUMNS_OF_C = ", ".join(f"c.{column.name}" for column in Call.__table__.columns)  # for `calls c`
 
 QUEUED, RUNNING, SUCCEEDED = CallStatus.QUEUED.value, CallStatus.RUNNING.value, CallStatus.SUCCEEDED.value
 STARTING, READY, EXITED = ContainerState.STARTING.value, ContainerState.READY.value, ContainerState.EXITED.value
@@ -75,25 +76,23 @@ WITH wanted AS (
 SELECT id, lease_token, attempt, timeout_seconds, input_type, input FROM claimed ORDER BY position
 """
 
-# Plain successes of several attempts, each held by its lease, in one statement.
-SUCCEED_MANY = f"""
-UPDATE calls c
-SET status = '{SUCCEEDED}', result = u.result, result_type = '{JSON}', error = NULL, finished_at = now(),
-    lease_token = NULL, lease_expires_at = NULL
-FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(id, lease, result)
-WHERE c.id = u.id AND c.lease_token = u.lease AND c.workspace_id = $4 AND c.status = '{RUNNING}'
-RETURNING {", ".join("c." + column for column in CALL_COLUMNS.split(", "))}
-"""
 
-
-def _succeed(call: str, lease: str, workspace: str, result: str) -> str:
+def _succeed(call: str, lease: str, workspace: str, result: str, source: str = "") -> str:
+    """A success, recorded only by the attempt that holds the lease; `source` names where the values come from."""
     return f"""
-UPDATE calls
+UPDATE calls c
 SET status = '{SUCCEEDED}', result = {result}, result_type = '{JSON}', error = NULL, finished_at = now(),
     lease_token = NULL, lease_expires_at = NULL
-WHERE id = {call} AND lease_token = {lease} AND workspace_id = {workspace} AND status = '{RUNNING}'
-RETURNING {CALL_COLUMNS}
+{source}
+WHERE c.id = {call} AND c.lease_token = {lease} AND c.workspace_id = {workspace} AND c.status = '{RUNNING}'
+RETURNING {CALL_COLUMNS_OF_C}
 """
+
+
+# Plain successes of several attempts in one statement.
+SUCCEED_MANY = _succeed(
+    "u.id", "u.lease", "$4", "u.result", source="FROM unnest($1::text[], $2::text[], $3::bytea[]) u(id, lease, result)"
+)
 
 
 def _slot_idle(container: str, workspace: str, cold_start_ms: str) -> str:
@@ -114,7 +113,6 @@ RETURNING before.state AS was, c.state, c.function_id, c.node_id
 """
 
 
-SUCCEED = _succeed("$1", "$2", "$3", "$4")
 SLOT_IDLE = _slot_idle("$1", "$2", "$3")
 # The common ask in one statement: the slot's last input succeeded, and the slot is idle again.
 SUCCEED_AND_IDLE = f"""
@@ -276,11 +274,6 @@ class CallStore:
         ids, leases, results = (list(column) for column in zip(*successes, strict=True))
         rows = await (await self._connected()).fetch(SUCCEED_MANY, ids, leases, results, workspace_id)
         return [as_call(row) for row in rows]
-
-    async def succeed(self, workspace_id: str, call_id: str, lease_token: str, result: bytes) -> Call | None:
-        """The call, ended, if this attempt still held the lease; None for a late or stale report."""
-        row = await (await self._connected()).fetchrow(SUCCEED, call_id, lease_token, workspace_id, result)
-        return as_call(row) if row is not None else None
 
     async def succeed_and_idle(
         self,

@@ -264,10 +264,11 @@ class ExecutionService:
         """(accepted, terminal). A plain success is one statement; anything else takes the recorder's way."""
         result = self._plain_success(outcome)
         if result is not None:
-            ended = await self.store.succeed(principal.workspace_id, outcome.call_id, outcome.lease_token, result)
-            if ended is not None and self.waiter is not None:
-                self.waiter.settle(ended)
-            return ended is not None, ended is not None
+            success = (outcome.call_id, outcome.lease_token, result)
+            ended = await self.store.succeed_many(principal.workspace_id, [success])
+            if ended and self.waiter is not None:
+                self.waiter.settle(ended[0])
+            return bool(ended), bool(ended)
         async with self.sessionmaker() as session, session.begin():
             owned = await session.scalar(
                 select(Call.id).where(Call.id == outcome.call_id, Call.workspace_id == principal.workspace_id)

@@ -29,7 +29,7 @@ async def wait_for(
     return items
 
 
-async def test_a_map_makes_one_call_per_input_in_order(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_a_map_makes_one_queued_call_per_input(client: httpx.AsyncClient, tenant: Tenant) -> None:
     await deploy(client, tenant, "mapped", hello_bundle())
     answer = await start_map(client, tenant, [{"args": [f"n{i}"]} for i in range(5)])
     assert answer.status_code == 202, answer.text
@@ -38,8 +38,7 @@ async def test_a_map_makes_one_call_per_input_in_order(client: httpx.AsyncClient
     listed = (await client.get("/v1/calls", params={"app": "mapped"}, headers=tenant.headers)).json()["items"]
     assert {c["id"] for c in listed} == set(batch["calls"])
     assert {c["status"] for c in listed} == {"queued"}
-    async with asyncio.timeout(5):
-        first = (await client.get(f"/v1/calls/{batch['calls'][0]}", headers=tenant.headers)).json()
+    first = (await client.get(f"/v1/calls/{batch['calls'][0]}", headers=tenant.headers)).json()
     assert first["function"] == "hello" and first["version"] == 1
 
 
