@@ -88,6 +88,18 @@ def bwrap_arguments(
     return args
 
 
+def check_sources(spec: SandboxSpec) -> None:
+    """What the sandbox binds must exist on this node.
+
+    bwrap finds a missing bind source only while it builds the sandbox, racing the agent's own
+    setup, so the same fault would read two ways; checked here it reads one way.
+    """
+    check_devices(spec.devices)
+    for bind in spec.binds:
+        if not bind.source.exists():
+            raise SandboxStartError(f"cannot bind {bind.source} at {bind.target}: it does not exist on this node")
+
+
 def check_devices(devices: Sequence[Path]) -> None:
     """Every device must be a character device on this node: bwrap would bind a missing one silently wrong."""
     for device in devices:
@@ -158,7 +170,7 @@ class BwrapSandbox:
 
     async def start(self) -> None:
         try:
-            check_devices(self.spec.devices)
+            check_sources(self.spec)
         except SandboxStartError:
             self._exit_status = ExitStatus(ExitKind.KILLED, detail="the sandbox failed to start")
             raise
