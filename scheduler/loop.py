@@ -95,8 +95,7 @@ class Scheduler:
             else:
                 await republish_stranded(session, self.dispatcher)
         await self.dispatcher.take_woken_functions()  # the full pass below covers them
-        async with self.sessionmaker() as session, session.begin():
-            await scale(session, self.dispatcher)
+        await self._scale(None)
 
     async def scale_woken(self) -> None:
         """Between full ticks: scale just the functions that got new calls (the cold-start path)."""
@@ -104,8 +103,13 @@ class Scheduler:
             return
         functions = await self.dispatcher.take_woken_functions()
         if functions:
-            async with self.sessionmaker() as session, session.begin():
-                await scale(session, self.dispatcher, only=functions)
+            await self._scale(functions)
+
+    async def _scale(self, only: set[str] | None) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            woken = await scale(session, only)
+        if woken:  # after the commit: a node that looks at once must find its start commands
+            await self.dispatcher.wake(*sorted(woken))
 
     async def run(self, stop: asyncio.Event) -> None:
         next_tick = 0.0

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
 from api.apps.models import App, Function, FunctionSettings
-from api.calls.dispatch import Dispatcher, container_wake_key, node_wake_key
+from api.calls.dispatch import container_wake_key, node_wake_key
 from api.calls.models import Call
 from api.calls.states import CallStatus
 from api.containers.models import Container
@@ -133,9 +133,10 @@ class ClusterView:
         return placement
 
 
-async def scale(session: AsyncSession, dispatcher: Dispatcher, only: set[str] | None = None) -> None:
+async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]:
     """Plan every function with calls or containers, or just `only` (the others still count as
-    capacity in use and as candidates to make room)."""
+    capacity in use and as candidates to make room). Returns the wake keys of the nodes and slots
+    that have work: wake them once the session has committed, or they would look before it shows."""
     now: datetime = await session.scalar(select(func.now()))  # type: ignore[assignment]
     demand = await _demand(session, only)
     containers = list((await session.scalars(select(Container).where(Container.state.in_(LIVE)))).all())
@@ -175,10 +176,10 @@ async def scale(session: AsyncSession, dispatcher: Dispatcher, only: set[str] | 
                     gpu_count=placement.gpu_count,
                 )
             )
-    await _apply(session, dispatcher, view)
+    return await _apply(session, view)
 
 
-async def _apply(session: AsyncSession, dispatcher: Dispatcher, view: ClusterView) -> None:
+async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
     session.add_all(view.starts)
     woken = {node_wake_key(c.node_id) for c in view.starts}
     if view.stops:
@@ -193,8 +194,7 @@ async def _apply(session: AsyncSession, dispatcher: Dispatcher, view: ClusterVie
         for container_id, node_id in stopped:
             woken |= {node_wake_key(node_id), container_wake_key(container_id)}
     await session.flush()
-    if woken:
-        await dispatcher.wake(*sorted(woken))
+    return woken
 
 
 def _setting_above_zero(column: Any, key: str) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.apps.models import Function
+from api.calls.dispatch import Dispatcher
 from api.containers.models import Container
 from api.db import create_sessionmaker
 from api.settings import Settings
@@ -110,6 +111,31 @@ async def test_a_wake_up_scales_just_the_functions_with_new_calls(
     assert [c.function_id for c in await containers(engine, tenant)] != []
     await scheduler.scale_woken()  # nothing new since: no second container
     assert len(await containers(engine, tenant)) == 1
+
+
+class LookingDispatcher(Dispatcher):
+    """The real dispatcher; each wake first looks, as a woken node would, at what Postgres shows."""
+
+    def __init__(self, redis: aioredis.Redis, engine: AsyncEngine, tenant: Tenant) -> None:
+        super().__init__(redis)
+        self.engine, self.tenant = engine, tenant
+        self.seen_at_wake: list[int] = []
+
+    async def wake(self, *keys: str) -> None:
+        self.seen_at_wake.append(len(await containers(self.engine, self.tenant)))
+        await super().wake(*keys)
+
+
+async def test_a_node_is_woken_only_once_its_start_commands_are_committed(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="cpu-node")
+    await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    await scheduler.step()
+    scheduler.dispatcher = looking = LookingDispatcher(scheduler.redis, engine, tenant)
+    await call(client, tenant, "cpu")
+    await scheduler.scale_woken()
+    assert looking.seen_at_wake == [1]  # the woken node's poll finds its container
 
 
 async def test_placement_prefers_the_node_with_a_warm_zygote(
