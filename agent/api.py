@@ -3,6 +3,7 @@ a 401/403/404 is fatal for the caller, anything else (network, 5xx) is worth ret
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
@@ -94,6 +95,7 @@ class AgentApi:
         running: list[str],
         wait_seconds: float,
         *,
+        answer_within: float,
         draining: bool = False,
         gpu_usage: list[GpuUsage] | None = None,
         warmth: tuple[list[str], list[str]] | None = None,
@@ -108,7 +110,13 @@ class AgentApi:
         )
         if warmth is not None:
             body.cached_images, body.warm_functions = warmth
-        return _parsed(await poll_node.asyncio_detailed(node_id, client=self.client, body=body), NodeWork)
+        try:  # a connection that died silently would otherwise hang until the client's own timeout
+            response = await asyncio.wait_for(
+                poll_node.asyncio_detailed(node_id, client=self.client, body=body), answer_within
+            )
+        except TimeoutError:
+            raise Unreachable(f"no answer to the poll within {answer_within:g} s") from None
+        return _parsed(response, NodeWork)
 
     @_transport_errors_are_unreachable
     async def next_input(self, container_id: str, body: NextInput) -> NextInputAnswer:

@@ -15,7 +15,13 @@ from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor, NodeKit
 from skiff_client.models import ContainerReport, GpuUsage, NodeWork
 
 log = logging.getLogger("skiff.agent")
+# After a failed poll the next comes soon, then less often: a short cut of the network must not
+# cost a lease, and an API that is down must not be hammered.
+POLL_RETRY_FIRST_SECONDS = 0.1
 POLL_RETRY_SECONDS = 1.0
+# How long past its own wait a poll may take to answer: well inside a lease, so a dead
+# connection is given up while the lease can still be renewed.
+POLL_GRACE_SECONDS = 5.0
 LEASE_WATCH_SECONDS = 0.5
 GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on every poll
 
@@ -38,6 +44,7 @@ class NodeLoop:
         self.lease_seconds = lease_seconds
         self.containers: dict[str, ContainerSupervisor] = {}
         self.last_contact = time.monotonic()
+        self.failed_polls = 0
         self.has_gpus = has_gpus
         self.gpu_usage_at = 0.0
         self.reported_warmth: tuple[list[str], list[str]] | None = None
@@ -62,26 +69,34 @@ class NodeLoop:
 
     async def _poll_once(self, stop: asyncio.Event) -> None:
         reports, running = self._reports()
+        wait = 0 if stop.is_set() else self.poll_wait_seconds
         try:
             work = await self.api.poll(
                 self.node_id,
                 self.epoch,
                 reports,
                 running,
-                0 if stop.is_set() else self.poll_wait_seconds,
+                wait,
+                answer_within=self._answer_within(wait),
                 gpu_usage=await self._gpu_usage(),
                 warmth=self._warmth_if_changed(),
             )
         except Unreachable as exc:
             log.warning("poll failed", extra={"error": str(exc)})
             await self._fail_closed_if_lease_lost()
+            self.failed_polls += 1
+            retry = min(POLL_RETRY_SECONDS, POLL_RETRY_FIRST_SECONDS * 2 ** (self.failed_polls - 1))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), POLL_RETRY_SECONDS)
+                await asyncio.wait_for(stop.wait(), retry)
             return
+        self.failed_polls = 0
         self.last_contact = time.monotonic()
         self.lease_seconds = work.lease_seconds
         self._forget_reported_exits(reports)
         await self._act(work)
+
+    def _answer_within(self, wait: float) -> float:
+        return wait + min(POLL_GRACE_SECONDS, self.lease_seconds / 2)
 
     async def _gpu_usage(self) -> list[GpuUsage] | None:
         if not self.has_gpus or time.monotonic() - self.gpu_usage_at < GPU_USAGE_EVERY_SECONDS:
@@ -152,10 +167,14 @@ class NodeLoop:
         for supervisor in self.containers.values():
             await supervisor.stop()
         with contextlib.suppress(Unreachable, Refused):
-            await self.api.poll(self.node_id, self.epoch, *self._reports(), 0, draining=True)
+            await self.api.poll(
+                self.node_id, self.epoch, *self._reports(), 0, answer_within=self._answer_within(0), draining=True
+            )
         tasks = [s.task for s in self.containers.values() if s.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         reports, _ = self._reports()
         with contextlib.suppress(Unreachable, Refused):
-            await self.api.poll(self.node_id, self.epoch, reports, [], 0, draining=True)
+            await self.api.poll(
+                self.node_id, self.epoch, reports, [], 0, answer_within=self._answer_within(0), draining=True
+            )

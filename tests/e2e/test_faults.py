@@ -1,5 +1,7 @@
 """Faults from the test plan with real processes: poison calls (T13), an agent killed mid-call (T1),
-an agent stopped with SIGTERM (T14), and cancelling a running call."""
+a daemon that tries to outlive its agent (T2), a partition longer than the lease (T4) and short ones
+(T5), an API killed during a waiting call (T9), an agent stopped with SIGTERM (T14), and cancelling
+a running call."""
 
 from __future__ import annotations
 
@@ -263,3 +265,80 @@ def wait_for_nodes(http: httpx.Client, ready: int, timeout: float = 30) -> None:
     while len([n for n in http.get("/v1/nodes").json()["items"] if n["state"] == "ready"]) < ready:
         assert time.monotonic() < deadline, http.get("/v1/nodes").json()
         time.sleep(0.2)
+
+
+DAEMON = """
+import os, sys, time
+
+def spawn(marker):
+    # the classic escape: fork, start a session of its own, fork again, let the middle one go
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(3600)", marker])
+        os._exit(0)
+    os.wait()
+    time.sleep(60)
+"""
+
+
+def processes_with(marker: str) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_daemon_started_by_a_function_dies_with_its_agent(cluster: Cluster) -> None:
+    """T2: a setsid, double-forked daemon does not outlive the agent that ran its function."""
+    marker = f"t2-daemon-{time.monotonic_ns()}"
+    with cluster.http() as http:
+        deploy(http, "t2", {"app.py": DAEMON}, '[functions.spawn]\nhandler = "app:spawn"\ntimeout = 120\n')
+        call_id = http.post("/v1/apps/t2/functions/spawn/calls", json={"args": [marker]}).json()["id"]
+        running = wait_for_status(http, call_id, "running")
+        deadline = time.monotonic() + 30
+        while not (daemons := processes_with(marker)):
+            assert time.monotonic() < deadline, "the function's daemon never started"
+            time.sleep(0.1)
+        victim = cluster.agent_of_node(running["node_id"])
+        victim.popen.send_signal(signal.SIGKILL)
+        victim.popen.wait(10)
+        deadline = time.monotonic() + 10
+        while (left := daemons & processes_with(marker)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left == set(), f"the daemon outlived its agent: {left}"
+        assert http.delete(f"/v1/calls/{call_id}").status_code in (200, 202)  # its rerun elsewhere is not wanted
+
+
+def test_short_partitions_during_a_long_call_run_it_once(
+    platform: Platform, settings: Settings, tmp_path: Path
+) -> None:
+    """T5: partitions shorter than the lease, and a reset of every connection, while a call runs:
+    the call ends once, in its first attempt, on its first node."""
+    tenant = bootstrap_tenant(settings, "t5")
+    token = httpx.post(f"{platform.url}/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)
+    api_port = int(platform.url.rsplit(":", 1)[1])
+    with FaultProxy(api_port) as proxy, httpx.Client(base_url=platform.url, headers=tenant.headers, timeout=70) as http:
+        behind = start_agent(f"http://127.0.0.1:{proxy.port}", token.json()["token"], settings, tmp_path / "a", "a")
+        try:
+            wait_for_nodes(http, 1)
+            deploy(http, "t5", {"app.py": POISON}, POISON_MANIFEST)
+            call_id = http.post("/v1/apps/t5/functions/slow/calls", json={"args": [8]}).json()["id"]
+            first = wait_for_status(http, call_id, "running")
+            for mode, seconds in [(Mode.BLACKHOLE, 1.0), (Mode.RESET, 0.3), (Mode.BLACKHOLE, 1.5)]:
+                proxy.set(mode)  # lease 4 s (tests/e2e/conftest.py): each cut is well inside it
+                time.sleep(seconds)
+                proxy.set(Mode.PASS)
+                time.sleep(0.8)
+            final = http.get(f"/v1/calls/{call_id}/result", params={"wait": 40}).json()
+            assert final["status"] == "succeeded", final
+            assert (final["attempt"], final["node_id"]) == (1, first["node_id"]), final
+            again = http.get(f"/v1/calls/{call_id}").json()
+            assert again["attempt"] == 1 and again["result"] == final["result"]
+        finally:
+            behind.stop(30)

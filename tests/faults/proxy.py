@@ -61,8 +61,10 @@ class FaultProxy:
             writer.transport.abort()
             return
         if self.mode is Mode.BLACKHOLE:
-            await reader.read()  # swallow until the client gives up
+            self._connections.add(writer)  # healing drops it, like the ones that were open before
+            await reader.read()  # swallow until the client gives up, or the cut heals
             writer.transport.abort()
+            self._connections.discard(writer)
             return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
