@@ -1,12 +1,14 @@
-"""Outages of the backing services with real processes (T6, T8): while Postgres is down the API
+"""Outages of the backing services with real processes (T6, T7, T8): while Postgres is down the API
 answers 503 with Retry-After and accepts nothing it cannot keep; after Postgres or Redis come back,
 every accepted call reaches a terminal state (lost = 0)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 
 import httpx
+import redis
 
 from skiff.local.services import PostgresServer, RedisServer
 from tests.e2e.conftest import Platform
@@ -77,4 +79,28 @@ def test_redis_restart_loses_nothing(platform: Platform, redis_server: RedisServ
         after, _ = submit(http, 10)
         final = drain(http, before + during + after)
         assert set(final) == set(before + during + after)
+        assert set(final.values()) == {"succeeded"}
+
+
+def test_redis_flushed_under_load_loses_nothing(platform: Platform, redis_server: RedisServer) -> None:
+    """T7: FLUSHALL while clients submit and containers take inputs: every queue, wake-up and notice
+    in Redis is gone at once; the reconciler publishes the queued calls again from Postgres."""
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+
+        def client_submits() -> tuple[list[str], list[httpx.Response]]:
+            with platform.http() as own:
+                return submit(own, 15)
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            load = [pool.submit(client_submits) for _ in range(4)]
+            time.sleep(0.3)
+            with redis.Redis.from_url(redis_server.url) as direct:
+                assert direct.flushall()
+            submitted = [future.result() for future in load]
+        accepted = [call_id for ids, _ in submitted for call_id in ids]
+        assert all(refused == [] for _, refused in submitted), [r.text for _, refused in submitted for r in refused]
+        assert len(accepted) == 60
+        final = drain(http, accepted)
+        assert set(final) == set(accepted)
         assert set(final.values()) == {"succeeded"}
