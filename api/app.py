@@ -18,6 +18,7 @@ from api.apps.routes import AppController
 from api.auth.cache import PrincipalCache
 from api.auth.guards import authenticate
 from api.blobs import blob_store_from_url
+from api.calls.backlog import Backlog
 from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
 from api.calls.quota import ActiveCallQuota
 from api.calls.routes import CallController, InvokeController, MapController
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> Litestar:
                 "metrics": Metrics(),
                 "principals": PrincipalCache(settings.token_cache_seconds),
                 "quota": ActiveCallQuota(settings.workspace_max_active_calls),
+                "backlog": Backlog(),
             }
         ),
         debug=False,

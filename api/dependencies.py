@@ -69,6 +69,7 @@ def provide_calls(state: State) -> CallService:
         settings.max_input_bytes,
         settings.lost_attempt_retries,
         state.quota,
+        state.backlog,
     )
 
 

@@ -8,20 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from redis.exceptions import RedisError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.apps.models import App, Function
+from api.calls.backlog import Backlog
 from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
 from api.calls.logs import read_lines
 from api.calls.models import Call, CallLogLine
-from api.calls.quota import ActiveCallQuota, adding_note
+from api.calls.quota import ActiveCallQuota
 from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut, MapInput
 from api.calls.states import TERMINAL, CallStatus, sources_of
 from api.calls.store import CallStore
-from api.errors import NotFound, PayloadTooLarge, RateLimited
+from api.errors import NotFound, PayloadTooLarge
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
@@ -29,7 +29,6 @@ from api.pagination import page_query, split_page
 ID_PREFIX = "call"
 BATCH_PREFIX = "map"
 JSON = "application/json"
-BACKLOG_RETRY_AFTER = 5
 # After the first of many calls ends, how long a wait for many gathers more before answering.
 MANY_LINGER_SECONDS = 0.02
 WAIT_POLL_SECONDS = 1.0  # completion notices are the fast path; this catches a lost one
@@ -75,8 +74,10 @@ class CallService:
         max_input_bytes: int,
         lost_attempt_retries: int = 2,
         quota: ActiveCallQuota | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
         self.quota = quota or ActiveCallQuota(0)
+        self.backlog = backlog or Backlog()
         self.sessionmaker = sessionmaker
         self.store = store
         self.dispatcher = dispatcher
@@ -268,19 +269,9 @@ class CallService:
         return ended
 
     async def _check_backlog(self, name: str, function_id: str, spec: dict[str, Any], adding: int = 1) -> None:
-        """The function's queue in Redis is the fast count; it holds every published, unclaimed call."""
-        limit = int(spec.get("max_pending", 10_000))
-        try:
-            pending = await self.dispatcher.queue_length(function_id)
-        except (RedisError, OSError):
-            return  # Redis away: accept (the call is durable) rather than refuse on a guess
-        if pending + adding > limit:
-            raise RateLimited(
-                f"function {name!r} has {pending} calls waiting{adding_note(adding)}, "
-                f"its limit (max_pending) is {limit}; "
-                f"retry after {BACKLOG_RETRY_AFTER} s or raise max_pending",
-                retry_after=BACKLOG_RETRY_AFTER,
-            )
+        await self.backlog.admit(
+            self.dispatcher.queue_length, name, function_id, int(spec.get("max_pending", 10_000)), adding
+        )
 
     async def get(self, workspace_id: str, call_id: str) -> Call:
         call = await self.store.read(workspace_id, call_id) if is_valid_id(call_id, ID_PREFIX) else None

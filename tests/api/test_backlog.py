@@ -1,0 +1,61 @@
+"""The backlog check asks Redis for a queue's length only when a recent count leaves too little room."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.calls import backlog as backlog_module
+from api.calls.backlog import Backlog
+from api.errors import RateLimited
+
+
+class Queue:
+    """A queue length that the test sets, and how often it was asked."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.asked = 0
+
+    async def __call__(self, function_id: str) -> int:
+        self.asked += 1
+        return self.length
+
+
+async def test_plenty_of_room_is_asked_about_once_until_half_of_it_is_used() -> None:
+    queue, backlog = Queue(0), Backlog()
+    for _ in range(50):  # limit 100, empty queue: 50 submits of one use half the room
+        await backlog.admit(queue, "f", "fn_1", 100)
+    assert queue.asked == 1
+    await backlog.admit(queue, "f", "fn_1", 100)
+    assert queue.asked == 2
+
+
+async def test_near_the_limit_every_submit_asks_and_past_it_is_refused_naming_the_limit() -> None:
+    queue, backlog = Queue(1), Backlog()
+    await backlog.admit(queue, "f", "fn_1", 2)
+    queue.length = 2
+    with pytest.raises(RateLimited, match=r"function 'f' has 2 calls waiting, its limit \(max_pending\) is 2"):
+        await backlog.admit(queue, "f", "fn_1", 2)
+    assert queue.asked == 2
+
+
+async def test_a_count_is_asked_again_after_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    queue, backlog = Queue(0), Backlog()
+    now = [1000.0]
+    monkeypatch.setattr(backlog_module.time, "monotonic", lambda: now[0])
+    await backlog.admit(queue, "f", "fn_1", 1000)
+    now[0] += 0.5
+    await backlog.admit(queue, "f", "fn_1", 1000)
+    assert queue.asked == 1
+    now[0] += 0.6
+    await backlog.admit(queue, "f", "fn_1", 1000)
+    assert queue.asked == 2
+
+
+async def test_a_batch_counts_as_its_size() -> None:
+    queue, backlog = Queue(0), Backlog()
+    await backlog.admit(queue, "f", "fn_1", 100, adding=40)
+    queue.length = 90  # others filled the queue meanwhile
+    with pytest.raises(RateLimited, match="this request would add 20"):
+        await backlog.admit(queue, "f", "fn_1", 100, adding=20)  # 40 + 20 is past half the room: it asks
+    assert queue.asked == 2
