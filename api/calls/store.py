@@ -29,6 +29,7 @@ CALL_COLUMNS_OF_C = ", ".join(f"c.{column.name}" for column in Call.__table__.co
 
 QUEUED, RUNNING, SUCCEEDED = CallStatus.QUEUED.value, CallStatus.RUNNING.value, CallStatus.SUCCEEDED.value
 STARTING, READY, EXITED = ContainerState.STARTING.value, ContainerState.READY.value, ContainerState.EXITED.value
+PENDING, STOPPING = ContainerState.PENDING.value, ContainerState.STOPPING.value
 assert QUEUED in sources_of(CallStatus.RUNNING) and RUNNING in sources_of(CallStatus.SUCCEEDED)
 
 RESOLVE = """
@@ -120,6 +121,36 @@ WITH slot AS ({_slot_idle("$1", "$2", "$3")}), done AS ({_succeed("$4", "$5", "$
 SELECT slot.was, slot.state, slot.function_id AS slot_function_id, slot.node_id AS slot_node_id, done.*
 FROM slot FULL JOIN done ON true
 """
+
+
+# A node's long poll, woken up (the cold-start path): its start commands claimed, with what each
+# container needs, the containers to stop and which of its calls are still its own, in one
+# statement. No row when the node is unknown or its agent's epoch is over.
+NODE_WAKE = f"""
+WITH node AS (
+    SELECT id FROM nodes WHERE id = $1 AND workspace_id = $2 AND epoch = $3
+), claimed AS (
+    UPDATE containers c SET state = '{STARTING}', started_at = now()
+    FROM node WHERE $5 AND c.node_id = node.id AND c.state = '{PENDING}'
+    RETURNING c.id, c.function_id, c.gpu_model, c.gpu_count
+)
+SELECT
+    ARRAY(SELECT id FROM containers WHERE node_id = $1 AND state = '{STOPPING}') AS stop,
+    ARRAY(SELECT id FROM calls WHERE id = ANY($4::text[]) AND node_id = $1 AND status = '{RUNNING}') AS ours,
+    claimed.id AS container_id, f.id AS function_id, a.name AS app, f.name AS function, f.version,
+    d.bundle_digest, f.image_key, f.spec, claimed.gpu_model, claimed.gpu_count
+FROM node
+LEFT JOIN claimed ON true
+LEFT JOIN functions f ON f.id = claimed.function_id
+LEFT JOIN apps a ON a.id = f.app_id
+LEFT JOIN deployments d ON d.id = f.deployment_id
+"""
+
+
+class NodeWake(NamedTuple):
+    starts: list[dict[str, Any]]  # a ContainerSpec's fields each
+    stop: list[str]
+    ours: set[str]
 
 
 class FunctionRef(NamedTuple):
@@ -295,6 +326,18 @@ class CallStore:
         slot_values = [values.pop(k) for k in ("was", "state", "slot_function_id", "slot_node_id")]
         slot = SlotState(*slot_values) if slot_values[0] is not None else None
         return (as_call(values) if values["id"] is not None else None), slot
+
+    async def node_wake(
+        self, workspace_id: str, node_id: str, epoch: int, running_calls: list[str], *, claim: bool
+    ) -> NodeWake | None:
+        """None when the workspace has no such node, or it re-registered since `epoch`."""
+        rows = await (await self._connected()).fetch(NODE_WAKE, node_id, workspace_id, epoch, running_calls, claim)
+        if not rows:
+            return None
+        starts = [dict(row) for row in rows if row["container_id"] is not None]
+        for start in starts:
+            del start["stop"], start["ours"]
+        return NodeWake(starts, list(rows[0]["stop"]), set(rows[0]["ours"]))
 
     async def slot_idle(self, workspace_id: str, container_id: str, cold_start_ms: float | None) -> SlotState | None:
         """None when the workspace has no such container, or it has exited."""

@@ -74,8 +74,23 @@ class ExecutionService:
         work = await self._poll_once(principal, node_id, body, first=True)
         while not (work.start or work.stop or work.abandon) and (left := deadline - time.monotonic()) > 0:
             await self.dispatcher.block_pop([node_wake_key(node_id)], left)
-            work = await self._poll_once(principal, node_id, body, first=False)
+            work = await self._woken(principal, node_id, body)
         return work
+
+    async def _woken(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
+        """A poll's look after its wait: the first look of this request took the heartbeat and
+        the reports, so this one only claims start commands, in one statement."""
+        wake = await self.store.node_wake(
+            principal.workspace_id, node_id, body.epoch, list(body.running_calls), claim=not body.draining
+        )
+        if wake is None:  # unknown node, or a stale epoch: the full look says which
+            return await self._poll_once(principal, node_id, body, first=False)
+        return NodeWork(
+            start=[msgspec.convert(start, ContainerSpec) for start in wake.starts],
+            stop=wake.stop,
+            abandon=[c for c in body.running_calls if c not in wake.ours],
+            lease_seconds=self.lease.total_seconds(),
+        )
 
     async def _poll_once(self, principal: Principal, node_id: str, body: NodePoll, *, first: bool) -> NodeWork:
         drained: Sequence[str] = ()

@@ -394,3 +394,64 @@ async def test_a_workspace_at_its_active_call_limit_gets_429_and_others_do_not(
         assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
         assert "SKIFF_WORKSPACE_MAX_ACTIVE_CALLS" in refused.json()["detail"] and "3" in refused.json()["detail"]
         assert (await invoke(client, other_tenant)).status_code == 202  # one flood does not stop the others
+
+
+# ---- a node's long poll, woken while it waits ----
+async def waiting_poll(agent: ScriptedAgent, **body: Any) -> asyncio.Task[httpx.Response]:
+    poll = asyncio.create_task(
+        agent.client.post(
+            f"/v1/agent/nodes/{agent.node_id}/poll",
+            json={"epoch": agent.epoch, "wait_seconds": 10, **body},
+            headers=agent.headers,
+        )
+    )
+    await asyncio.sleep(0.3)  # its first look found nothing; it waits
+    assert not poll.done(), poll.result().text
+    return poll
+
+
+async def test_a_waiting_poll_is_woken_with_what_its_container_needs(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    deployed = (await deploy(client, tenant, "greeter", hello_bundle())).json()
+    assert (await invoke(client, tenant, args=["ada"])).status_code == 202
+    poll = await waiting_poll(agent)
+    await scheduler.step()
+    answer = await asyncio.wait_for(poll, 5)
+    assert answer.status_code == 200, answer.text
+    work = answer.json()
+    (start,) = work["start"]
+    (function,) = [f for f in deployed["functions"] if f["name"] == "hello"]
+    assert (start["app"], start["function"], start["version"]) == ("greeter", "hello", 1)
+    assert (start["function_id"], start["image_key"]) == (function["id"], function["image_key"])
+    assert start["bundle_digest"] == deployed["bundle_digest"]
+    assert start["spec"]["handler"] == "app:hello" and start["gpu_count"] == 0 and start["gpu_model"] is None
+    assert (work["stop"], work["abandon"]) == ([], [])
+    again = await agent.poll()  # claimed once: the next look does not start it again
+    assert again["start"] == []
+
+
+async def test_a_woken_poll_says_which_of_its_calls_are_no_longer_its_own(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant, args=["ada"])).json()
+    spec = await start_container(agent, scheduler)
+    assert (await agent.next(spec["container_id"], wait_seconds=2))["input"]["call_id"] == call["id"]
+    poll = await waiting_poll(agent, running_calls=[call["id"]])
+    assert (await client.delete(f"/v1/calls/{call['id']}", headers=tenant.headers)).status_code == 200  # wakes it
+    work = (await asyncio.wait_for(poll, 5)).json()
+    assert work["abandon"] == [call["id"]] and work["start"] == []
+
+
+async def test_a_woken_poll_of_a_node_registered_again_meanwhile_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    poll = await waiting_poll(agent)
+    again = await client.post("/v1/agent/nodes", json=REGISTRATION, headers=agent.headers)  # the agent restarted
+    assert again.json()["node"]["epoch"] == agent.epoch + 1
+    assert (await invoke(client, tenant, args=["ada"])).status_code == 202
+    await scheduler.step()
+    answer = await asyncio.wait_for(poll, 5)
+    assert answer.status_code == 409 and "re-registered" in answer.json()["detail"], answer.text
