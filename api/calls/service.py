@@ -333,10 +333,13 @@ class CallService:
                     error={"type": "Cancelled", "message": "cancelled by request"},
                 )
                 .returning(Call),
-                execution_options={"populate_existing": True},
+                # The call may end between the read and this update: then nothing here may mark the
+                # object read above as stale; it is read again below.
+                execution_options={"populate_existing": True, "synchronize_session": False},
             )
-        if cancelled is None:
-            return call
+            if cancelled is None:  # it had ended (perhaps just now): answer with how it ended
+                await session.refresh(call)
+                return call
         if cancelled.node_id is not None:
             await self.dispatcher.wake(node_wake_key(cancelled.node_id))
         await self.dispatcher.notify_done([cancelled.id])

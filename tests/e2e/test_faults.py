@@ -342,3 +342,18 @@ def test_short_partitions_during_a_long_call_run_it_once(
             assert again["attempt"] == 1 and again["result"] == final["result"]
         finally:
             behind.stop(30)
+
+
+def test_cancelling_calls_as_they_end_answers_with_their_state(platform: Platform) -> None:
+    """A cancel that races the call's own end answers with the call as it is: cancelled, or ended."""
+    with platform.http() as http:
+        deploy(http, "poison", {"app.py": POISON}, POISON_MANIFEST)
+        call(http, "poison", "ok")  # a warm container: calls end within milliseconds of their submit
+        seen = set()
+        for _ in range(40):
+            call_id = http.post("/v1/apps/poison/functions/ok/calls", json={}).json()["id"]
+            answer = http.delete(f"/v1/calls/{call_id}")
+            assert answer.status_code == 200, answer.text
+            seen.add(answer.json()["status"])
+            assert http.get(f"/v1/calls/{call_id}").json()["status"] == answer.json()["status"]
+        assert seen <= {"cancelled", "succeeded"}, seen
