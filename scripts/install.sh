@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Skiff needs on Debian 12, and only what is missing: the Debian packages, then the
-# Python environment in .venv, built from Debian's /usr/bin/python3 (never a pyenv shim).
+# Python environment in .venv, built from Debian's /usr/bin/python3 (never a pyenv shim), then the
+# npm packages of the TypeScript client and of the tests' S3 server.
 # Safe to run again: it does nothing when everything is in place.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -87,23 +88,30 @@ install_python() {
   echo "$wanted" >"$STAMP"
 }
 
-install_test_servers() {
-  # The blob store tests run a real S3 server: s3rver, an npm package pinned in tests/s3.
-  local lock=tests/s3/package-lock.json stamp=tests/s3/node_modules/.skiff-install-stamp wanted
-  [ -f "$lock" ] || return 0
+install_node() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     install_packages nodejs npm
   fi
+}
+
+# npm ci in $1, again only when its package-lock.json changed; the stamp lives in node_modules, so
+# a removed node_modules is installed again.
+npm_ci_once() {
+  local dir=$1 what=$2 lock=$1/package-lock.json stamp=$1/node_modules/.skiff-install-stamp wanted
+  [ -f "$lock" ] || return 0
+  install_node
   wanted=$(sha256sum "$lock" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
     return 0
   fi
-  say "installing the tests' S3 server (npm ci --prefix tests/s3)"
-  npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error
+  say "installing $what (npm ci --prefix $dir)"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   echo "$wanted" >"$stamp"
 }
 
 install_packages "${PACKAGES[@]}"
 install_python
-install_test_servers
+npm_ci_once clients/typescript "the TypeScript client's dependencies"
+# The blob store tests run a real S3 server: s3rver, an npm package pinned in tests/s3.
+npm_ci_once tests/s3 "the tests' S3 server"
 say "ready: make run starts Skiff, make test runs the tests"
