@@ -180,10 +180,23 @@ def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or caused_by_unavailable(exc)):
         return on_unavailable(request, exc)
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(request, 500, "internal error; the server log has the details")
+
+
+def caused_by_unavailable(exc: BaseException) -> bool:
+    """SQLAlchemy wraps some of asyncpg's connection errors in a plain DBAPIError (Postgres still
+    recovering after a crash answers CannotConnectNowError while a connection is opened)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, UNAVAILABLE) and not isinstance(cause, DBAPIError):
+            return True
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return False
 
 
 # A backing service away: the client may retry. The asyncpg ones come from the call path's raw

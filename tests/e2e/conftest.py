@@ -130,8 +130,8 @@ def platform(api_server: str, settings: Settings, platform_tenant: Tenant, state
                 pytest.fail(f"the agent did not register:\n{agent.output()[-3000:]}")
             time.sleep(0.1)
     yield platform
-    agent.stop(30)
-    scheduler.stop()
+    platform.agent.stop(30)
+    platform.scheduler.stop()  # a test may have put another in its place
 
 
 @pytest.fixture(scope="session")
