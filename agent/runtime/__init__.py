@@ -9,6 +9,7 @@ own interpreter, not the agent's. The agent starts it with ``BOOTSTRAP`` (see ``
 
 It talks to the agent with the frames of ``frames`` on two pipes (``--in-fd`` carries agent to
 runtime, ``--out-fd`` the other way); fds 1 and 2 belong to the user's prints (the logs).
+A handler that is a method of a class is served on one instance per container (see ``classes``).
 
 A zygote (see ``zygote``) is started the same way with ``ZYGOTE_BOOTSTRAP``; the containers it
 forks run ``__main__``'s serve loop with the options above.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import frames, handler
+from . import classes, frames, handler
 from .serve import Channel, ready, run_setup, serve_sync, setup_failed
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
@@ -62,16 +62,26 @@ def serve(options: Dict[str, str], channel: Channel) -> int:
     except handler.UserCodeError as exc:
         channel.send(setup_failed(exc.error))
         return 1
+    instance = classes.served_instance(function)  # a method of an @app.cls class: None for a function
     if handler.is_async(function):
         from .serve_async import serve_async
 
-        return serve_async(channel, function, setup, max(1, int(options["--max-inputs"])), max_result)
+        return serve_async(channel, function, setup, max(1, int(options["--max-inputs"])), max_result, instance)
     error = run_setup(setup) if setup is not None else None
+    if error is None and instance is not None:
+        error = instance.start()
     if error is not None:
         channel.send(setup_failed(error))
         return 1
+    if instance is None:
+        channel.send(ready(is_async=False, max_inputs=1))
+        return serve_sync(channel, function, max_result)
+    instance.stop_on_sigterm()
     channel.send(ready(is_async=False, max_inputs=1))
-    return serve_sync(channel, function, max_result)
+    try:
+        return serve_sync(channel, instance.bound_method(), max_result)
+    finally:
+        instance.stop()
 
 
 def serve_and_exit(options: Dict[str, str]) -> None:

@@ -28,7 +28,7 @@ class UserCodeError(Exception):
 
 
 def load_function(spec: str, role: str) -> Callable[..., Any]:
-    """Import ``module:function`` from the bundle; errors say what to fix."""
+    """Import ``module:function`` (or ``module:Class.method``) from the bundle; errors say what to fix."""
     module_name, _, function_name = spec.partition(":")
     if not module_name or not function_name:
         raise UserCodeError(failures.problem("InvalidHandler", "%s %r must look like 'module:function'" % (role, spec)))
@@ -41,7 +41,9 @@ def load_function(spec: str, role: str) -> Callable[..., Any]:
         raise UserCodeError(failures.problem("ModuleNotFoundError", message)) from None
     except BaseException as exc:  # syntax errors and import-time exceptions are the user's
         raise UserCodeError(failures.describe(exc)) from None
-    function = getattr(module, function_name, None)
+    function: Any = module
+    for part in function_name.split("."):
+        function = getattr(function, part, None)
     if not callable(function):
         found = sorted(
             n for n, v in vars(module).items() if isinstance(v, types.FunctionType) and not n.startswith("_")

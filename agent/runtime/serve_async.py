@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import signal
 
-from . import failures, frames, handler
+from . import classes, failures, frames, handler
 from .serve import Channel, cancelled, failed, leave_if_forked_child, ready, setup_failed, succeeded
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Optional
+    from typing import Any, Callable, Dict, List, Optional
 
 
 async def _read_frame(reader: asyncio.StreamReader, max_payload: int) -> Optional[frames.Frame]:
@@ -54,6 +55,7 @@ async def _serve(
     setup: Optional[Callable[..., Any]],
     max_inputs: int,
     max_result: int,
+    instance: Optional[classes.ClassInstance],
 ) -> int:
     if setup is not None:
         try:
@@ -63,7 +65,36 @@ async def _serve(
         except BaseException as exc:
             channel.send(setup_failed(failures.describe(exc)))
             return 1
+    if instance is not None:
+        error = await instance.start_async()
+        if error is not None:
+            channel.send(setup_failed(error))
+            return 1
+        function = instance.bound_method()
+    if instance is not None and instance.exit_hooks:
+        _stop_on_sigterm(instance)
     channel.send(ready(is_async=True, max_inputs=max_inputs))
+    try:
+        return await _serve_inputs(channel, function, max_inputs, max_result)
+    finally:
+        if instance is not None:
+            await instance.stop_async()
+
+
+def _stop_on_sigterm(instance: classes.ClassInstance) -> None:
+    """SIGTERM runs the exit hooks on the loop, then ends the process as SIGTERM would have."""
+    stopping: List["asyncio.Future[None]"] = []  # the loop keeps only a weak reference to its tasks
+
+    async def terminate() -> None:
+        await instance.stop_async()
+        classes.terminate_now(signal.SIGTERM)
+
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: stopping.append(asyncio.ensure_future(terminate()))
+    )
+
+
+async def _serve_inputs(channel: Channel, function: Callable[..., Any], max_inputs: int, max_result: int) -> int:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
     pipe = os.fdopen(channel.in_fd, "rb", buffering=0)
@@ -109,5 +140,6 @@ def serve_async(
     setup: Optional[Callable[..., Any]],
     max_inputs: int,
     max_result: int,
+    instance: Optional[classes.ClassInstance] = None,
 ) -> int:
-    return asyncio.run(_serve(channel, function, setup, max_inputs, max_result))
+    return asyncio.run(_serve(channel, function, setup, max_inputs, max_result, instance))

@@ -8,11 +8,15 @@
     def hello(name: str) -> str:
         return f"hello {name}"
 
-Deploy with `skiff deploy app.py` (or `app.deploy()`), then `hello.remote("ada")`.
+Deploy with `skiff deploy app.py` (or `app.deploy()`), then `hello.remote("ada")`. A class with
+`@app.cls(...)` makes each `@skiff.method` a function, served on one instance per container:
+`@skiff.enter` methods run before its first input, `@skiff.exit` ones when it stops.
+Try a function without deploying it for good with `skiff run app.py::hello --args '["ada"]'`.
 """
 
-from skiff.app import App, Function
+from skiff.app import App
 from skiff.calls import FunctionCall
+from skiff.cls import Cls, enter, exit, method
 from skiff.deployments import Deployment
 from skiff.exceptions import (
     AuthError,
@@ -28,6 +32,7 @@ from skiff.exceptions import (
     RemoteError,
     Unavailable,
 )
+from skiff.functions import Function
 from skiff.options import Image, Retries
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "AuthError",
     "CallCancelled",
     "CallTimeout",
+    "Cls",
     "Deployment",
     "Error",
     "FieldError",
@@ -49,4 +55,7 @@ __all__ = [
     "RemoteError",
     "Retries",
     "Unavailable",
+    "enter",
+    "exit",
+    "method",
 ]

@@ -8,40 +8,31 @@ def thumbnail(url: str) -> dict[str, str]: ...
 thumbnail.remote("https://...")        # run it on the platform and wait for the result
 thumbnail.spawn("https://...").get()   # start it, collect the result later
 list(thumbnail.map(urls))              # many inputs, results in order
+
+`@app.cls(...)` registers a class whose methods are functions: see `skiff.cls`.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from skiff.calls import MAX_SERVER_WAIT_SECONDS, FunctionCall, ended_calls, outcome, start_call, start_map
-from skiff.connection import Connection, default_connection
+from skiff.cls import Cls, class_methods, method_function_name
 from skiff.deployments import Deployment, deploy_functions
-from skiff.exceptions import Error, InvalidRequest, NotFound
+from skiff.exceptions import InvalidRequest
+from skiff.functions import Function, check_app_name
 from skiff.options import FUNCTION_NAME, FunctionOptions, Image, Retries, check
-from skiff_client.api.apps import list_functions, update_function
-from skiff_client.models import AutoscalingPatch, CallOut
-from skiff_client.types import UNSET, Unset
+
+__all__ = ["App", "Function", "check_app_name"]  # Function and check_app_name live in skiff.functions
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-APP_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-
-
-def check_app_name(name: str) -> str:
-    if not isinstance(name, str) or APP_NAME.fullmatch(name) is None:
-        rule = "use lower-case letters, digits and '-', starting with a letter or digit (at most 63 characters)"
-        raise InvalidRequest(f"app name {name!r} is invalid; {rule}, e.g. 'image-tools'")
-    return name
-
 
 class App:
-    """A named group of functions, deployed together as one version."""
+    """A named group of functions (and classes of them), deployed together as one version."""
 
     def __init__(self, name: str) -> None:
         self.name = check_app_name(name)
@@ -116,6 +107,72 @@ class App:
 
         return register
 
+    def cls(
+        self,
+        *,
+        image: Image | None = None,
+        gpu: str | Sequence[str] | None = None,
+        cpu: float | None = None,
+        memory: int | None = None,
+        timeout: int | None = None,
+        retries: int | Retries | None = None,
+        min_containers: int | None = None,
+        max_containers: int | None = None,
+        buffer_containers: int | None = None,
+        max_inputs: int | None = None,
+        scaledown_window: int | None = None,
+        max_pending: int | None = None,
+        preload: Sequence[str] = (),
+        zygote: bool | None = None,
+        env: Mapping[str, str] | None = None,
+        setup: str | Callable[..., Any] | None = None,
+    ) -> Callable[[type[Any]], Cls]:
+        """Register a module-level class: each `@skiff.method` becomes the function `CLASS-METHOD`, served
+        on one instance per container (`@skiff.enter` methods run before its first input, `@skiff.exit`
+        ones when it stops). The options apply to every method, and are checked now."""
+        options = FunctionOptions(
+            image=image,
+            gpu=gpu,
+            cpu=cpu,
+            memory=memory,
+            timeout=timeout,
+            retries=retries,
+            min_containers=min_containers,
+            max_containers=max_containers,
+            buffer_containers=buffer_containers,
+            max_inputs=max_inputs,
+            scaledown_window=scaledown_window,
+            max_pending=max_pending,
+            preload=tuple(preload),
+            zygote=zygote,
+            env=dict(env or {}),
+            setup=setup,
+        )
+
+        def register(user_cls: type[Any]) -> Cls:
+            methods = class_methods(user_cls)
+            class_name = user_cls.__name__
+            if callable(setup) and not _same_module_function(setup, user_cls):
+                raise InvalidRequest(
+                    f"setup for {class_name!r} must be a top-level function of the same module "
+                    f"({user_cls.__module__}), or a 'module:function' string; or use @skiff.enter"
+                )
+            first = method_function_name(class_name, next(iter(methods)))
+            check(options.problems(f"functions.{first}"), f"class {class_name!r}")
+            functions = {
+                key: Function[..., Any](
+                    self.name, method_function_name(class_name, key), func=func, options=options, class_name=class_name
+                )
+                for key, func in methods.items()
+            }
+            for function in functions.values():
+                if function.name in self.registered_functions:
+                    raise InvalidRequest(f"app {self.name!r} already has a function named {function.name!r}")
+            self.registered_functions.update({function.name: function for function in functions.values()})
+            return Cls(self.name, class_name, methods=functions, user_cls=user_cls)
+
+        return register
+
     def deploy(self, *, name: str | None = None, root: Path | None = None) -> Deployment:
         """Package the app's directory with a generated `skiff.toml` and deploy it as a new version.
 
@@ -125,129 +182,5 @@ class App:
         return deploy_functions(app_name, self.registered_functions, root=root, source_file=self.source_file)
 
 
-def _result_or_error(call: CallOut, return_exceptions: bool) -> Any:
-    try:
-        return outcome(call)
-    except Error as exc:
-        if not return_exceptions:
-            raise
-        return exc
-
-
-def _same_module_function(setup: Callable[..., Any], func: Callable[..., Any]) -> bool:
-    return inspect.isfunction(setup) and setup.__module__ == func.__module__ and setup.__qualname__ == setup.__name__
-
-
-class Function(Generic[P, R]):
-    """A deployed (or deployable) function, called by app and function name."""
-
-    def __init__(
-        self,
-        app_name: str,
-        name: str,
-        *,
-        func: Callable[P, R] | None = None,
-        options: FunctionOptions | None = None,
-        connection: Connection | None = None,
-    ) -> None:
-        self.app_name = app_name
-        self.name = name
-        self.raw_f = func
-        self.options = options or FunctionOptions()
-        self._connection = connection
-
-    def __repr__(self) -> str:
-        return f"Function({self.app_name!r}, {self.name!r})"
-
-    @classmethod
-    def from_name(cls, app_name: str, name: str) -> Function[..., Any]:
-        """A reference to a deployed function; nothing is checked until it is called."""
-        return Function(check_app_name(app_name), name)
-
-    @classmethod
-    def lookup(cls, app_name: str, name: str) -> Function[..., Any]:
-        """A deployed function of the app's current version; NotFound names the functions there are."""
-        connection = default_connection()
-        listing = connection.send(
-            lambda c: list_functions.sync_detailed(check_app_name(app_name), client=c), idempotent=True
-        )
-        names = [item.name for item in listing.items]
-        if name not in names:
-            raise NotFound(f"function {name!r} not found in app {app_name!r}; functions: {', '.join(names) or 'none'}")
-        return Function(app_name, name)
-
-    @property
-    def connection(self) -> Connection:
-        return self._connection or default_connection()
-
-    def update_autoscaler(
-        self,
-        *,
-        min_containers: int | Unset | None = UNSET,
-        max_containers: int | Unset | None = UNSET,
-        buffer_containers: int | Unset | None = UNSET,
-        scaledown_window: int | Unset | None = UNSET,
-    ) -> dict[str, int]:
-        """Change the deployed function's autoscaling now, without a deploy; None returns a setting to
-        the manifest's. The change outlives deploys that leave the setting alone. Returns the settings
-        in effect."""
-        body = AutoscalingPatch(
-            min_containers=min_containers,
-            max_containers=max_containers,
-            buffer_containers=buffer_containers,
-            scaledown_window=scaledown_window,
-        )
-        updated = self.connection.send(
-            lambda c: update_function.sync_detailed(self.app_name, self.name, client=c, body=body), idempotent=True
-        )
-        return dict(updated.autoscaling.to_dict())
-
-    def local(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run the Python function here, in this process."""
-        if self.raw_f is None:
-            raise Error(f"{self!r} was looked up by name; it has no local Python function to run")
-        return self.raw_f(*args, **kwargs)
-
-    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run the function on the platform and wait for its result; raises RemoteError if it raised."""
-        state = start_call(self.connection, self.app_name, self.name, args, kwargs, wait=MAX_SERVER_WAIT_SECONDS)
-        return FunctionCall[R](state.id, connection=self._connection, state=state).get()
-
-    def spawn(self, *args: P.args, **kwargs: P.kwargs) -> FunctionCall[R]:
-        """Start the function and return at once; `.get()` on the answer waits for the result."""
-        state = start_call(self.connection, self.app_name, self.name, args, kwargs)
-        return FunctionCall[R](state.id, connection=self._connection, state=state)
-
-    def map(
-        self, *iterables: Iterable[Any], order_outputs: bool = True, return_exceptions: bool = False
-    ) -> Iterator[Any]:
-        """Call the function once per input (zipped across `iterables`), then yield the results.
-
-        All inputs are started before any result is collected. With `return_exceptions`, a failed
-        call yields its exception instead of raising it.
-        """
-        inputs: list[tuple[tuple[Any, ...], dict[str, Any]]] = [(tuple(v), {}) for v in zip(*iterables, strict=False)]
-        return self._map_calls(inputs, order_outputs, return_exceptions)
-
-    def starmap(
-        self, input_iterator: Iterable[Sequence[Any]], *, order_outputs: bool = True, return_exceptions: bool = False
-    ) -> Iterator[Any]:
-        """Like `map`, with each input already a tuple of positional arguments."""
-        return self._map_calls([(tuple(values), {}) for values in input_iterator], order_outputs, return_exceptions)
-
-    def _map_calls(
-        self, inputs: list[tuple[tuple[Any, ...], dict[str, Any]]], order_outputs: bool, return_exceptions: bool
-    ) -> Iterator[Any]:
-        connection = self.connection
-        ids = start_map(connection, self.app_name, self.name, inputs)
-        position = {call_id: index for index, call_id in enumerate(ids)}
-        ready: dict[int, CallOut] = {}
-        next_index = 0
-        for call in ended_calls(connection, ids, MAX_SERVER_WAIT_SECONDS):
-            if not order_outputs:
-                yield _result_or_error(call, return_exceptions)
-                continue
-            ready[position[call.id]] = call
-            while next_index in ready:
-                yield _result_or_error(ready.pop(next_index), return_exceptions)
-                next_index += 1
+def _same_module_function(setup: Callable[..., Any], defined: Callable[..., Any] | type[Any]) -> bool:
+    return inspect.isfunction(setup) and setup.__module__ == defined.__module__ and setup.__qualname__ == setup.__name__

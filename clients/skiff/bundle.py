@@ -4,7 +4,8 @@ What goes in: every `*.py` file next to the app's file, and every package direct
 `__init__.py`) beside it, whole. What stays out: virtual environments, `__pycache__`, tests,
 hidden files and directories, and any `skiff.toml` already there (the generated one replaces it).
 Unless the app brings its own, `skiff/__init__.py` is the stub of `sandbox_stub.py`, so that the
-app module's `import skiff` works in a sandbox without the SDK.
+app module's `import skiff` works in a sandbox without the SDK. Modules the SDK generates (the
+entry points of `@app.cls` methods) go in beside the app's code.
 The archive is deterministic (sorted names, zero times and owners), so unchanged code has the
 same digest.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from skiff.exceptions import PayloadTooLarge
@@ -59,8 +60,11 @@ def _skipped(entry: Path) -> bool:
     return is_venv or (entry.is_dir() and entry.name in SKIPPED_DIRS)
 
 
-def build_bundle(root: Path, manifest: str, *, limit: int = MAX_BUNDLE_BYTES) -> bytes:
-    """The tar.gz of `root`'s code with `manifest` as `skiff.toml`; PayloadTooLarge over `limit`."""
+def build_bundle(
+    root: Path, manifest: str, *, generated: Mapping[str, str] | None = None, limit: int = MAX_BUNDLE_BYTES
+) -> bytes:
+    """The tar.gz of `root`'s code with `manifest` as `skiff.toml`, plus the `generated` sources by path;
+    PayloadTooLarge over `limit`."""
     files = [path for path in bundle_files(root) if path.as_posix() != MANIFEST_NAME]
     total = sum((root / path).stat().st_size for path in files)
     if total > limit:
@@ -77,6 +81,8 @@ def build_bundle(root: Path, manifest: str, *, limit: int = MAX_BUNDLE_BYTES) ->
             _add(tar, STUB_NAME, STUB_SOURCE.read_bytes())
         for path in files:
             _add(tar, path.as_posix(), (root / path).read_bytes())
+        for name, source in sorted((generated or {}).items()):
+            _add(tar, name, source.encode())
     return raw.getvalue()
 
 

@@ -123,14 +123,26 @@ class FunctionCall(Generic[R]):
 
 
 def start_call(
-    connection: Connection, app: str, function: str, args: Sequence[Any], kwargs: Mapping[str, Any], *, wait: int = 0
+    connection: Connection,
+    app: str,
+    function: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    wait: int = 0,
+    version: int | None = None,
 ) -> CallOut:
-    """POST a call with an `Idempotency-Key`, so that retries after a lost answer start it only once."""
+    """POST a call with an `Idempotency-Key`, so that retries after a lost answer start it only once.
+
+    `version` pins a deployed version; without it the app's current version runs."""
     body = call_input(args, kwargs)
     key = uuid.uuid4().hex
     prefer: str | Unset = f"wait={wait}" if wait else UNSET
+    pinned: int | Unset = UNSET if version is None else version
     return connection.send(
-        lambda c: create_call.sync_detailed(app, function, client=c, body=body, prefer=prefer, idempotency_key=key),
+        lambda c: create_call.sync_detailed(
+            app, function, client=c, body=body, version=pinned, prefer=prefer, idempotency_key=key
+        ),
         idempotent=True,
     )
 
@@ -139,20 +151,27 @@ MAP_BATCH = 1000  # inputs per map request (the API takes up to 10,000)
 
 
 def start_map(
-    connection: Connection, app: str, function: str, inputs: Sequence[tuple[Sequence[Any], Mapping[str, Any]]]
+    connection: Connection,
+    app: str,
+    function: str,
+    inputs: Sequence[tuple[Sequence[Any], Mapping[str, Any]]],
+    *,
+    version: int | None = None,
 ) -> list[str]:
     """The calls' ids, in input order: one request per `MAP_BATCH` inputs, each with an `Idempotency-Key`."""
     bodies = [call_input(args, kwargs) for args, kwargs in inputs]  # refuses a bad argument before sending any
+    pinned: int | Unset = UNSET if version is None else version
     ids: list[str] = []
     for start in range(0, len(bodies), MAP_BATCH):
-        ids += _send_map(connection, app, function, MapInput(inputs=bodies[start : start + MAP_BATCH]))
+        ids += _send_map(connection, app, function, MapInput(inputs=bodies[start : start + MAP_BATCH]), pinned)
     return ids
 
 
-def _send_map(connection: Connection, app: str, function: str, body: MapInput) -> list[str]:
+def _send_map(connection: Connection, app: str, function: str, body: MapInput, version: int | Unset) -> list[str]:
     key = uuid.uuid4().hex
     batch = connection.send(
-        lambda c: create_map.sync_detailed(app, function, client=c, body=body, idempotency_key=key), idempotent=True
+        lambda c: create_map.sync_detailed(app, function, client=c, body=body, version=version, idempotency_key=key),
+        idempotent=True,
     )
     return list(batch.calls)
 

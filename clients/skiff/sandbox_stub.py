@@ -1,8 +1,10 @@
 """The `skiff` that a function's own code imports inside its sandbox, where the SDK is not installed.
 
-Bundles carry this file as `skiff/__init__.py`: the app module's `import skiff`, `skiff.App(...)`
-and `@app.function(...)` then work there, and each decorator hands back the plain function, which
-the runtime calls. It is standard library only, and runs on any Python the runtime supports.
+Bundles carry this file as `skiff/__init__.py`: the app module's `import skiff`, `skiff.App(...)`,
+`@app.function(...)` and `@app.cls(...)` then work there, and each decorator hands back the plain
+function or class, which the runtime calls. `@skiff.method`, `@skiff.enter` and `@skiff.exit` mark
+a class's functions as the SDK does: the runtime reads the enter and exit marks. It is standard
+library only, and runs on any Python the runtime supports.
 Calling other functions from inside a function (`.remote()` there) is not supported yet.
 """
 
@@ -85,8 +87,45 @@ class App:
 
         return register
 
+    def cls(self, **options: Any) -> Callable[[type], type]:
+        def register(user_cls: type) -> type:
+            for name, value in vars(user_cls).items():
+                if getattr(value, METHOD_MARK, False) is True:
+                    self.registered_functions[f"{user_cls.__name__}-{name}"] = value
+            return user_cls
+
+        return register
+
     def deploy(self, **options: Any) -> None:
         raise Error("deploying from inside a function is not supported")
+
+
+METHOD_MARK = "__skiff_method__"
+ENTER_MARK = "__skiff_enter__"
+EXIT_MARK = "__skiff_exit__"
+
+
+def _mark(mark: str, func: Callable[..., Any] | None) -> Any:
+    def apply(target: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(target, mark, True)
+        return target
+
+    return apply if func is None else apply(func)
+
+
+def method(func: Callable[..., Any] | None = None) -> Any:
+    """`@skiff.method`: a method of an `@app.cls` class that is a function of the app."""
+    return _mark(METHOD_MARK, func)
+
+
+def enter(func: Callable[..., Any] | None = None) -> Any:
+    """`@skiff.enter`: the runtime runs it once per container, before the first input."""
+    return _mark(ENTER_MARK, func)
+
+
+def exit(func: Callable[..., Any] | None = None) -> Any:
+    """`@skiff.exit`: the runtime runs it when the container stops."""
+    return _mark(EXIT_MARK, func)
 
 
 class Function:
@@ -97,6 +136,14 @@ class Function:
         raise Error("calling other Skiff functions from inside a function is not supported yet")
 
     lookup = from_name
+
+
+class Cls:
+    """Calling deployed classes from inside a function is not supported yet."""
+
+    @classmethod
+    def from_name(cls, app_name: str, name: str) -> Cls:
+        raise Error("calling other Skiff functions from inside a function is not supported yet")
 
 
 class FunctionCall:

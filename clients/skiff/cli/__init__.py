@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from skiff.cli import apps, call, calls, deploy, logs, server, tokens, up
+from skiff.cli import apps, call, calls, deploy, logs, run, server, tokens, up
 
 app = typer.Typer(
     name="skiff",
@@ -17,6 +17,7 @@ app.add_typer(server.app, name="server")
 app.command("agent", context_settings=server.PASSTHROUGH, help=server.AGENT_HELP)(server.agent)
 app.command("up")(up.up)
 app.command("deploy")(deploy.deploy)
+app.command("run")(run.run)
 app.command("call")(call.call)
 app.command("logs")(logs.logs)
 app.add_typer(calls.app, name="calls")

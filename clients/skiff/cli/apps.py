@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from skiff.app import Function
 from skiff.cli.render import JSON_HELP, console, deployment_tree, print_json, reports_errors, table, when
 from skiff.deployments import apps, rollback
+from skiff.functions import Function
 
 app = typer.Typer(
     help="Apps: list them, roll one back to an earlier version, change a function's autoscaling.",

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from skiff.app import Function
 from skiff.cli.render import parse_json_option, print_json, reports_errors
 from skiff.exceptions import Error, InvalidRequest
+from skiff.functions import Function
 
 INPUT_HELP = 'The input as JSON: {"args": [...], "kwargs": {...}}.'
 

@@ -8,8 +8,10 @@ stops whatever a killed supervisor left behind (found through the pidfiles) befo
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,11 +71,14 @@ class Running:
 
 
 class LocalStack:
-    def __init__(self, state: StateDir, api_port: int, console: Console, errors: Console) -> None:
+    def __init__(
+        self, state: StateDir, api_port: int, console: Console, errors: Console, *, json_output: bool = False
+    ) -> None:
         self.state = state
         self.requested_port = api_port
         self.console = console
         self.errors = errors
+        self.json_output = json_output  # when ready: one JSON line on stdout; progress goes to `console`
         self.children: list[ChildProcess] = []  # in start order
         self.stop_signal: int | None = None
         self.started_at = time.monotonic()
@@ -219,6 +224,22 @@ class LocalStack:
         if active != DEFAULT_PROFILE:
             profile_note += f'; the active profile stays "{active}"'
         elapsed = time.monotonic() - self.started_at
+        if self.json_output:
+            ready = {
+                "url": running.url,
+                "workspace": running.credentials.workspace,
+                "token": token,
+                "config": str(path),
+                "profile": DEFAULT_PROFILE,
+                "active_profile": active,
+                "state_dir": str(self.state.root),
+                "logs_dir": str(self.state.logs),
+                "pid": os.getpid(),
+                "ready_seconds": round(elapsed, 1),
+            }
+            sys.stdout.write(json.dumps(ready) + "\n")  # the one line scripts read: never wrapped by rich
+            sys.stdout.flush()
+            return
         self.console.print(
             f"\n[bold green]Skiff is up[/] at [bold]{running.url}[/] (ready in {elapsed:.1f}s)\n"
             f"  workspace  {running.credentials.workspace}\n"
