@@ -1,6 +1,6 @@
 """The core loop over real processes: warm sync invoke and cold start of a no-op function.
 
-    .venv/bin/python bench/core_loop.py [--calls 500] [--cold-runs 20] [--json out.json]
+    .venv/bin/python bench/core_loop.py [--calls 500] [--cold-runs 20] [--rss-calls 20000] [--json out.json]
 
 Starts its own Postgres (durable: fsync on, as a real run) and Redis in a throwaway directory, the
 API, the scheduler and one agent, deploys a no-op function and measures, over HTTP with a
@@ -15,6 +15,8 @@ and, in the same process, the floors under them: a Redis LPUSH+BLPOP ping-pong b
 connections, an arq job's enqueue -> result (a job queue on the same Redis), a Postgres INSERT
 committed (one round trip, WAL flushed), a GET /livez, and a sandboxed container's spawn -> first
 result without the control plane (bench/cold_start.py).
+With --rss-calls N, also the resident memory of the API, the scheduler, the agent and the warm
+container from before the timed warm calls to after N warm calls in all (untimed ones after the timed).
 Prints a markdown table; speed is measured, not asserted. Needs root and bubblewrap, like the agent.
 """
 
@@ -24,14 +26,10 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
-import platform
 import shlex
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,7 +37,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,11 +51,8 @@ from arq.connections import RedisSettings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cold_start  # bench/cold_start.py (next to us): the container-level cold start, the floor for cold calls
-
-from skiff.local.services import PostgresServer, RedisServer, free_port
-from tests.bundles import make_bundle
-
-ROOT = Path(__file__).resolve().parent.parent
+from report import machine, percentile
+from stack import BenchError, Stack, cpu_seconds, deploy, interrupt_on_sigterm, log, process_rss_mib, sandbox_pids
 
 APP = "bench"
 SOURCE = """
@@ -86,216 +81,7 @@ TARGETS = {"warm_p50": 3.0, "warm_p99": 10.0, "cold_p50": 50.0}
 ARQ_POLL = 0.001  # seconds, the arq worker's queue poll and the client's result poll (arq's default: 0.5)
 
 
-# ---- processes --------------------------------------------------------------------------------
-
-
-class Child:
-    """A server process in a session of its own (a terminal's Ctrl-C reaches only us), logging to a file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-def sandbox_pids(*markers: str) -> list[int]:
-    """Processes whose command line holds the container runtime's name and every marker."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if b"skiff_runtime" in cmdline and all(m.encode() in cmdline for m in markers):
-            found.append(int(entry.name))
-    return found
-
-
-def descendants(root: int) -> list[int]:
-    """Every process below `root`, from /proc's parent links."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [root]
-    while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of these processes (those that have exited count no more)."""
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-@dataclass
-class Stack:
-    """Postgres, Redis, the API, the scheduler and one agent, all ours; `close` stops them in reverse."""
-
-    state: Path
-    postgres: PostgresServer | None = None
-    redis: RedisServer | None = None
-    children: list[Child] = field(default_factory=list)
-    url: str = ""
-    token: str = ""
-
-    def env(self, **extra: str) -> dict[str, str]:
-        assert self.postgres is not None and self.redis is not None
-        return {
-            **os.environ,
-            "SKIFF_DATABASE_URL": self.postgres.url,
-            "SKIFF_REDIS_URL": self.redis.url,
-            "SKIFF_BLOB_URL": f"file://{self.state / 'blobs'}",
-            "PYTHONUNBUFFERED": "1",
-            **extra,
-        }
-
-    def start(self, log: Callable[[str], None]) -> None:
-        self.postgres = PostgresServer(
-            name="postgres", log_path=self.state / "postgres.log", data_dir=self.state / "pg" / "data", durable=True
-        )
-        self.postgres.start()
-        self.redis = RedisServer(name="redis", log_path=self.state / "redis.log", data_dir=self.state / "redis")
-        self.redis.start()
-        log(f"postgres :{self.postgres.port}, redis :{self.redis.port}")
-        run = [sys.executable, "-m", "api"]
-        subprocess.run([*run, "migrate"], cwd=ROOT, env=self.env(), check=True, capture_output=True)
-        created = subprocess.run(
-            [*run, "bootstrap", "--workspace", "bench"], cwd=ROOT, env=self.env(), check=True, capture_output=True
-        )
-        self.token = json.loads(created.stdout)["token"]
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        api = self.spawn("api", [*run, "serve"], SKIFF_PORT=str(port))
-        self.wait_for(api, lambda: httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200, "API ready")
-        self.spawn("scheduler", [sys.executable, "-m", "scheduler"])
-        headers = {"Authorization": f"Bearer {self.token}"}
-        answer = httpx.post(f"{self.url}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=headers)
-        answer.raise_for_status()
-        node_token = answer.json()["token"]
-        agent_argv = [sys.executable, "-m", "agent", "--api", self.url, "--token", node_token]
-        # The cold figure is from zero: the function's zygote is reclaimed too, 2 s after its last container.
-        agent = self.spawn(
-            "agent",
-            [
-                *agent_argv,
-                "--name",
-                "bench-node",
-                "--state-dir",
-                str(self.state / "agent"),
-                "--zygote-idle-seconds",
-                "2",
-            ],
-        )
-        self.wait_for(
-            agent, lambda: bool(httpx.get(f"{self.url}/v1/nodes", headers=headers).json()["items"]), "agent registered"
-        )
-        log(f"api {self.url} (pid {api.pid}), scheduler, agent (pid {agent.pid}) up")
-
-    def spawn(self, name: str, argv: list[str], **extra: str) -> Child:
-        child = Child(name, argv, self.env(**extra), self.state)
-        self.children.append(child)
-        return child
-
-    def child(self, name: str) -> Child:
-        return next(c for c in self.children if c.name == name)
-
-    @staticmethod
-    def wait_for(child: Child, ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not child.alive():
-                raise BenchError(f"{child.name} exited before {what}:\n{child.tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                if ready():
-                    return
-            time.sleep(0.1)
-        raise BenchError(f"timed out waiting for {what}:\n{child.tail()}")
-
-    def process_groups(self) -> dict[str, list[int]]:
-        """Each server's process and everything below it (the agent's sandboxes, Postgres's backends)."""
-        groups = {c.name: [c.pid, *descendants(c.pid)] for c in self.children}
-        for name, server in (("postgres", self.postgres), ("redis", self.redis)):
-            if server is not None and server.pid is not None:
-                groups[name] = [server.pid, *descendants(server.pid)]
-        groups["bench client"] = [os.getpid()]
-        return groups
-
-    def rss_mib(self) -> dict[str, float]:
-        """Resident memory of the API, the scheduler and the agent processes themselves (not children)."""
-        found = {}
-        for child in self.children:
-            with contextlib.suppress(OSError, ValueError):
-                status = Path(f"/proc/{child.pid}/status").read_text()
-                found[child.name] = (
-                    int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1]) / 1024
-                )
-        return found
-
-    def close(self) -> None:
-        """Agent first (it drains its containers), then scheduler, API, Redis, Postgres."""
-        # The agent's sandboxes, noted before it stops: one it failed to stop is still ours to kill.
-        sandboxes = [pid for child in self.children if child.name == "agent" for pid in descendants(child.pid)]
-        for child in reversed(self.children):
-            child.stop(30.0 if child.name == "agent" else 15.0)
-        for pid in set(sandboxes) & set(sandbox_pids()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if self.redis is not None:
-            self.redis.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
-
-
 # ---- statistics and the table -----------------------------------------------------------------
-
-
-def percentile(samples: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 @dataclass
@@ -335,34 +121,6 @@ def render(figures: list[Figure]) -> str:
             f"| {f.target} | {ratio} |"
         )
     return "\n".join(rows)
-
-
-def machine() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": model,
-        "cores": str(os.cpu_count()),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "load_average_1m_at_start": f"{os.getloadavg()[0]:.2f}",
-        "code": code_version(),
-    }
-
-
-def code_version() -> str:
-    """The commit measured, and whether the working tree differed from it."""
-    described = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--exclude", "*"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return described.stdout.strip() or os.environ.get("SKIFF_BENCH_CODE", "unknown")
 
 
 # ---- measurements -----------------------------------------------------------------------------
@@ -620,9 +378,6 @@ def per_call_counts(stack: Stack, calls: int, work: Callable[[], None], idle_sec
 
 
 def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
     stack = Stack(state)
     try:
         stack.start(log)
@@ -630,11 +385,8 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {stack.token}"}
         figures: list[Figure] = []
         extra: dict[str, Any] = {}
+        deploy(stack, APP, SOURCE, MANIFEST)
         with httpx.Client(base_url=stack.url, headers=headers, timeout=70) as http:
-            deployed = http.post(f"/v1/apps/{APP}/deployments", content=make_bundle({"app.py": SOURCE}, MANIFEST))
-            if deployed.status_code not in (200, 201):
-                raise BenchError(f"deploy answered {deployed.status_code}: {deployed.text[:500]}")
-
             # Warm: the first call starts the container (and fetches the bundle); then warm-ups, then N timed.
             begun = time.perf_counter()
             first = call(http, "noop", 30)
@@ -648,9 +400,15 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             def run_warm() -> None:
                 warm_calls.extend(timed_call(http, "noop", 10) for _ in range(options.calls))
 
-            rss_before = stack.rss_mib()
+            rss_before = {**stack.rss_mib(), WARM_CONTAINER: process_rss_mib(sandbox_pids("app:noop"))}
             counts = per_call_counts(stack, options.calls, run_warm, idle_seconds=3.0)
             extra["rss_mib"] = {name: (rss_before[name], mib) for name, mib in stack.rss_mib().items()}
+            if options.rss_calls > options.calls:
+                more = options.rss_calls - options.calls
+                extra["rss_over_calls"] = {
+                    "calls": options.rss_calls,
+                    "processes": rss_growth(stack, http, more, rss_before),
+                }
             warm = [t.ms for t in warm_calls]
             containers = {t.body["container_id"] for t in warm_calls}
             if containers != {first["container_id"]}:
@@ -710,14 +468,26 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
         ]
         return {"figures": figures, "extra": extra}
     finally:
-        # A second Ctrl-C must not leave processes behind: finish stopping first.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        try:
-            stack.close()
-        finally:
-            signal.signal(signal.SIGINT, previous[0])
-            signal.signal(signal.SIGTERM, previous[1])
+        stack.close_uninterrupted()
         log("stopped every process")
+
+
+WARM_CONTAINER = "the warm container (its processes together)"
+
+
+def rss_growth(stack: Stack, http: httpx.Client, calls: int, before: dict[str, float]) -> dict[str, Any]:
+    """Untimed warm calls after the timed ones; resident memory of each process from before the timed
+    calls to after these, in MiB."""
+    for i in range(calls):
+        call(http, "noop", 10)
+        if (i + 1) % 5000 == 0:
+            log(f"memory: {i + 1} of {calls} more warm calls")
+    after = {**stack.rss_mib(), WARM_CONTAINER: process_rss_mib(sandbox_pids("app:noop"))}
+    return {
+        name: {"before": before[name], "after": mib, "growth": mib - before[name]}
+        for name, mib in after.items()
+        if name in before
+    }
 
 
 async def container_floor(runs: int, state: Path) -> list[float]:
@@ -734,6 +504,12 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=500, help="timed warm calls (and baseline rounds)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed warm calls first")
     parser.add_argument("--cold-runs", type=int, default=20)
+    parser.add_argument(
+        "--rss-calls",
+        type=int,
+        default=0,
+        help="resident memory of each process over this many warm calls (the timed ones, then untimed ones)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep-state", action="store_true", help="keep the state directory (logs) afterwards")
     options = parser.parse_args()
@@ -741,11 +517,7 @@ def main() -> int:
         print("needs root and bubblewrap (the agent runs sandboxes)", file=sys.stderr)
         return 2
 
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (`cmd &`)
+    interrupt_on_sigterm()
     state = Path(tempfile.mkdtemp(prefix="skiff-bench-"))
     state.chmod(0o755)  # Postgres runs as an unprivileged user and must reach its data directory
     command = shlex.join(sys.orig_argv)
@@ -786,12 +558,22 @@ def main() -> int:
     print(f"CPU ms per warm call, by process (and its children), less idle: {cpu}.")
     rss = ", ".join(f"{name} {before:.1f} → {after:.1f}" for name, (before, after) in extra["rss_mib"].items())
     print(f"Resident memory (MiB) before → after the {options.calls} warm calls: {rss}.")
+    if "rss_over_calls" in extra:
+        print(f"\nResident memory over {options.rss_calls} warm calls, one after another:\n")
+        print("| process | before MiB | after MiB | growth MiB |\n|---|---:|---:|---:|")
+        for name, mib in extra["rss_over_calls"]["processes"].items():
+            print(f"| {name} | {mib['before']:.1f} | {mib['after']:.1f} | {mib['growth']:+.1f} |")
     if options.json is not None:
         document = {
             "command": command,
             "date": started.isoformat(),
             "machine": host,
-            "options": {"calls": options.calls, "warmup": options.warmup, "cold_runs": options.cold_runs},
+            "options": {
+                "calls": options.calls,
+                "warmup": options.warmup,
+                "cold_runs": options.cold_runs,
+                "rss_calls": options.rss_calls,
+            },
             "targets_ms": TARGETS,
             "figures": {f.key: {"name": f.name, **f.summary(), "samples_ms": f.samples} for f in figures},
             **extra,

@@ -10,23 +10,20 @@ Prints the wall time from the first request to the last result, and inputs per s
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core_loop import BenchError, Stack, sandbox_pids
+from report import Header, Runs, table, write_json
+from stack import BenchError, Stack, deploy, interrupt_on_sigterm, log, sandbox_pids
 
 import skiff
-from tests.bundles import make_bundle
 
 APP = "fanout"
 SOURCE = "def noop(x):\n    return x\n"
@@ -49,9 +46,9 @@ def timed_map(fn: skiff.Function[..., Any], inputs: int) -> float:
     return took
 
 
-def wait_for_zero(timeout: float = 60) -> None:
+def wait_for_zero(timeout: float = 60, marker: str = "app:noop") -> None:
     deadline = time.monotonic() + timeout
-    while sandbox_pids("app:noop"):
+    while sandbox_pids(marker):
         if time.monotonic() > deadline:
             raise BenchError("the function did not scale to zero")
         time.sleep(0.1)
@@ -63,34 +60,55 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
+    header = Header()
+    interrupt_on_sigterm()
     state = Path(tempfile.mkdtemp(prefix="skiff-fanout-"))
     state.chmod(0o755)  # Postgres runs as its own user and must reach it
     stack = Stack(state)
     try:
-        stack.start(lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True))
-        headers = {"Authorization": f"Bearer {stack.token}"}
-        deployed = httpx.post(
-            f"{stack.url}/v1/apps/{APP}/deployments", content=make_bundle({"app.py": SOURCE}, MANIFEST), headers=headers
-        )
-        if deployed.status_code not in (200, 201):
-            raise BenchError(f"deploy answered {deployed.status_code}: {deployed.text[:300]}")
+        stack.start(log)
+        deploy(stack, APP, SOURCE, MANIFEST)
         os.environ["SKIFF_URL"], os.environ["SKIFF_TOKEN"] = stack.url, stack.token
         fn = skiff.Function.from_name(APP, "noop")
         from_zero, warm = [], []
-        for _ in range(options.runs):
+        for run in range(options.runs):
             wait_for_zero()
             from_zero.append(timed_map(fn, options.inputs))
             warm.append(timed_map(fn, options.inputs))  # right after: the pool the first map grew is warm
+            log(f"run {run + 1} of {options.runs}: from zero {from_zero[-1]:.2f} s, warm {warm[-1]:.2f} s")
+    except KeyboardInterrupt:
+        print("interrupted; every process was stopped", file=sys.stderr)
+        return 130
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
     finally:
-        stack.close()
-    rows = [("from zero containers", from_zero), ("warm pool (right after)", warm)]
-    print(f"\nmap of {options.inputs} no-op inputs through the SDK, {options.runs} runs each\n")
-    print("| figure | median s | min s | max s | inputs/s (median) |\n|---|---:|---:|---:|---:|")
-    for name, samples in rows:
-        median = statistics.median(samples)
-        print(f"| {name} | {median:.2f} | {min(samples):.2f} | {max(samples):.2f} | {options.inputs / median:.0f} |")
-    if options.json is not None:
-        options.json.write_text(json.dumps({"inputs": options.inputs, "from_zero_s": from_zero, "warm_s": warm}))
+        stack.close_uninterrupted()
+        shutil.rmtree(state, ignore_errors=True)
+    rows = [("from zero containers", Runs(from_zero)), ("warm pool (right after)", Runs(warm))]
+    print(header.text())
+    print(
+        f"map of {options.inputs} no-op inputs through the SDK, {options.runs} runs each: median (lowest to highest)\n"
+    )
+    print(
+        table(
+            ["figure", "s", "inputs/s"],
+            [[name, runs.text(2), Runs([options.inputs / v for v in runs.values]).text()] for name, runs in rows],
+        )
+    )
+    write_json(
+        options.json,
+        header.document(
+            inputs=options.inputs,
+            runs=options.runs,
+            from_zero_s=from_zero,
+            warm_s=warm,
+            figures={
+                "map_from_zero_s": Runs(from_zero).summary(),
+                "map_warm_s": Runs(warm).summary(),
+            },
+        ),
+    )
     return 0
 
 
