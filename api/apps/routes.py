@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, RequestBody, Schema
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
 from litestar.params import FromPath, JSONBody
@@ -118,7 +119,13 @@ class AppController(Controller):
         operation_class=BundleUploadOperation,
         request_max_body_size=None,  # bundles have their own cap, checked while streaming
         status_code=201,
-        responses=problem_responses(400, 401, 403, 413, 422),
+        responses={
+            200: ResponseSpec(
+                data_container=DeploymentOut,
+                description="The bundle is an existing version's: that version, current now.",
+            ),
+            **problem_responses(400, 401, 403, 413, 422),
+        },
     )
     async def create_deployment(
         self,

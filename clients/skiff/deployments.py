@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import inspect
 import io
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
-
-import attrs
 
 from skiff.bundle import build_bundle, bundle_files
 from skiff.config import dump_toml
@@ -194,11 +190,7 @@ def deploy_bundle(app_name: str, bundle: bytes, *, connection: Connection | None
     conn = connection or default_connection()
 
     def upload(client: AuthenticatedClient) -> Response[DeploymentOut | Problem]:
-        answer = create_deployment.sync_detailed(app_name, client=client, body=File(payload=io.BytesIO(bundle)))
-        if answer.status_code == HTTPStatus.OK and answer.parsed is None:
-            # Unchanged code: the API answers 200 with the existing version, a status its spec leaves out.
-            return attrs.evolve(answer, parsed=DeploymentOut.from_dict(json.loads(answer.content)))
-        return answer
+        return create_deployment.sync_detailed(app_name, client=client, body=File(payload=io.BytesIO(bundle)))
 
     return Deployment.from_api(conn.send(upload, idempotent=False))
 

@@ -1971,6 +1971,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The bundle is an existing version's: that version, current now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentOut"];
+                };
+            };
             /** @description Document created, URL follows */
             201: {
                 headers: {
