@@ -90,7 +90,9 @@ def deployed(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> It
         env.setenv("SKIFF_TOKEN", platform.tenant.token)
         app = load_app(write_app(tmp_path_factory.mktemp("sdk-app"), name))
         deployment = app.deploy()
+        again = app.deploy()  # the same code: no new version (the API answers 200)
     assert (deployment.app, deployment.version, deployment.current) == (name, 1, True)
+    assert (again.version, again.current) == (1, True)
     assert sorted(deployment.functions) == ["fail", "greet", "slow", "square"]
     assert deployment.functions["square"].endswith(f"/v1/apps/{name}/functions/square/calls")
     yield Deployed(app, name, app.registered_functions)
