@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # processes within this time (the revoking process forgets it at once).
     token_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
+    # The scheduler leader's lease, renewed every tick (1 s); a standby takes over within it
+    # (plus a tick) once the leader stops renewing.
+    scheduler_lease_seconds: float = Field(default=5.0, ge=2, le=300)
+
     node_heartbeat_interval_seconds: float = Field(default=5.0, gt=0)
     # A node silent this long is marked down and its containers forgotten.
     node_heartbeat_timeout_seconds: float = Field(default=20.0, gt=0)

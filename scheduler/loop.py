@@ -154,7 +154,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings)
     redis = blocking_client(settings.redis_url)
     try:
-        await Scheduler(settings, create_sessionmaker(engine), redis).run(stop)
+        await Scheduler(
+            settings, create_sessionmaker(engine), redis, lease_seconds=settings.scheduler_lease_seconds
+        ).run(stop)
     finally:
         await redis.aclose()
         await engine.dispose()

@@ -197,18 +197,23 @@ async def leader_pid(database_url: str) -> int | None:
 
 
 def kill_the_leader(stack: Stack, platform: Platform) -> None:
-    """SIGKILL whichever scheduler leads, and start another in its place (a standby takes over)."""
+    """SIGKILL whichever scheduler leads; the standby takes over within the leader's lease (3 s in
+    these tests) and a tick. Another scheduler is started as the new standby."""
     pid = asyncio.run(leader_pid(stack.settings.database_url))
     assert pid is not None, "no scheduler leads"
     if pid == platform.scheduler.pid:
         platform.scheduler.popen.send_signal(signal.SIGKILL)
         platform.scheduler.stop()
         platform.scheduler = stack.start_scheduler()
-        return
-    (victim,) = [s for s in stack.schedulers if s.pid == pid]
-    victim.popen.send_signal(signal.SIGKILL)
-    victim.stop()
-    stack.schedulers = [s for s in stack.schedulers if s is not victim] + [stack.start_scheduler()]
+    else:
+        (victim,) = [s for s in stack.schedulers if s.pid == pid]
+        victim.popen.send_signal(signal.SIGKILL)
+        victim.stop()
+        stack.schedulers = [s for s in stack.schedulers if s is not victim] + [stack.start_scheduler()]
+    deadline = time.monotonic() + 3 + 5  # the lease, and room for a loaded machine
+    while asyncio.run(leader_pid(stack.settings.database_url)) in (None, pid):
+        assert time.monotonic() < deadline, "no standby took over"
+        time.sleep(0.2)
 
 
 def crash_postgres(postgres: PostgresServer) -> None:
