@@ -69,6 +69,11 @@ class ZygotePool:
         # A first container started fresh; its zygote follows (a warm-up is due).
         self._fresh_first: set[Hashable] = set()
         self._warm_ups: dict[Hashable, asyncio.TimerHandle] = {}
+        # Containers started fresh (not forked) and alive, and when the last of them ended: a zygote
+        # is idle only while no container of its function runs, forked or not.
+        self._fresh_alive: dict[Hashable, int] = {}
+        self._fresh_ended: dict[Hashable, float] = {}
+        self._fresh_watches: set[asyncio.Task[None]] = set()
         self._unforkable: dict[Hashable, float] = {}  # identity -> when it was found unforkable
         self._reaper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
@@ -96,6 +101,7 @@ class ZygotePool:
             self._warm_ups[identity] = asyncio.get_running_loop().call_later(
                 WARM_UP_DELAY_S, self._warm_up, identity, key, spec, ready_timeout_s
             )
+            self._watch_fresh(identity, container)
             return container
         zygote = await self._zygote_for(identity, key, spec, ready_timeout_s)
         if zygote is None:
@@ -137,6 +143,8 @@ class ZygotePool:
         for handle in self._warm_ups.values():
             handle.cancel()
         self._warm_ups.clear()
+        for watch in self._fresh_watches:
+            watch.cancel()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -145,6 +153,30 @@ class ZygotePool:
         zygotes = list(self._zygotes.values())
         self._zygotes.clear()
         await asyncio.gather(*(zygote.close("the agent is shutting down") for zygote in zygotes))
+
+    def _watch_fresh(self, identity: Hashable, container: Container) -> None:
+        self._fresh_alive[identity] = self._fresh_alive.get(identity, 0) + 1
+        watch = asyncio.ensure_future(self._fresh_exit(identity, container))
+        self._fresh_watches.add(watch)
+        watch.add_done_callback(self._fresh_watches.discard)
+
+    async def _fresh_exit(self, identity: Hashable, container: Container) -> None:
+        try:
+            await container.wait()
+        finally:
+            left = self._fresh_alive.pop(identity, 1) - 1
+            if left:
+                self._fresh_alive[identity] = left
+            else:
+                self._fresh_ended[identity] = time.monotonic()
+
+    def _idle_for(self, identity: Hashable, zygote: Zygote, now: float) -> float:
+        """How long no container of the zygote's function has run, forked from it or started fresh."""
+        if self._fresh_alive.get(identity):
+            return 0.0
+        idle = zygote.idle_for(now)
+        ended = self._fresh_ended.get(identity)
+        return idle if ended is None else min(idle, now - ended)
 
     def _no_zygote_yet(self, identity: Hashable) -> bool:
         """No zygote live, starting, or about to start after a first fresh container."""
@@ -218,10 +250,11 @@ class ZygotePool:
             await asyncio.sleep(tick)
             now = time.monotonic()
             for identity, zygote in list(self._zygotes.items()):
-                if zygote.alive and zygote.idle_for(now) < self.idle_s:
+                if zygote.alive and self._idle_for(identity, zygote, now) < self.idle_s:
                     continue
                 if self._zygotes.get(identity) is zygote:
                     del self._zygotes[identity]
+                    self._fresh_ended.pop(identity, None)
                     # a task of its own: close() cancels this loop, never a zygote half-closed
                     closing = asyncio.ensure_future(
                         zygote.close(f"idle for {self.idle_s:g} s" if zygote.alive else "it died")

@@ -324,6 +324,21 @@ async def test_an_idle_zygote_is_reclaimed_and_leaves_nothing_behind(make_forks:
     assert forks.zygote() is not zygote
 
 
+async def test_a_zygote_is_not_idle_while_its_first_container_started_fresh_runs(make_forks: MakeForks) -> None:
+    forks = await make_forks(idle_s=0.5, fresh_while_warming=True)
+    first = await forks.start()
+    assert isinstance(first.sandbox, BwrapSandbox)
+    await wait_until(lambda: forks.pool.zygote(forks.key, forks.spec()) is not None)
+    zygote = forks.zygote()
+    await asyncio.sleep(1.5)  # three idle windows with no fork yet, but its function's container runs
+    assert zygote.alive
+    await first.shutdown()
+    second = await forks.start()  # the function's next container, within the window: forked
+    assert isinstance(second.sandbox, ForkedSandbox) and forks.zygote() is zygote
+    await second.shutdown()
+    await wait_until(lambda: forks.pool.zygote(forks.key, forks.spec()) is None)  # then idle, reclaimed
+
+
 async def test_a_crashed_zygote_ends_its_children_and_the_next_start_replaces_it(make_forks: MakeForks) -> None:
     forks = await make_forks()
     orphan = await forks.start()
