@@ -374,6 +374,60 @@ def per_call_counts(stack: Stack, calls: int, work: Callable[[], None], idle_sec
     return counts
 
 
+# ---- cold starts from a warm zygote ----------------------------------------------------------------
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def zygote_state(marker: str) -> tuple[set[int], bool]:
+    """(the function's zygotes, whether any container of it runs). A zygote's children are forked
+    containers and share its command line; a container started fresh runs the runtime's __main__."""
+    forked_line = {p for p in sandbox_pids(marker, ".zygote')") if Path(f"/proc/{p}/comm").exists()}
+    pythons = {p for p in forked_line if not _is_bwrap(p)}
+    zygotes = {p for p in pythons if _parent(p) not in pythons}
+    fresh = [p for p in sandbox_pids(marker, ".__main__')") if not _is_bwrap(p)]
+    return zygotes, bool(pythons - zygotes or fresh)
+
+
+def _is_bwrap(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "bwrap"
+    except OSError:
+        return True
+
+
+def zygote_cold_calls(http: httpx.Client, runs: int) -> tuple[list[Timed], int]:
+    """Calls of `cold` made when its last container has exited but its zygote still waits (the
+    zygote's idle window, 2 s here): each container is forked. Returns the calls, and how many
+    tries missed the window (the zygote was gone, so the call started a fresh sandbox)."""
+    calls: list[Timed] = []
+    missed = 0
+    while len(calls) < runs and missed < runs:
+        deadline = time.monotonic() + 60
+        while True:
+            zygotes, running = zygote_state("app:cold")
+            if zygotes and not running:
+                break
+            if not zygotes and not running:  # gone already: this call starts fresh and brings a zygote back
+                break
+            if time.monotonic() > deadline:
+                raise BenchError("the `cold` container did not scale down within 60 s")
+            time.sleep(0.005)
+        timed = timed_call(http, "cold", 30)
+        if not timed.body["cold_start"]:
+            raise BenchError(f"a call after scale-down was served warm: {timed.body}")
+        if zygotes and all(Path(f"/proc/{z}").exists() for z in zygotes):
+            calls.append(timed)
+        else:
+            missed += 1
+    return calls, missed
+
+
 # ---- the run ----------------------------------------------------------------------------------
 
 
@@ -433,6 +487,11 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
                 cold_calls.append(timed)
             cold = [t.ms for t in cold_calls]
             agent_cold = [float(t.body["cold_start_ms"]) for t in cold_calls]
+            forked_calls, missed = zygote_cold_calls(http, options.cold_runs)
+            extra["zygote_runs_missed"] = missed
+            forked = [t.ms for t in forked_calls]
+            agent_forked = [float(t.body["cold_start_ms"]) for t in forked_calls]
+            log(f"cold from a warm zygote: {len(forked)} runs ({missed} missed its window)")
             stamps = asyncio.run(container_stamps(stack.postgres.url, [t.body["container_id"] for t in cold_calls]))
             extra["phases"] = phases("warm", WARM_PHASES, warm_calls, {}) + phases(
                 "cold", COLD_PHASES, cold_calls, stamps
@@ -453,6 +512,19 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             Figure("warm", "warm sync invoke: POST …/calls, Prefer: wait=10", warm, warm_target, "livez"),
             Figure("cold", "cold start: sync call from zero → result", cold, cold_target, "sandbox"),
             Figure("cold_agent", "cold start: agent's `cold_start_ms` (command → ready)", agent_cold, "", "sandbox"),
+            Figure(
+                "cold_zygote",
+                "cold start: sync call from zero containers, the zygote warm → result",
+                forked,
+                "",
+                "sandbox",
+            ),
+            Figure(
+                "cold_zygote_agent",
+                "cold start from the zygote: agent's `cold_start_ms` (command → ready)",
+                agent_forked,
+                "≤ 10",
+            ),
             Figure(
                 "to_zero",
                 "scale to zero: answer → no process left (scaledown_window 2 s, then the zygote's idle 2 s)",
