@@ -29,6 +29,9 @@ def serve(settings: Settings) -> None:
         ws_max_size=settings.max_json_body_bytes + 1,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # Longer than the idle timeouts of the usual load balancers (60 s), as their docs ask, and
+        # than a client's pause between calls: a kept connection saves a reconnect on the next call.
+        timeout_keep_alive=75,
     )
 
 
