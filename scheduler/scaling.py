@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
@@ -143,9 +143,18 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
     function_ids = set(demand) | {c.function_id for c in containers}
     if only is None:
         function_ids |= await _standing(session)
-    functions = {f.id: f for f in (await session.scalars(select(Function).where(Function.id.in_(function_ids))))}
+    rows = await session.execute(
+        select(Function, App.current_version).join(App, App.id == Function.app_id).where(Function.id.in_(function_ids))
+    )
+    functions: dict[str, Function] = {}
+    current: dict[str, int | None] = {}
+    for fn, current_version in rows:
+        functions[fn.id], current[fn.app_id] = fn, current_version
     view = ClusterView(
-        functions, containers, await _snapshots(session, containers, functions), await _policies(session, functions)
+        functions,
+        containers,
+        await _snapshots(session, containers, functions),
+        await _policies(session, functions, current),
     )
     for fn in sorted(functions.values(), key=lambda f: f.id):
         if only is not None and fn.id not in only:
@@ -180,7 +189,9 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
 
 
 async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
-    session.add_all(view.starts)
+    if view.starts:  # one INSERT for all, without the unit of work's bookkeeping
+        columns = ("id", "workspace_id", "function_id", "node_id", "state", "busy", "gpu_model", "gpu_count")
+        await session.execute(insert(Container), [{k: getattr(c, k) for k in columns} for c in view.starts])
     woken = {node_wake_key(c.node_id) for c in view.starts}
     if view.stops:
         stopped = (
@@ -221,12 +232,14 @@ async def _standing(session: AsyncSession) -> set[str]:
     return set(rows.all())
 
 
-async def _policies(session: AsyncSession, functions: dict[str, Function]) -> dict[str, ScalingPolicy]:
-    """Each function's policy: its manifest with the runtime overrides; versions no longer current drain."""
+async def _policies(
+    session: AsyncSession, functions: dict[str, Function], current: Mapping[str, int | None]
+) -> dict[str, ScalingPolicy]:
+    """Each function's policy: its manifest with the runtime overrides; versions no longer current
+    (`current`: each app's current version) drain."""
     app_ids = {f.app_id for f in functions.values()}
     if not app_ids:
         return {}
-    current = dict((await session.execute(select(App.id, App.current_version).where(App.id.in_(app_ids)))).all())
     overrides = {
         (row.app_id, row.function_name): row.overrides
         for row in await session.scalars(select(FunctionSettings).where(FunctionSettings.app_id.in_(app_ids)))
