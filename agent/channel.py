@@ -46,7 +46,9 @@ class Output(msgspec.Struct, frozen=True, tag="output", tag_field="type"):
     id: str
     status: Literal["ok", "error", "cancelled"]
     error: RemoteError | None = None
-    payload: bytes = b""  # the result's JSON, filled in from the frame's payload
+    # How the result is written; anything else is a protocol error. The agent never decodes a pickle.
+    content_type: Literal["application/json", "application/vnd.skiff.pickle"] = "application/json"
+    payload: bytes = b""  # the result, filled in from the frame's payload
 
 
 RuntimeMessage = Ready | SetupFailed | Output

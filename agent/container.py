@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
+import importlib.util
 import os
 import sys
 import time
@@ -38,6 +40,8 @@ from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, LogSink,
 RUNTIME_DIR = Path(agent.runtime.__file__).parent
 SANDBOX_RUNTIME_PARENT = "/opt/skiff"
 SANDBOX_RUNTIME_PACKAGE = "skiff_runtime"
+SANDBOX_PACKAGES = f"{SANDBOX_RUNTIME_PARENT}/packages"  # the runtime's --packages: searched after the venv's
+PLATFORM_PACKAGES = ("cloudpickle",)  # decodes the pickled arguments of callers that send Python values
 SANDBOX_BUNDLE = "/app"
 CANCEL_GRACE_S = 2.0  # an async input gets this long to honour a cancel before the container dies
 MiB = 1 << 20
@@ -88,7 +92,8 @@ class OutcomeStatus(enum.StrEnum):
 class Outcome:
     input_id: str
     status: OutcomeStatus
-    result: bytes | None = None  # the result as JSON, when succeeded
+    result: bytes | None = None  # the result, when succeeded: JSON, or opaque bytes of `result_type`
+    result_type: str = frames.CONTENT_JSON
     error: RemoteError | None = None
     container_exit: ExitStatus | None = None  # set when the container died under this input
     run_s: float = 0.0
@@ -119,8 +124,25 @@ _LOST_ERROR_TYPES = {ExitKind.OOM: "OutOfMemory", ExitKind.SIGNALED: "ContainerC
 _compiled_for: set[Path] = set()
 
 
+@functools.cache
+def platform_packages() -> tuple[Path, ...]:
+    """The agent's own copies of PLATFORM_PACKAGES (found, not imported): bound into every sandbox."""
+    found = []
+    for name in PLATFORM_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            found.append(Path(next(iter(spec.submodule_search_locations))).resolve())
+    return tuple(found)
+
+
+def packages_option() -> dict[str, str]:
+    """The runtime's `--packages`, when the agent has packages to lend."""
+    return {"--packages": SANDBOX_PACKAGES} if platform_packages() else {}
+
+
 async def precompile_runtime(python: Path) -> None:
-    """Write the runtime's .pyc for this interpreter once: the sandbox sees the runtime read-only."""
+    """Write the .pyc of the runtime and the platform's packages for this interpreter once: the
+    sandbox sees them read-only."""
     if python in _compiled_for:
         return
     _compiled_for.add(python)
@@ -131,6 +153,7 @@ async def precompile_runtime(python: Path) -> None:
         "compileall",
         "-q",
         str(RUNTIME_DIR),
+        *map(str, platform_packages()),
         stdout=asyncio.subprocess.DEVNULL,
         env={},
     )
@@ -142,9 +165,11 @@ def runtime_python(spec: ContainerSpec) -> Path:
 
 
 def runtime_binds(spec: ContainerSpec) -> list[Bind]:
-    """What a container of this spec sees besides the system: the runtime, its bundle, its venv."""
+    """What a container of this spec sees besides the system: the runtime and the platform's
+    packages, its bundle, its venv."""
     binds = [
         Bind(RUNTIME_DIR, f"{SANDBOX_RUNTIME_PARENT}/{SANDBOX_RUNTIME_PACKAGE}"),
+        *(Bind(path, f"{SANDBOX_PACKAGES}/{path.name}") for path in platform_packages()),
         Bind(spec.bundle_dir.resolve(), SANDBOX_BUNDLE),
     ]
     if spec.venv is not None:
@@ -242,6 +267,7 @@ class Container:
             "--max-inputs": str(spec.max_inputs),
             "--max-input-bytes": str(spec.max_input_bytes),
             "--max-result-bytes": str(spec.max_result_bytes),
+            **packages_option(),
             "--in-fd": str(in_fd),
             "--out-fd": str(out_fd),
         }
@@ -373,7 +399,8 @@ class Container:
         killed_for = self._killed_for.pop(input_id, None)
         if isinstance(answer, Output):
             if answer.status == "ok":
-                return Outcome(input_id, OutcomeStatus.SUCCEEDED, result=answer.payload, run_s=run_s)
+                result, result_type = answer.payload, answer.content_type
+                return Outcome(input_id, OutcomeStatus.SUCCEEDED, result, result_type, run_s=run_s)
             if answer.status == "cancelled":
                 return Outcome(input_id, killed_for or OutcomeStatus.CANCELLED, run_s=run_s)
             return Outcome(input_id, OutcomeStatus.FAILED, error=answer.error, run_s=run_s)

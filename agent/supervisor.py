@@ -13,6 +13,7 @@ start error, so the calls waiting for it end with the user's traceback instead o
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -29,6 +30,7 @@ from agent.environments import EnvironmentCache, EnvironmentUnavailable
 from agent.gpus import GpuPool, NoFreeGpu, device_nodes, visible_devices
 from agent.inputs import InputChannel
 from agent.inventory import GpuDevice
+from agent.runtime import frames
 from agent.sandbox.interface import Limits
 from agent.zygote_pool import ZygotePool
 from skiff_client.models import (
@@ -41,6 +43,7 @@ from skiff_client.models import (
     LogRecord,
     NextInputAnswer,
     Outcome,
+    PayloadType,
 )
 from skiff_client.models import ContainerState as ReportedState
 from skiff_client.types import Unset
@@ -249,9 +252,7 @@ class ContainerSupervisor:
                 assert self.start_error is not None
                 return _call_outcome(item, Outcome.FAILED, error=self.start_error)
             begun = time.monotonic()
-            done = await self.container.run(
-                ContainerInput(item.call_id, item.payload.encode(), item.input_type), timeout_s=item.timeout_seconds
-            )
+            done = await self.container.run(_container_input(item), timeout_s=item.timeout_seconds)
             took = time.monotonic() - begun
             previous = self.seconds_per_input
             self.seconds_per_input = took if previous is None else 0.8 * previous + 0.2 * took
@@ -302,10 +303,21 @@ def _call_outcome(item: Input, outcome: Outcome, **fields: Any) -> CallOutcome:
     return CallOutcome(call_id=item.call_id, lease_token=item.lease_token, outcome=outcome, **fields)
 
 
+def _container_input(item: Input) -> ContainerInput:
+    """The input as the runtime takes it: JSON text, or the bytes of a pickle, passed on undecoded."""
+    if isinstance(item.payload_b64, str):
+        return ContainerInput(item.call_id, base64.b64decode(item.payload_b64), item.input_type.value)
+    return ContainerInput(item.call_id, item.payload.encode(), item.input_type.value)
+
+
 def _translate(item: Input, done: ContainerOutcome, lines: list[LogRecord]) -> CallOutcome:
     logs = list(lines)
     lines.clear()
     if done.status is OutcomeStatus.SUCCEEDED:
+        if done.result_type != frames.CONTENT_JSON:  # opaque bytes: passed on as they are
+            encoded = base64.b64encode(done.result or b"").decode()
+            result_type = PayloadType(done.result_type)
+            return _call_outcome(item, Outcome.SUCCEEDED, result_b64=encoded, result_type=result_type, logs=logs)
         return _call_outcome(item, Outcome.SUCCEEDED, result=(done.result or b"null").decode(), logs=logs)
     error = (
         CallError(type_=done.error.type, message=done.error.message, traceback=done.error.traceback)

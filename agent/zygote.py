@@ -27,6 +27,7 @@ from agent.channel import RemoteError
 from agent.container import (
     SANDBOX_BUNDLE,
     ContainerSpec,
+    packages_option,
     precompile_runtime,
     runtime_binds,
     runtime_command,
@@ -149,6 +150,7 @@ class Zygote:
             "--handler": spec.handler,
             "--setup": spec.setup or "",
             "--preload": ",".join(spec.preload),
+            **packages_option(),
             "--control-fd": str(theirs.fileno()),
         }
         argv = runtime_command(spec, python, agent.runtime.ZYGOTE_BOOTSTRAP)

@@ -154,3 +154,20 @@ def test_the_check_names_file_and_line_of_a_crossing(tmp_path: Path) -> None:
     assert violations(rules["agent"], tmp_path) == [
         "agent/runtime/worker.py:6: imports api.app, and agent must not import api",
     ]
+
+
+UNPICKLERS = frozenset({"pickle", "cloudpickle", "dill", "marshal", "shelve", "_pickle"})
+# Nothing outside a sandbox unpickles (DESIGN.md §2): the runtime's payloads inside it, and the SDK's in
+# the caller's own process, are the only modules that may import a pickle library.
+MAY_UNPICKLE = frozenset({"agent/runtime/payloads.py", "clients/skiff/payloads.py"})
+
+
+def test_only_the_sandbox_and_the_callers_process_import_a_pickle_library() -> None:
+    found = []
+    for rule in RULES:
+        for path in sorted((ROOT / rule.folder).rglob("*.py")):
+            relative = str(path.relative_to(ROOT))
+            for imported in imports(path, module_name(rule, ROOT, path)):
+                if imported.target.split(".")[0] in UNPICKLERS and relative not in MAY_UNPICKLE:
+                    found.append(f"{relative}:{imported.line}: imports {imported.target}")
+    assert not found, "a pickle library outside the sandbox and the caller:\n" + "\n".join(sorted(set(found)))

@@ -5,7 +5,10 @@ own interpreter, not the agent's. The agent starts it with ``BOOTSTRAP`` (see ``
 
     python -I [-S] -c BOOTSTRAP <dir holding the package> <package name> \
         --bundle DIR --handler module:function [--setup module:function] \
-        [--max-inputs N] [--max-result-bytes N] --in-fd FD --out-fd FD
+        [--max-inputs N] [--max-result-bytes N] [--packages DIR] --in-fd FD --out-fd FD
+
+``--packages`` names a directory of packages the platform provides (cloudpickle, see ``payloads``),
+searched after the function's own environment.
 
 It talks to the agent with the frames of ``frames`` on two pipes (``--in-fd`` carries agent to
 runtime, ``--out-fd`` the other way); fds 1 and 2 belong to the user's prints (the logs).

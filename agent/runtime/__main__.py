@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 DEFAULTS = {
     "--setup": "",
+    "--packages": "",
     "--max-inputs": "1",
     "--max-input-bytes": str(64 << 20),
     "--max-result-bytes": str(16 << 20),
@@ -40,12 +41,14 @@ def parse_options(
     return options
 
 
-def prepare_interpreter(bundle: str) -> None:
+def prepare_interpreter(bundle: str, packages: str = "") -> None:
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # logs stream promptly
     sys.dont_write_bytecode = True  # the bundle is read-only
     sys.argv = ["skiff"]
     sys.path.insert(0, bundle)
+    if packages:  # the platform's packages (cloudpickle) come last: the function's own environment wins
+        sys.path.append(packages)
 
 
 def open_channel(options: Dict[str, str]) -> Channel:
@@ -99,7 +102,7 @@ def serve_and_exit(options: Dict[str, str]) -> None:
 
 def main(argv: List[str]) -> None:
     options = parse_options(argv)
-    prepare_interpreter(options["--bundle"])
+    prepare_interpreter(options["--bundle"], options["--packages"])
     serve_and_exit(options)
 
 

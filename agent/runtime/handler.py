@@ -1,19 +1,16 @@
-"""Find the user's function in the bundle, decode its arguments and encode its result."""
+"""Find the user's function in the bundle (its arguments and results: see ``payloads``)."""
 
 from __future__ import annotations
 
 import functools
 import importlib
-import json
 import types
 
-from . import failures, frames
+from . import failures
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Tuple
-
-    Arguments = Tuple[List[Any], Dict[str, Any]]
+    from typing import Any, Callable
 
 
 CO_COROUTINE = 0x80  # the code flag of an `async def`
@@ -66,68 +63,3 @@ def is_async(function: Callable[..., Any]) -> bool:
     if code is None:  # a callable object: look at its __call__
         code = getattr(type(target).__call__, "__code__", None)
     return code is not None and bool(code.co_flags & CO_COROUTINE)
-
-
-def decode_arguments(content_type: str, payload: bytes) -> Arguments:
-    if content_type == frames.CONTENT_JSON:
-        try:
-            body = json.loads(payload.decode("utf-8")) if payload else {}
-        except ValueError as exc:
-            raise UserCodeError(failures.problem("InvalidInput", "input is not valid JSON: %s" % exc)) from None
-        if not isinstance(body, dict):
-            raise UserCodeError(failures.problem("InvalidInput", 'input must be {"args": [...], "kwargs": {...}}'))
-        args, kwargs = body.get("args", []), body.get("kwargs", {})
-    elif content_type == frames.CONTENT_PICKLE:
-        args, kwargs = _unpickle_arguments(payload)
-    else:
-        raise UserCodeError(failures.problem("InvalidInput", "unsupported content type %r" % content_type))
-    if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise UserCodeError(failures.problem("InvalidInput", "args must be a list and kwargs an object"))
-    return args, kwargs
-
-
-def _unpickle_arguments(payload: bytes) -> Tuple[Any, Any]:
-    # The only place in Skiff that unpickles: inside the sandbox, and only when the payload says so.
-    try:
-        import cloudpickle  # type: ignore[import-not-found]
-
-        loads: Callable[[bytes], Any] = cloudpickle.loads
-    except ImportError:
-        import pickle
-
-        loads = pickle.loads
-    try:
-        value = loads(payload)
-    except Exception as exc:
-        raise UserCodeError(failures.describe(exc)) from None
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise UserCodeError(failures.problem("InvalidInput", "a pickled input must be a tuple (args, kwargs)"))
-    return list(value[0]) if isinstance(value[0], tuple) else value[0], value[1]
-
-
-def encode_result(value: Any, max_bytes: int) -> bytes:
-    def reject(item: Any) -> Any:
-        raise _Unserialisable(item is value, type(item).__name__)
-
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=reject)
-    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-        message = "result of type %s is not JSON-serialisable" % type(value).__name__
-        if isinstance(exc, _Unserialisable):
-            message += "" if exc.is_root else ": it contains a %s" % exc.type_name
-        else:
-            message += ": %s" % exc
-        message += "; return JSON types (dict, list, str, int, float, bool, None)"
-        raise UserCodeError(failures.problem("ResultNotSerialisable", message)) from None
-    encoded = text.encode("utf-8")
-    if len(encoded) > max_bytes:
-        message = "result is %d bytes of JSON; the limit is %d bytes" % (len(encoded), max_bytes)
-        raise UserCodeError(failures.problem("ResultTooLarge", message))
-    return encoded
-
-
-class _Unserialisable(TypeError):
-    def __init__(self, is_root: bool, type_name: str) -> None:
-        super().__init__(type_name)
-        self.is_root = is_root
-        self.type_name = type_name

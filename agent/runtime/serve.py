@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import types
 
-from . import failures, frames, handler
+from . import failures, frames, payloads
+from .handler import UserCodeError
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
 if TYPE_CHECKING:
@@ -42,8 +43,12 @@ def setup_failed(error: failures.ErrorInfo) -> frames.Frame:
     return {"type": frames.SETUP_FAILED, "error": error}, b""
 
 
-def succeeded(input_id: str, result: bytes) -> frames.Frame:
-    return {"type": frames.OUTPUT, "id": input_id, "status": "ok"}, result
+def succeeded(input_id: str, result: payloads.Encoded) -> frames.Frame:
+    content_type, encoded = result
+    header = {"type": frames.OUTPUT, "id": input_id, "status": "ok"}
+    if content_type != frames.CONTENT_JSON:  # JSON, the common case, goes unsaid
+        header["content_type"] = content_type
+    return header, encoded
 
 
 def failed(input_id: str, error: failures.ErrorInfo) -> frames.Frame:
@@ -62,16 +67,17 @@ def leave_if_forked_child() -> None:
 
 def run_input(function: Callable[..., Any], header: frames.Header, payload: bytes, max_result: int) -> frames.Frame:
     input_id = str(header.get("id", ""))
+    content_type = str(header.get("content_type", frames.CONTENT_JSON))
     try:
-        args, kwargs = handler.decode_arguments(str(header.get("content_type", frames.CONTENT_JSON)), payload)
+        args, kwargs = payloads.decode_arguments(content_type, payload)
         try:
             value = function(*args, **kwargs)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from user code are errors too
             leave_if_forked_child()
             return failed(input_id, failures.describe(exc))
         leave_if_forked_child()
-        return succeeded(input_id, handler.encode_result(value, max_result))
-    except handler.UserCodeError as exc:
+        return succeeded(input_id, payloads.encode_result(value, max_result, content_type == frames.CONTENT_PICKLE))
+    except UserCodeError as exc:
         return failed(input_id, exc.error)
 
 

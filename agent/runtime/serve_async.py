@@ -10,7 +10,8 @@ import functools
 import os
 import signal
 
-from . import classes, failures, frames, handler
+from . import classes, failures, frames, payloads
+from .handler import UserCodeError
 from .serve import Channel, cancelled, failed, leave_if_forked_child, ready, setup_failed, succeeded
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
@@ -34,8 +35,9 @@ async def run_input_async(
     function: Callable[..., Any], header: frames.Header, payload: bytes, max_result: int
 ) -> frames.Frame:
     input_id = str(header.get("id", ""))
+    content_type = str(header.get("content_type", frames.CONTENT_JSON))
     try:
-        args, kwargs = handler.decode_arguments(str(header.get("content_type", frames.CONTENT_JSON)), payload)
+        args, kwargs = payloads.decode_arguments(content_type, payload)
         try:
             value = await function(*args, **kwargs)
         except asyncio.CancelledError:
@@ -44,8 +46,8 @@ async def run_input_async(
             leave_if_forked_child()
             return failed(input_id, failures.describe(exc))
         leave_if_forked_child()
-        return succeeded(input_id, handler.encode_result(value, max_result))
-    except handler.UserCodeError as exc:
+        return succeeded(input_id, payloads.encode_result(value, max_result, content_type == frames.CONTENT_PICKLE))
+    except UserCodeError as exc:
         return failed(input_id, exc.error)
 
 

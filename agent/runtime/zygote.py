@@ -3,7 +3,7 @@
 Started inside its own sandbox with ``ZYGOTE_BOOTSTRAP``:
 
     python -I [-S] -c ZYGOTE_BOOTSTRAP <dir> <package> --bundle DIR --handler module:function \
-        [--setup module:function] [--preload mod1,mod2] --control-fd FD
+        [--setup module:function] [--preload mod1,mod2] [--packages DIR] --control-fd FD
 
 It imports the preloads and the function's module, but never runs setup and never touches CUDA
 (a CUDA context does not survive fork), says ``ready`` on the control socket and waits.
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
 
-DEFAULTS = {"--setup": "", "--preload": ""}
+DEFAULTS = {"--setup": "", "--preload": "", "--packages": ""}
 REQUIRED = ("--bundle", "--handler", "--control-fd")
 FORK_FDS = 6  # request, in, out, stdout, stderr, hello
 MAX_REQUEST_BYTES = 16 << 20
@@ -54,7 +54,7 @@ def main(argv: List[str]) -> None:
     options = parse_options(argv, DEFAULTS, REQUIRED)
     control = socket.socket(fileno=int(options["--control-fd"]))
     control.set_inheritable(False)
-    prepare_interpreter(options["--bundle"])
+    prepare_interpreter(options["--bundle"], options["--packages"])
     try:
         load(options)
     except handler.UserCodeError as exc:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, Reference, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
@@ -25,6 +30,8 @@ from api.calls.schemas import (
     LogPage,
     MapInput,
     MapOut,
+    PayloadType,
+    PickledInput,
     WaitForCalls,
 )
 from api.calls.service import CallFilter, CallService, call_out
@@ -57,6 +64,41 @@ PENDING_RESPONSE = {
 }
 
 
+_CALL_INPUT = msgspec.json.Decoder(CallInput)
+
+
+@dataclass
+class CallInputOperation(Operation):
+    """The body is read by the route itself (JSON, or pickled bytes it never reads), so the spec says it by hand."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description='The arguments: JSON (`{"args": [...], "kwargs": {...}}`; a body of any other content '
+            f"type is read as JSON too), or with `Content-Type: {PayloadType.PICKLE.value}` the bytes of "
+            "`cloudpickle.dumps((args, kwargs))` for Python values JSON cannot carry. Pickled arguments are stored "
+            "and handed to the function's sandbox as they are: only the sandbox decodes them. Either way the "
+            "arguments are held to the limit on a call's input size (413).",
+            content={
+                PayloadType.JSON.value: MediaTypeSpec(schema=Reference(ref="#/components/schemas/CallInput")),
+                PayloadType.PICKLE.value: MediaTypeSpec(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                ),
+            },
+        )
+
+
+async def read_call_input(request: Request[Any, Any, Any]) -> CallInput | PickledInput:
+    """The call's arguments: parsed when JSON, taken as they are when pickled."""
+    body = await request.body()
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() == PayloadType.PICKLE:
+        return PickledInput(payload=body)
+    try:
+        return _CALL_INPUT.decode(body)
+    except msgspec.DecodeError as exc:  # ValidationError is one: api.problems tells malformed from invalid
+        raise ValidationException(str(exc), extra=[{"message": str(exc), "key": "body", "source": "body"}]) from None
+
+
 def wait_preference(prefer: str | None) -> int:
     if not prefer:
         return 0
@@ -87,13 +129,14 @@ class InvokeController(Controller):
         summary="Call a function",
         description="Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is "
         "202 with `Location`; with it, 200 and the result when the call ends within N seconds. "
-        "`version` pins a deployed version; without it the app's current version runs.",
+        "`version` pins a deployed version; without it the app's current version runs. A result that JSON "
+        "cannot carry comes back pickled, in `result_b64` with its `result_type`.",
         status_code=200,
+        operation_class=CallInputOperation,
         responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404, 413, 422, 429)},
     )
     async def create_call(
         self,
-        data: JSONBody[CallInput],
         calls: Calls,
         request: CallerRequest,
         app_name: FromPath[str],
@@ -108,7 +151,7 @@ class InvokeController(Controller):
             principal.workspace_id,
             app_name,
             function_name,
-            data,
+            await read_call_input(request),
             version=version,
             idempotency_key=idempotency_key,
         )
@@ -126,9 +169,10 @@ class MapController(Controller):
         operation_id="create_map",
         summary="Call a function once per input",
         description=f"Up to {MAX_MAP_INPUTS} inputs in one request, one call each, committed together before "
-        "the answer and queued in one push. The answer names the batch and its calls in the order of the inputs; "
-        "`POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a retry return the "
-        "same batch.",
+        "the answer and queued in one push. The inputs are JSON (`inputs`) or, for Python values JSON cannot carry, "
+        "pickled (`inputs_b64`), never both in one request. The answer names the batch and its calls in the order "
+        "of the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a retry "
+        "return the same batch.",
         status_code=202,
         request_max_body_size=MAX_MAP_BODY_BYTES,
         responses=problem_responses(400, 401, 403, 404, 413, 422, 429),

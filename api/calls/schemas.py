@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import msgspec
 
 from api.calls.states import CallStatus
+
+
+class PayloadType(StrEnum):
+    """How arguments or a result are written: JSON, or pickled bytes that only a sandbox and the caller decode."""
+
+    JSON = "application/json"
+    PICKLE = "application/vnd.skiff.pickle"  # cloudpickle.dumps((args, kwargs)), or of a result
 
 
 class CallInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -17,14 +25,28 @@ class CallInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kwargs: Annotated[dict[str, Any], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=dict)
 
 
+class PickledInput(msgspec.Struct, kw_only=True, frozen=True):
+    """Arguments as the bytes of `cloudpickle.dumps((args, kwargs))`: stored and handed on, never read."""
+
+    payload: bytes
+
+
 MAX_MAP_INPUTS = 10_000
 MAX_WAIT_IDS = 10_000
 
 
 class MapInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Many calls of one function in one request: one call per input, in this order."""
+    """Many calls of one function in one request: one call per input, in this order; `inputs` or `inputs_b64`."""
 
-    inputs: Annotated[list[CallInput], msgspec.Meta(min_length=1, max_length=MAX_MAP_INPUTS)]
+    inputs: Annotated[list[CallInput], msgspec.Meta(max_length=MAX_MAP_INPUTS)] = msgspec.field(default_factory=list)
+    inputs_b64: Annotated[
+        list[bytes],
+        msgspec.Meta(
+            max_length=MAX_MAP_INPUTS,
+            description=f"Each input as base64 of `{PayloadType.PICKLE.value}` bytes: cloudpickle.dumps((args, "
+            "kwargs)). Decoded only inside the function's sandbox.",
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class MapOut(msgspec.Struct, kw_only=True):
@@ -70,7 +92,17 @@ class CallOut(msgspec.Struct, kw_only=True):
     cold_start_ms: float | None
     node_id: str | None
     container_id: str | None
-    result: Any = None
+    result: Annotated[Any, msgspec.Meta(description="The result, when it is JSON.")] = None
+    result_type: Annotated[
+        PayloadType | None, msgspec.Meta(description="How the result is written, once the call succeeded.")
+    ] = None
+    result_b64: Annotated[
+        bytes | None,
+        msgspec.Meta(
+            description="A result that is not JSON: its bytes (of `result_type`) in base64, for the calling "
+            "Python process to decode. The API never does."
+        ),
+    ] = None
     error: CallError | None = None
 
 

@@ -18,17 +18,17 @@ from api.calls.logs import read_lines
 from api.calls.models import Call, CallLogLine
 from api.calls.quota import ActiveCallQuota
 from api.calls.retries import max_attempts
-from api.calls.schemas import CallError, CallInput, CallOut, MapInput
+from api.calls.schemas import CallError, CallInput, CallOut, MapInput, PayloadType, PickledInput
 from api.calls.states import TERMINAL, CallStatus, sources_of
 from api.calls.store import CallStore
-from api.errors import NotFound, PayloadTooLarge
+from api.errors import NotFound, PayloadTooLarge, Unprocessable
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "call"
 BATCH_PREFIX = "map"
-JSON = "application/json"
+JSON, PICKLE = PayloadType.JSON.value, PayloadType.PICKLE.value
 # After the first of many calls ends, how long a wait for many gathers more before answering.
 MANY_LINGER_SECONDS = 0.02
 WAIT_POLL_SECONDS = 1.0  # completion notices are the fast path; this catches a lost one
@@ -41,10 +41,21 @@ class CallFilter:
     function: str | None = None
 
 
+def encoded_input(body: CallInput | PickledInput) -> tuple[bytes, str]:
+    """(payload, input type) as stored: JSON re-encoded from its parsed form, a pickle as it came."""
+    if isinstance(body, PickledInput):
+        return body.payload, PICKLE
+    return msgspec.json.encode(body), JSON
+
+
 def call_out(call: Call) -> CallOut:
     result: Any = None
-    if call.result is not None and call.result_type == JSON:
-        result = msgspec.json.decode(call.result)
+    result_b64: bytes | None = None
+    if call.result is not None:
+        if call.result_type == JSON:
+            result = msgspec.json.decode(call.result)
+        else:  # opaque: handed back as it came, never decoded here
+            result_b64 = call.result
     return CallOut(
         id=call.id,
         status=CallStatus(call.status),
@@ -61,6 +72,8 @@ def call_out(call: Call) -> CallOut:
         node_id=call.node_id,
         container_id=call.container_id,
         result=result,
+        result_type=PayloadType(call.result_type) if call.result_type is not None else None,
+        result_b64=result_b64,
         error=msgspec.convert(call.error, CallError) if call.error else None,
     )
 
@@ -113,17 +126,17 @@ class CallService:
         workspace_id: str,
         app: str,
         function: str,
-        body: CallInput,
+        body: CallInput | PickledInput,
         *,
         version: int | None = None,
         idempotency_key: str | None = None,
     ) -> Call:
-        payload = msgspec.json.encode(body)
+        payload, input_type = encoded_input(body)
         if len(payload) > self.max_input_bytes:
             raise PayloadTooLarge(f"call arguments are {len(payload)} bytes; the limit is {self.max_input_bytes} bytes")
         if idempotency_key is not None:
             call, function_id, fresh = await self._submit_once(
-                workspace_id, app, function, body, payload, version, idempotency_key
+                workspace_id, app, function, body, (payload, input_type), version, idempotency_key
             )
             if not fresh:
                 return call
@@ -137,7 +150,7 @@ class CallService:
             await self._check_backlog(fn.name, fn.function_id, fn.spec)
             await self.quota.admit(self.store.count_active, workspace_id)
             call = await self.store.insert(
-                new_id(ID_PREFIX), workspace_id, fn, **self._limits(fn.spec), payload=payload
+                new_id(ID_PREFIX), workspace_id, fn, **self._limits(fn.spec), payload=payload, input_type=input_type
             )
             function_id = fn.function_id
         # Committed before we publish or answer: an accepted call is never lost.
@@ -158,8 +171,8 @@ class CallService:
         workspace_id: str,
         app: str,
         function: str,
-        body: CallInput,
-        payload: bytes,
+        body: CallInput | PickledInput,
+        encoded: tuple[bytes, str],
         version: int | None,
         idempotency_key: str,
     ) -> tuple[Call, str, bool]:
@@ -184,8 +197,8 @@ class CallService:
                 status=CallStatus.QUEUED.value,
                 attempt=0,
                 **self._limits(fn.spec),
-                input=payload,
-                input_type=JSON,
+                input=encoded[0],
+                input_type=encoded[1],
                 created_at=func.now(),
                 published_at=func.now(),
             )
@@ -206,7 +219,14 @@ class CallService:
         idempotency_key: str | None = None,
     ) -> tuple[str, list[str]]:
         """(batch id, call ids in input order): every call committed in one transaction, queued in one push."""
-        payloads = [msgspec.json.encode(item) for item in body.inputs]
+        if bool(body.inputs) == bool(body.inputs_b64):
+            raise Unprocessable(
+                "a map takes its inputs in `inputs` (JSON) or in `inputs_b64` (pickled): one of the two, not empty"
+            )
+        if body.inputs:
+            payloads, input_type = [msgspec.json.encode(item) for item in body.inputs], JSON
+        else:
+            payloads, input_type = body.inputs_b64, PICKLE
         for index, payload in enumerate(payloads):
             if len(payload) > self.max_input_bytes:
                 raise PayloadTooLarge(
@@ -237,7 +257,7 @@ class CallService:
                 "status": CallStatus.QUEUED.value,
                 "attempt": 0,
                 **self._limits(fn.spec),
-                "input_type": JSON,
+                "input_type": input_type,
                 "batch_id": batch_id,
             }
             rows = [

@@ -23,7 +23,6 @@ from api.calls.models import Call
 from api.calls.states import CallStatus, sources_of
 from api.execution.schemas import ContainerState
 
-JSON = "application/json"
 CALL_COLUMNS = ", ".join(column.name for column in Call.__table__.columns)
 CALL_COLUMNS_OF_C = ", ".join(f"c.{column.name}" for column in Call.__table__.columns)  # for `calls c`
 
@@ -78,11 +77,11 @@ SELECT id, lease_token, attempt, timeout_seconds, input_type, input FROM claimed
 """
 
 
-def _succeed(call: str, lease: str, workspace: str, result: str, source: str = "") -> str:
+def _succeed(call: str, lease: str, workspace: str, result: str, result_type: str, source: str = "") -> str:
     """A success, recorded only by the attempt that holds the lease; `source` names where the values come from."""
     return f"""
 UPDATE calls c
-SET status = '{SUCCEEDED}', result = {result}, result_type = '{JSON}', error = NULL, finished_at = now(),
+SET status = '{SUCCEEDED}', result = {result}, result_type = {result_type}, error = NULL, finished_at = now(),
     lease_token = NULL, lease_expires_at = NULL
 {source}
 WHERE c.id = {call} AND c.lease_token = {lease} AND c.workspace_id = {workspace} AND c.status = '{RUNNING}'
@@ -92,7 +91,12 @@ RETURNING {CALL_COLUMNS_OF_C}
 
 # Plain successes of several attempts in one statement.
 SUCCEED_MANY = _succeed(
-    "u.id", "u.lease", "$4", "u.result", source="FROM unnest($1::text[], $2::text[], $3::bytea[]) u(id, lease, result)"
+    "u.id",
+    "u.lease",
+    "$4",
+    "u.result",
+    "u.result_type",
+    source="FROM unnest($1::text[], $2::text[], $3::bytea[], $5::text[]) u(id, lease, result, result_type)",
 )
 
 
@@ -117,7 +121,7 @@ RETURNING before.state AS was, c.state, c.function_id, c.node_id
 SLOT_IDLE = _slot_idle("$1", "$2", "$3")
 # The common ask in one statement: the slot's last input succeeded, and the slot is idle again.
 SUCCEED_AND_IDLE = f"""
-WITH slot AS ({_slot_idle("$1", "$2", "$3")}), done AS ({_succeed("$4", "$5", "$2", "$6")})
+WITH slot AS ({_slot_idle("$1", "$2", "$3")}), done AS ({_succeed("$4", "$5", "$2", "$6", "$7")})
 SELECT slot.was, slot.state, slot.function_id AS slot_function_id, slot.node_id AS slot_node_id, done.*
 FROM slot FULL JOIN done ON true
 """
@@ -169,6 +173,13 @@ class Claimed(NamedTuple):
     timeout_seconds: int
     input_type: str
     input: bytes
+
+
+class Result(NamedTuple):
+    """A success's result as stored: its bytes and how they are written (JSON, or opaque bytes)."""
+
+    value: bytes
+    type: str
 
 
 class SlotState(NamedTuple):
@@ -246,6 +257,7 @@ class CallStore:
         max_attempts: int,
         timeout_seconds: int,
         payload: bytes,
+        input_type: str,
     ) -> Call:
         row = await (await self._connected()).fetchrow(
             INSERT,
@@ -259,7 +271,7 @@ class CallStore:
             max_attempts,
             timeout_seconds,
             payload,
-            JSON,
+            input_type,
         )
         assert row is not None
         return as_call(row)
@@ -300,10 +312,12 @@ class CallStore:
         )
         return [Claimed(*row) for row in rows]
 
-    async def succeed_many(self, workspace_id: str, successes: list[tuple[str, str, bytes]]) -> list[Call]:
+    async def succeed_many(self, workspace_id: str, successes: list[tuple[str, str, Result]]) -> list[Call]:
         """(call id, lease token, result) each: the calls ended by these successes; stale ones are left out."""
         ids, leases, results = (list(column) for column in zip(*successes, strict=True))
-        rows = await (await self._connected()).fetch(SUCCEED_MANY, ids, leases, results, workspace_id)
+        rows = await (await self._connected()).fetch(
+            SUCCEED_MANY, ids, leases, [r.value for r in results], workspace_id, [r.type for r in results]
+        )
         return [as_call(row) for row in rows]
 
     async def succeed_and_idle(
@@ -314,11 +328,11 @@ class CallStore:
         *,
         call_id: str,
         lease_token: str,
-        result: bytes,
+        result: Result,
     ) -> tuple[Call | None, SlotState | None]:
         """`succeed` and `slot_idle` in one round trip: (the ended call or None, the slot or None)."""
         row = await (await self._connected()).fetchrow(
-            SUCCEED_AND_IDLE, container_id, workspace_id, cold_start_ms, call_id, lease_token, result
+            SUCCEED_AND_IDLE, container_id, workspace_id, cold_start_ms, call_id, lease_token, result.value, result.type
         )
         if row is None:
             return None, None

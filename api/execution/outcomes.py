@@ -13,10 +13,18 @@ from api.apps.models import Function
 from api.calls.logs import append_lines
 from api.calls.models import Call
 from api.calls.retries import retry_delay, should_retry
+from api.calls.schemas import PayloadType
 from api.calls.states import CallStatus
+from api.calls.store import Result
 from api.execution.schemas import CallOutcome, Outcome
 
-JSON = "application/json"
+
+def stored_result(outcome: CallOutcome) -> Result:
+    """A success's result as stored: the bytes of `result_b64` as they came (never decoded here), or
+    the JSON text of `result`."""
+    if outcome.result_b64 is not None and outcome.result_type is not None:
+        return Result(outcome.result_b64, outcome.result_type.value)
+    return Result((outcome.result if outcome.result is not None else "null").encode(), PayloadType.JSON.value)
 
 
 class OutcomeRecorder:
@@ -79,21 +87,22 @@ class OutcomeRecorder:
             else None
         )
         if outcome.outcome is Outcome.SUCCEEDED:
-            result = (outcome.result if outcome.result is not None else "null").encode()
-            if len(result) > self.max_result_bytes:
+            result = stored_result(outcome)
+            size = len(result.value)
+            if size > self.max_result_bytes:
                 return {
                     "status": CallStatus.FAILED.value,
                     "result": None,
                     "result_type": None,
                     "error": {
                         "type": "ResultTooLarge",
-                        "message": f"the result is {len(result)} bytes; the limit is {self.max_result_bytes} bytes",
+                        "message": f"the result is {size} bytes; the limit is {self.max_result_bytes} bytes",
                     },
                 }
             return {
                 "status": CallStatus.SUCCEEDED.value,
-                "result": result,
-                "result_type": JSON,
+                "result": result.value,
+                "result_type": result.type,
                 "error": None,
             }
         status = {

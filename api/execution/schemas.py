@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from api.calls.schemas import CallError
+from api.calls.schemas import CallError, PayloadType
 from api.nodes.schemas import GpuUsage
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -88,8 +88,16 @@ class CallOutcome(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: Outcome
     # JSON text of the result, opaque to the API beyond its size.
     result: str | None = None
+    # A result that is not JSON: its bytes in base64, stored as they are and never decoded by the API,
+    # and how they are written (given together).
+    result_b64: bytes | None = None
+    result_type: PayloadType | None = None
     error: CallError | None = None
     logs: Annotated[list[LogRecord], msgspec.Meta(max_length=10_000)] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if (self.result_b64 is None) != (self.result_type is None):
+            raise ValueError("`result_b64` and `result_type` go together")
 
 
 class LogShipment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -135,9 +143,11 @@ class Input(msgspec.Struct, kw_only=True):
     lease_token: str
     attempt: int
     timeout_seconds: int
-    input_type: str
-    # The arguments: JSON text for application/json.
+    input_type: PayloadType
+    # The arguments: JSON text for application/json (empty for other types) ...
     payload: str
+    # ... and for any other type, their bytes in base64, for the sandbox alone to decode.
+    payload_b64: bytes | None = None
 
 
 class NextInputAnswer(msgspec.Struct, kw_only=True):

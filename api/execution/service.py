@@ -16,11 +16,12 @@ from api.auth.principal import Principal
 from api.calls.dispatch import CompletionWaiter, Dispatcher, container_wake_key, node_wake_key, queue_key
 from api.calls.logs import append_lines
 from api.calls.models import Call
+from api.calls.schemas import PayloadType
 from api.calls.states import CallStatus
-from api.calls.store import CallStore, Claimed, SlotState
+from api.calls.store import CallStore, Claimed, Result, SlotState
 from api.containers.models import Container
 from api.errors import Conflict, NotFound
-from api.execution.outcomes import OutcomeRecorder
+from api.execution.outcomes import OutcomeRecorder, stored_result
 from api.execution.schemas import (
     BuildReport,
     CallOutcome,
@@ -262,12 +263,12 @@ class ExecutionService:
                     await self.dispatcher.notify_done([outcome.call_id])
         return outcomes[0].call_id in accepted
 
-    def _plain_success(self, outcome: CallOutcome) -> bytes | None:
+    def _plain_success(self, outcome: CallOutcome) -> Result | None:
         """The result of a success with no log lines that fits: such an outcome takes one statement."""
         if outcome.outcome is not Outcome.SUCCEEDED or outcome.logs:
             return None
-        result = (outcome.result if outcome.result is not None else "null").encode()
-        return result if len(result) <= self.max_result_bytes else None
+        result = stored_result(outcome)
+        return result if len(result.value) <= self.max_result_bytes else None
 
     async def _ended(self, calls: list[Call]) -> None:
         if self.waiter is not None:
@@ -393,11 +394,13 @@ class ExecutionService:
 
 
 def _input(call: Claimed) -> Input:
+    opaque = call.input_type != PayloadType.JSON  # handed on in base64, never decoded here
     return Input(
         call_id=call.id,
         lease_token=call.lease_token,
         attempt=call.attempt,
         timeout_seconds=call.timeout_seconds,
-        input_type=call.input_type,
-        payload=call.input.decode(),
+        input_type=PayloadType(call.input_type),
+        payload="" if opaque else call.input.decode(),
+        payload_b64=call.input if opaque else None,
     )

@@ -1,10 +1,12 @@
 """Calls: start one, wait for its end, cancel it, read its logs, list them.
 
-Arguments and results travel as JSON in this slice; any other argument is refused before sending.
+Arguments and results travel as JSON when JSON carries them exactly, pickled otherwise (`skiff.payloads`).
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import itertools
 import json
 import math
@@ -18,6 +20,7 @@ import httpx
 
 from skiff.connection import Connection, default_connection, error_from_response
 from skiff.exceptions import CallCancelled, CallTimeout, Error, FunctionTimeout, RemoteError
+from skiff.payloads import PICKLE, json_carries, pickle_arguments, unpickled_result
 from skiff_client.api.calls import (
     cancel_call,
     create_call,
@@ -35,8 +38,9 @@ from skiff_client.models.call_page import CallPage
 from skiff_client.models.call_status import CallStatus
 from skiff_client.models.log_page import LogPage
 from skiff_client.models.map_input import MapInput
+from skiff_client.models.payload_type import PayloadType
 from skiff_client.models.wait_for_calls import WaitForCalls
-from skiff_client.types import UNSET, Unset
+from skiff_client.types import UNSET, File, Unset
 
 R = TypeVar("R")
 
@@ -45,23 +49,12 @@ WAIT_WINDOW = 500  # calls per `POST /v1/calls/wait` (the API takes up to 10,000
 TERMINAL = frozenset({CallStatus.SUCCEEDED, CallStatus.FAILED, CallStatus.TIMED_OUT, CallStatus.CANCELLED})
 
 
-def call_input(args: Sequence[Any], kwargs: Mapping[str, Any]) -> CallInput:
-    """The request body; raises TypeError naming the first argument that is not a JSON value."""
-    for index, value in enumerate(args):
-        _require_json(value, f"positional argument {index}")
-    for name, value in kwargs.items():
-        _require_json(value, f"keyword argument {name!r}")
+def call_input(args: Sequence[Any], kwargs: Mapping[str, Any]) -> CallInput | bytes:
+    """The request body: JSON, or the bytes of the pickled arguments. Raises TypeError naming the
+    first argument that can be neither."""
+    if not json_carries(args, kwargs):
+        return pickle_arguments(args, kwargs)
     return CallInput(args=list(args), kwargs=CallInputKwargs.from_dict(dict(kwargs)))
-
-
-def _require_json(value: object, what: str) -> None:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what} ({type(value).__name__}) cannot be sent: {exc}. Only JSON values (dict with str keys, list, "
-            "str, int, float, bool, None) are supported as arguments for now; other types are not supported yet"
-        ) from None
 
 
 class FunctionCall(Generic[R]):
@@ -135,19 +128,24 @@ def start_call(
     """POST a call with an `Idempotency-Key`, so that retries after a lost answer start it only once.
 
     `version` pins a deployed version; without it the app's current version runs."""
-    body = call_input(args, kwargs)
+    encoded = call_input(args, kwargs)
     key = uuid.uuid4().hex
     prefer: str | Unset = f"wait={wait}" if wait else UNSET
     pinned: int | Unset = UNSET if version is None else version
+
+    def body() -> CallInput | File:  # a fresh stream for every attempt: a retry sends the bytes again
+        return encoded if isinstance(encoded, CallInput) else File(payload=io.BytesIO(encoded), mime_type=PICKLE)
+
     return connection.send(
         lambda c: create_call.sync_detailed(
-            app, function, client=c, body=body, version=pinned, prefer=prefer, idempotency_key=key
+            app, function, client=c, body=body(), version=pinned, prefer=prefer, idempotency_key=key
         ),
         idempotent=True,
     )
 
 
 MAP_BATCH = 1000  # inputs per map request (the API takes up to 10,000)
+MAP_BATCH_BYTES = 8 << 20  # pickled inputs per map request, before base64 (the API takes 16 MiB of body)
 
 
 def start_map(
@@ -158,13 +156,34 @@ def start_map(
     *,
     version: int | None = None,
 ) -> list[str]:
-    """The calls' ids, in input order: one request per `MAP_BATCH` inputs, each with an `Idempotency-Key`."""
-    bodies = [call_input(args, kwargs) for args, kwargs in inputs]  # refuses a bad argument before sending any
+    """The calls' ids, in input order: one request per `MAP_BATCH` inputs, each with an `Idempotency-Key`.
+
+    The inputs go as JSON when JSON carries every one of them exactly; otherwise all of them go pickled."""
     pinned: int | Unset = UNSET if version is None else version
     ids: list[str] = []
-    for start in range(0, len(bodies), MAP_BATCH):
-        ids += _send_map(connection, app, function, MapInput(inputs=bodies[start : start + MAP_BATCH]), pinned)
+    if all(json_carries(args, kwargs) for args, kwargs in inputs):
+        bodies = [CallInput(args=list(a), kwargs=CallInputKwargs.from_dict(dict(k))) for a, k in inputs]
+        for start in range(0, len(bodies), MAP_BATCH):
+            ids += _send_map(connection, app, function, MapInput(inputs=bodies[start : start + MAP_BATCH]), pinned)
+        return ids
+    pickled = [pickle_arguments(args, kwargs) for args, kwargs in inputs]  # refuses a bad argument before sending any
+    for batch in pickled_batches(pickled):
+        ids += _send_map(connection, app, function, MapInput(inputs_b64=batch), pinned)
     return ids
+
+
+def pickled_batches(pickled: list[bytes]) -> Iterator[list[str]]:
+    """The inputs in base64, at most MAP_BATCH and about MAP_BATCH_BYTES per batch (one input over it goes alone)."""
+    batch: list[str] = []
+    size = 0
+    for payload in pickled:
+        if batch and (len(batch) == MAP_BATCH or size + len(payload) > MAP_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(base64.b64encode(payload).decode())
+        size += len(payload)
+    if batch:
+        yield batch
 
 
 def _send_map(connection: Connection, app: str, function: str, body: MapInput, version: int | Unset) -> list[str]:
@@ -196,6 +215,8 @@ def outcome(call: CallOut) -> Any:
     """The result of an ended call, or its error raised."""
     error = call.error if call.error is not None and not isinstance(call.error, Unset) else None
     if call.status == CallStatus.SUCCEEDED:
+        if call.result_type == PayloadType(PICKLE) and isinstance(call.result_b64, str):
+            return unpickled_result(call.result_b64)
         return None if isinstance(call.result, Unset) else call.result
     if call.status == CallStatus.CANCELLED:
         raise CallCancelled(f"call {call.id} was cancelled")

@@ -1,4 +1,5 @@
-"""Fixtures of the API tests: a real S3-speaking server (s3rver) for the blob store.
+"""Fixtures of the API tests: a scripted agent and a scheduler stepped by hand for the call path,
+and a real S3-speaking server (s3rver) for the blob store.
 
 s3rver is pinned in tests/s3/package.json; install it once with `npm ci --prefix tests/s3`.
 """
@@ -12,11 +13,21 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.db import create_sessionmaker
+from api.settings import Settings
+from scheduler.loop import Scheduler
+from tests.api.test_nodes import REGISTRATION
+from tests.conftest import Tenant, clear_leader_lease
 
 S3RVER = Path(__file__).resolve().parents[1] / "s3" / "node_modules" / ".bin" / "s3rver"
 _LISTENING = re.compile(rb"listening on ([\d.]+):(\d+)")
@@ -68,3 +79,43 @@ def s3_server() -> Iterator[S3Server]:
         assert process.stdout is not None
         process.stdout.close()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@dataclass
+class ScriptedAgent:
+    """Speaks the agent protocol step by step, so each test decides what the node does."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    node_id: str
+    epoch: int
+
+    async def poll(self, **body: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/v1/agent/nodes/{self.node_id}/poll", json={"epoch": self.epoch, **body}, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def next(self, container_id: str, **body: Any) -> dict[str, Any]:
+        response = await self.client.post(f"/v1/agent/containers/{container_id}/next", json=body, headers=self.headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient, tenant: Tenant) -> ScriptedAgent:
+    token = (await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)).json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    config = (await client.post("/v1/agent/nodes", json=REGISTRATION, headers=headers)).json()
+    return ScriptedAgent(client, headers, config["node"]["id"], config["node"]["epoch"])
+
+
+@pytest.fixture
+async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
+    await clear_leader_lease(engine)
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    yield Scheduler(settings, create_sessionmaker(engine), redis)
+    await redis.aclose()

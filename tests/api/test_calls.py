@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
-import redis.asyncio as aioredis
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,50 +18,11 @@ from api.db import create_sessionmaker
 from api.nodes.models import Node
 from api.settings import Settings
 from scheduler.loop import Scheduler
+from tests.api.conftest import ScriptedAgent
 from tests.api.test_apps import deploy
 from tests.api.test_nodes import REGISTRATION
 from tests.bundles import hello_bundle, make_bundle
-from tests.conftest import Tenant, clear_leader_lease, serving
-
-
-@dataclass
-class ScriptedAgent:
-    """Speaks the agent protocol step by step, so each test decides what the node does."""
-
-    client: httpx.AsyncClient
-    headers: dict[str, str]
-    node_id: str
-    epoch: int
-
-    async def poll(self, **body: Any) -> dict[str, Any]:
-        response = await self.client.post(
-            f"/v1/agent/nodes/{self.node_id}/poll", json={"epoch": self.epoch, **body}, headers=self.headers
-        )
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def next(self, container_id: str, **body: Any) -> dict[str, Any]:
-        response = await self.client.post(f"/v1/agent/containers/{container_id}/next", json=body, headers=self.headers)
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-
-@pytest.fixture
-async def agent(client: httpx.AsyncClient, tenant: Tenant) -> ScriptedAgent:
-    token = (await client.post("/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)).json()
-    headers = {"Authorization": f"Bearer {token['token']}"}
-    config = (await client.post("/v1/agent/nodes", json=REGISTRATION, headers=headers)).json()
-    return ScriptedAgent(client, headers, config["node"]["id"], config["node"]["epoch"])
-
-
-@pytest.fixture
-async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
-    await clear_leader_lease(engine)
-    redis = aioredis.Redis.from_url(settings.redis_url)
-    yield Scheduler(settings, create_sessionmaker(engine), redis)
-    await redis.aclose()
+from tests.conftest import Tenant, serving
 
 
 async def invoke(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import pickle
 import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 import tomllib
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +26,11 @@ from api.deployments import options as server_options
 from api.deployments.manifest import parse_manifest
 from skiff import options as sdk_options
 from skiff.bundle import build_bundle, bundle_files
-from skiff.calls import call_input, start_call
+from skiff.calls import MAP_BATCH, MAP_BATCH_BYTES, call_input, pickled_batches, start_call
 from skiff.connection import MAX_ATTEMPTS, Connection, error_from_response
 from skiff.deployments import deploy_bundle, manifest, manifest_text, package
 from skiff.loader import load_app
+from skiff_client.models.call_input import CallInput
 
 
 def square(x: int) -> int:
@@ -260,15 +265,56 @@ def test_a_file_that_cannot_be_a_module_is_refused(tmp_path: Path) -> None:
         load_app(path)
 
 
-def test_arguments_must_be_json_values() -> None:
-    body = call_input([1, "a", [None, True]], {"opts": {"k": 1.5}})
-    assert body.to_dict() == {"args": [1, "a", [None, True]], "kwargs": {"opts": {"k": 1.5}}}
-    with pytest.raises(TypeError, match=r"positional argument 1 \(bytes\).*not supported yet"):
-        call_input([1, b"raw"], {})
-    with pytest.raises(TypeError, match=r"keyword argument 'when' \(set\)"):
-        call_input([], {"when": {1, 2}})
-    with pytest.raises(TypeError, match="keyword argument 'x'"):
-        call_input([], {"x": float("nan")})
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ([1, "a", [None, True], -0.5, 10**30], {"opts": {"k": 1.5}}),
+        ([], {}),
+    ],
+)
+def test_arguments_json_carries_exactly_go_as_json(args: list[Any], kwargs: dict[str, Any]) -> None:
+    body = call_input(args, kwargs)
+    assert isinstance(body, CallInput)
+    assert body.to_dict() == {"args": args, "kwargs": kwargs}
+
+
+SHARED = [0]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ([1, b"raw"], {}),
+        ([(1, 2)], {}),  # JSON would make the tuple a list
+        ([], {"when": {1, 2}}),
+        ([{1: "a"}], {}),  # ... and the int key a str
+        ([True, sdk_options.Retries(2)], {}),
+        ([], {"x": float("nan")}),
+        ([SHARED, SHARED], {}),  # ... and two references to one list two lists
+        ([OrderedDict(a=1)], {}),  # a subclass of dict is not a dict
+    ],
+)
+def test_other_arguments_go_pickled_and_arrive_as_they_were(args: list[Any], kwargs: dict[str, Any]) -> None:
+    body = call_input(args, kwargs)
+    assert isinstance(body, bytes)
+    sent_args, sent_kwargs = pickle.loads(body)
+    assert (list(sent_args), sent_kwargs) == (args, kwargs) or math.isnan(sent_kwargs["x"])
+    assert [type(a) for a in sent_args] == [type(a) for a in args]
+
+
+def test_pickled_map_inputs_go_in_batches_bounded_by_count_and_size() -> None:
+    sizes = [len(batch) for batch in pickled_batches([b"x"] * 2500)]
+    assert sizes == [MAP_BATCH, MAP_BATCH, 500]
+    big = b"x" * (MAP_BATCH_BYTES // 3 + 1)
+    sizes = [len(batch) for batch in pickled_batches([big] * 5 + [b"y" * (MAP_BATCH_BYTES + 1)])]
+    assert sizes == [2, 2, 1, 1]  # an input over the size alone goes alone
+
+
+def test_an_argument_neither_json_nor_picklable_is_named() -> None:
+    with pytest.raises(TypeError, match=r"positional argument 1 \(generator\) cannot be sent: it is not JSON"):
+        call_input([1, (x for x in [])], {})
+    with pytest.raises(TypeError, match=r"keyword argument 'lock' \(lock\) cannot be sent"):
+        call_input([], {"lock": threading.Lock()})
 
 
 @pytest.mark.parametrize(

@@ -312,7 +312,7 @@ export interface paths {
         put?: never;
         /**
          * Call a function
-         * @description Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is 202 with `Location`; with it, 200 and the result when the call ends within N seconds. `version` pins a deployed version; without it the app's current version runs.
+         * @description Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is 202 with `Location`; with it, 200 and the result when the call ends within N seconds. `version` pins a deployed version; without it the app's current version runs. A result that JSON cannot carry comes back pickled, in `result_b64` with its `result_type`.
          */
         post: operations["create_call"];
         delete?: never;
@@ -332,7 +332,7 @@ export interface paths {
         put?: never;
         /**
          * Call a function once per input
-         * @description Up to 10000 inputs in one request, one call each, committed together before the answer and queued in one push. The answer names the batch and its calls in the order of the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a retry return the same batch.
+         * @description Up to 10000 inputs in one request, one call each, committed together before the answer and queued in one push. The inputs are JSON (`inputs`) or, for Python values JSON cannot carry, pickled (`inputs_b64`), never both in one request. The answer names the batch and its calls in the order of the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a retry return the same batch.
          */
         post: operations["create_map"];
         delete?: never;
@@ -722,7 +722,12 @@ export interface components {
             id: string;
             max_attempts: number;
             node_id: string | null;
+            /** @description The result, when it is JSON. */
             result?: unknown;
+            /** @description A result that is not JSON: its bytes (of `result_type`) in base64, for the calling Python process to decode. The API never does. */
+            result_b64?: string | null;
+            /** @description How the result is written, once the call succeeded. */
+            result_type?: components["schemas"]["PayloadType"] | null;
             started_at: string | null;
             status: components["schemas"]["CallStatus"];
             version: number;
@@ -735,6 +740,8 @@ export interface components {
             logs?: components["schemas"]["LogRecord"][];
             outcome: components["schemas"]["Outcome"];
             result?: string | null;
+            result_b64?: string | null;
+            result_type?: components["schemas"]["PayloadType"] | null;
         };
         /** CallPage */
         CallPage: {
@@ -848,9 +855,10 @@ export interface components {
         Input: {
             attempt: number;
             call_id: string;
-            input_type: string;
+            input_type: components["schemas"]["PayloadType"];
             lease_token: string;
             payload: string;
+            payload_b64?: string | null;
             timeout_seconds: number;
         };
         /** LogLine */
@@ -883,7 +891,9 @@ export interface components {
         };
         /** MapInput */
         MapInput: {
-            inputs: components["schemas"]["CallInput"][];
+            inputs?: components["schemas"]["CallInput"][];
+            /** @description Each input as base64 of `application/vnd.skiff.pickle` bytes: cloudpickle.dumps((args, kwargs)). Decoded only inside the function's sandbox. */
+            inputs_b64?: string[];
         };
         /** MapOut */
         MapOut: {
@@ -984,6 +994,12 @@ export interface components {
         OutcomeResults: {
             accepted: boolean[];
         };
+        /**
+         * PayloadType
+         * @description How arguments or a result are written: JSON, or pickled bytes that only a sandbox and the caller decode.
+         * @enum {string}
+         */
+        PayloadType: "application/json" | "application/vnd.skiff.pickle";
         /** Problem */
         Problem: {
             detail: string;
@@ -2361,9 +2377,11 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The arguments: JSON (`{"args": [...], "kwargs": {...}}`; a body of any other content type is read as JSON too), or with `Content-Type: application/vnd.skiff.pickle` the bytes of `cloudpickle.dumps((args, kwargs))` for Python values JSON cannot carry. Pickled arguments are stored and handed to the function's sandbox as they are: only the sandbox decodes them. Either way the arguments are held to the limit on a call's input size (413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CallInput"];
+                "application/vnd.skiff.pickle": string;
             };
         };
         responses: {

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
 import os
 import pickle
+import re
+import shutil
+import sys
+from pathlib import Path
 
+import cloudpickle
 import pytest
 
+from agent import container
 from agent.runtime import frames
 from tests.agent.runtime.conftest import RuntimeProcess, StartRuntime
 
@@ -93,28 +101,88 @@ def test_a_user_exception_shows_only_the_users_frames(start_runtime: StartRuntim
 
 
 @pytest.mark.parametrize(
-    ("expression", "message"),
+    ("expression", "value"),
     [
-        ("{1, 2}", "result of type set is not JSON-serialisable; return JSON types"),
-        ("{'when': object()}", "result of type dict is not JSON-serialisable: it contains a object"),
-        ("float('nan')", "result of type float is not JSON-serialisable: Out of range float values"),
-        ("__import__('functools').reduce(lambda a, _: [a], range(100000), [])", "result of type list is not"),
+        ("{1, 2}", {1, 2}),
+        ("{'at': __import__('datetime').date(2024, 5, 1)}", {"at": datetime.date(2024, 5, 1)}),
+        ("__import__('decimal').Decimal('1.5')", decimal.Decimal("1.5")),
+        ("b'bytes'", b"bytes"),
     ],
 )
-def test_a_result_that_is_not_json_is_a_clear_error(start_runtime: StartRuntime, expression: str, message: str) -> None:
+def test_a_result_json_cannot_carry_comes_back_pickled(
+    start_runtime: StartRuntime, expression: str, value: object
+) -> None:
+    runtime = start_runtime(f"def main():\n    return {expression}\n")
+    ready(runtime)
+    header, payload = runtime.call("in-1")
+    assert header == {"type": frames.OUTPUT, "id": "in-1", "status": "ok", "content_type": frames.CONTENT_PICKLE}
+    assert pickle.loads(payload) == value
+
+
+RETURNS = "def main(value):\n    return value\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "pickled"),
+    [
+        ({"a": [1, 2.5, None, True, "x"]}, False),  # JSON's own types: JSON, for any caller
+        ((1, 2), True),  # as a list, JSON would change its type
+        ({1: "a"}, True),  # ... and its key
+        ([[0]] * 2, True),  # ... and the sharing of the inner list
+        (float("inf"), True),
+    ],
+)
+def test_a_pickled_call_gets_its_result_back_with_the_same_types(
+    start_runtime: StartRuntime, value: object, pickled: bool
+) -> None:
+    runtime = start_runtime(RETURNS)
+    ready(runtime)
+    runtime.send_input("in-1", pickle.dumps(((value,), {})), frames.CONTENT_PICKLE)
+    frame = runtime.receive()
+    assert frame is not None
+    header, payload = frame
+    assert header.get("content_type", frames.CONTENT_JSON) == (
+        frames.CONTENT_PICKLE if pickled else frames.CONTENT_JSON
+    )
+    assert (pickle.loads(payload) if pickled else json.loads(payload)) == value
+
+
+def test_a_json_call_gets_json_whenever_json_can_write_the_result(start_runtime: StartRuntime) -> None:
+    runtime = start_runtime("def main():\n    return (1, 2)\n")
+    ready(runtime)
+    header, payload = runtime.call("in-1")
+    assert "content_type" not in header and payload == b"[1,2]"  # as before: any caller reads it
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("(i for i in [])", "result of type generator is not JSON-serialisable (Object of type generator is not"),
+        ("__import__('functools').reduce(lambda a, _: [a], range(100000), [])", "result of type list is not"),
+        ("__import__('threading').Lock()", "result of type lock is not JSON-serialisable"),
+    ],
+)
+def test_a_result_neither_json_nor_picklable_is_a_clear_error(
+    start_runtime: StartRuntime, expression: str, message: str
+) -> None:
     runtime = start_runtime(f"def main():\n    return {expression}\n")
     ready(runtime)
     header, _ = runtime.call("in-1")
     assert header["error"]["type"] == "ResultNotSerialisable"
     assert header["error"]["message"].startswith(message)
+    assert "cannot be pickled" in header["error"]["message"]
 
 
 def test_a_result_over_the_limit_is_an_error_naming_the_limit(start_runtime: StartRuntime) -> None:
-    runtime = start_runtime("def main():\n    return 'x' * 5000\n", "fn:main", "--max-result-bytes", "1000")
+    source = "def main(big=False):\n    return {'x' * 5000} if big else 'x' * 5000\n"
+    runtime = start_runtime(source, "fn:main", "--max-result-bytes", "1000")
     ready(runtime)
     header, _ = runtime.call("in-1")
     assert header["error"]["type"] == "ResultTooLarge"
     assert header["error"]["message"] == "result is 5002 bytes of JSON; the limit is 1000 bytes"
+    header, _ = runtime.call("in-2", b'{"kwargs": {"big": true}}')
+    assert header["error"]["type"] == "ResultTooLarge"
+    assert re.fullmatch(r"result is \d+ bytes of pickle; the limit is 1000 bytes", header["error"]["message"])
 
 
 @pytest.mark.parametrize(
@@ -143,6 +211,71 @@ def test_a_pickled_input_is_decoded_inside_the_runtime(start_runtime: StartRunti
     frame = runtime.receive()
     assert frame is not None
     assert json.loads(frame[1])["sum"] == 42
+
+
+@pytest.fixture
+def platform_packages(tmp_path: Path) -> Path:
+    """A directory laid out as the agent binds its packages into a sandbox (`--packages`)."""
+    packages = tmp_path / "packages"
+    for package in container.platform_packages():
+        shutil.copytree(package, packages / package.name)
+    assert (packages / "cloudpickle").is_dir()
+    return packages
+
+
+AREA = """
+import dataclasses
+
+@dataclasses.dataclass
+class Area:
+    width: int
+    height: int
+
+    def size(self):
+        return self.width * self.height
+"""
+
+
+def class_of_a_script() -> type:
+    """A class as a caller's script defines it, in `__main__`: cloudpickle sends it by value, code and all."""
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    exec(AREA, namespace)
+    area: type = namespace["Area"]  # type: ignore[assignment]
+    return area
+
+
+# By-value pickles hold code objects, which only the same Python version reads: the runtime runs on the test's Python.
+@pytest.mark.parametrize("python", [Path(sys.executable).resolve()], ids=["same-python"])
+def test_with_the_platforms_cloudpickle_values_defined_by_the_caller_go_both_ways(
+    start_runtime: StartRuntime, platform_packages: Path
+) -> None:
+    area = class_of_a_script()(3, 4)
+    arguments = cloudpickle.dumps(((area,), {"scale": 2}))
+    source = "def main(area, scale):\n    return {'size': area.size() * scale, 'area': area, 'scales': (scale,)}\n"
+    runtime = start_runtime(source, "fn:main", "--packages", str(platform_packages))
+    ready(runtime)
+    runtime.send_input("in-1", arguments, frames.CONTENT_PICKLE)
+    frame = runtime.receive()
+    assert frame is not None and frame[0].get("content_type") == frames.CONTENT_PICKLE, frame
+    result = cloudpickle.loads(frame[1])
+    assert result["size"] == 24 and result["scales"] == (2,)
+    assert (result["area"].width, result["area"].height, result["area"].size()) == (3, 4, 12)
+
+    without = start_runtime(source)  # plain pickle cannot rebuild a class sent by value
+    ready(without)
+    without.send_input("in-1", arguments, frames.CONTENT_PICKLE)
+    frame = without.receive()
+    assert frame is not None
+    assert frame[0]["error"]["type"] == "ModuleNotFoundError" and "cloudpickle" in frame[0]["error"]["message"]
+
+
+def test_the_platforms_packages_are_searched_last(start_runtime: StartRuntime, platform_packages: Path) -> None:
+    runtime = start_runtime(
+        "import sys\ndef main():\n    return sys.path\n", "fn:main", "--packages", str(platform_packages)
+    )
+    ready(runtime)
+    path = json.loads(runtime.call("in-1")[1])
+    assert path[-1] == str(platform_packages) and path.count(str(platform_packages)) == 1
 
 
 def test_sys_exit_in_the_function_is_an_error_not_the_end_of_the_container(start_runtime: StartRuntime) -> None:

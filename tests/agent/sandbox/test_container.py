@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import cloudpickle
 import pytest
 
 from agent.container import Container, ContainerSpec, ContainerStartError, Input, OutcomeStatus
@@ -76,17 +77,30 @@ async def test_a_user_exception_is_an_error_with_only_the_users_frames(start_con
     assert (await container.run(call())).error is not None
 
 
-async def test_an_unserialisable_result_is_a_clear_error(start_container: StartContainer) -> None:
-    container = await start_container("def main():\n    return {1, 2, 3}\n")
-    outcome = await container.run(call())
+async def test_a_result_json_cannot_carry_comes_back_pickled_and_one_pickle_cannot_is_an_error(
+    start_container: StartContainer,
+) -> None:
+    container = await start_container("def main(kind):\n    return {1, 2, 3} if kind == 'set' else (i for i in [])\n")
+    outcome = await container.run(call("set"))
+    assert outcome.status is OutcomeStatus.SUCCEEDED and outcome.result_type == frames.CONTENT_PICKLE
+    assert outcome.result is not None and pickle.loads(outcome.result) == {1, 2, 3}
+    outcome = await container.run(call("generator"))
     assert outcome.error is not None
-    assert outcome.error.message.startswith("result of type set is not JSON-serialisable")
+    assert outcome.error.message.startswith("result of type generator is not JSON-serialisable")
 
 
 async def test_a_pickled_input_reaches_the_function_unopened_by_the_agent(start_container: StartContainer) -> None:
     container = await start_container("def main(a, b):\n    return a * b\n")
     payload = pickle.dumps(((6,), {"b": 7}))
     assert result_of(await container.run(Input("p1", payload, frames.CONTENT_PICKLE))) == 42
+
+
+async def test_the_sandbox_reads_cloudpickle_with_the_agents_own_copy(start_container: StartContainer) -> None:
+    container = await start_container("def main(function, value):\n    return function(value)\n")
+    payload = cloudpickle.dumps(((lambda x: (x, x + 1), 41), {}))  # a lambda travels by value: cloudpickle only
+    outcome = await container.run(Input("p1", payload, frames.CONTENT_PICKLE))
+    assert outcome.result_type == frames.CONTENT_PICKLE, outcome  # a pickled call's tuple stays a tuple
+    assert outcome.result is not None and cloudpickle.loads(outcome.result) == (41, 42)
 
 
 CONCURRENT = """

@@ -53,6 +53,7 @@ from .node_work import NodeWork
 from .outcome import Outcome
 from .outcome_batch import OutcomeBatch
 from .outcome_results import OutcomeResults
+from .payload_type import PayloadType
 from .problem import Problem
 from .rollback import Rollback
 from .schedule_create import ScheduleCreate
@@ -125,6 +126,7 @@ __all__ = (
     "Outcome",
     "OutcomeBatch",
     "OutcomeResults",
+    "PayloadType",
     "Problem",
     "Rollback",
     "ScheduleCreate",

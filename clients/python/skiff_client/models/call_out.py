@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.call_status import CallStatus
+from ..models.payload_type import PayloadType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -36,7 +37,10 @@ class CallOut:
         status (CallStatus):
         version (int):
         error (CallError | None | Unset):
-        result (Any | Unset):
+        result (Any | Unset): The result, when it is JSON.
+        result_b64 (None | str | Unset): A result that is not JSON: its bytes (of `result_type`) in base64, for the
+            calling Python process to decode. The API never does.
+        result_type (None | PayloadType | Unset): How the result is written, once the call succeeded.
     """
 
     app: str
@@ -55,6 +59,8 @@ class CallOut:
     version: int
     error: CallError | None | Unset = UNSET
     result: Any | Unset = UNSET
+    result_b64: None | str | Unset = UNSET
+    result_type: None | PayloadType | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +116,20 @@ class CallOut:
 
         result = self.result
 
+        result_b64: None | str | Unset
+        if isinstance(self.result_b64, Unset):
+            result_b64 = UNSET
+        else:
+            result_b64 = self.result_b64
+
+        result_type: None | str | Unset
+        if isinstance(self.result_type, Unset):
+            result_type = UNSET
+        elif isinstance(self.result_type, PayloadType):
+            result_type = self.result_type.value
+        else:
+            result_type = self.result_type
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -134,6 +154,10 @@ class CallOut:
             field_dict["error"] = error
         if result is not UNSET:
             field_dict["result"] = result
+        if result_b64 is not UNSET:
+            field_dict["result_b64"] = result_b64
+        if result_type is not UNSET:
+            field_dict["result_type"] = result_type
 
         return field_dict
 
@@ -235,6 +259,32 @@ class CallOut:
 
         result = d.pop("result", UNSET)
 
+        def _parse_result_b64(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        result_b64 = _parse_result_b64(d.pop("result_b64", UNSET))
+
+        def _parse_result_type(data: object) -> None | PayloadType | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                result_type_type_0 = PayloadType(data)
+
+                return result_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PayloadType | Unset, data)
+
+        result_type = _parse_result_type(d.pop("result_type", UNSET))
+
         call_out = cls(
             app=app,
             attempt=attempt,
@@ -252,6 +302,8 @@ class CallOut:
             version=version,
             error=error,
             result=result,
+            result_b64=result_b64,
+            result_type=result_type,
         )
 
         call_out.additional_properties = d

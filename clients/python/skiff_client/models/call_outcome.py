@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.outcome import Outcome
+from ..models.payload_type import PayloadType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class CallOutcome:
         error (CallError | None | Unset):
         logs (list[LogRecord] | Unset):
         result (None | str | Unset):
+        result_b64 (None | str | Unset):
+        result_type (None | PayloadType | Unset):
     """
 
     call_id: str
@@ -35,6 +38,8 @@ class CallOutcome:
     error: CallError | None | Unset = UNSET
     logs: list[LogRecord] | Unset = UNSET
     result: None | str | Unset = UNSET
+    result_b64: None | str | Unset = UNSET
+    result_type: None | PayloadType | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +72,20 @@ class CallOutcome:
         else:
             result = self.result
 
+        result_b64: None | str | Unset
+        if isinstance(self.result_b64, Unset):
+            result_b64 = UNSET
+        else:
+            result_b64 = self.result_b64
+
+        result_type: None | str | Unset
+        if isinstance(self.result_type, Unset):
+            result_type = UNSET
+        elif isinstance(self.result_type, PayloadType):
+            result_type = self.result_type.value
+        else:
+            result_type = self.result_type
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -82,6 +101,10 @@ class CallOutcome:
             field_dict["logs"] = logs
         if result is not UNSET:
             field_dict["result"] = result
+        if result_b64 is not UNSET:
+            field_dict["result_b64"] = result_b64
+        if result_type is not UNSET:
+            field_dict["result_type"] = result_type
 
         return field_dict
 
@@ -132,6 +155,32 @@ class CallOutcome:
 
         result = _parse_result(d.pop("result", UNSET))
 
+        def _parse_result_b64(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        result_b64 = _parse_result_b64(d.pop("result_b64", UNSET))
+
+        def _parse_result_type(data: object) -> None | PayloadType | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                result_type_type_0 = PayloadType(data)
+
+                return result_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PayloadType | Unset, data)
+
+        result_type = _parse_result_type(d.pop("result_type", UNSET))
+
         call_outcome = cls(
             call_id=call_id,
             lease_token=lease_token,
@@ -139,6 +188,8 @@ class CallOutcome:
             error=error,
             logs=logs,
             result=result,
+            result_b64=result_b64,
+            result_type=result_type,
         )
 
         call_outcome.additional_properties = d

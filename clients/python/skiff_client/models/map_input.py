@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.call_input import CallInput
@@ -17,25 +19,34 @@ T = TypeVar("T", bound="MapInput")
 class MapInput:
     """
     Attributes:
-        inputs (list[CallInput]):
+        inputs (list[CallInput] | Unset):
+        inputs_b64 (list[str] | Unset): Each input as base64 of `application/vnd.skiff.pickle` bytes:
+            cloudpickle.dumps((args, kwargs)). Decoded only inside the function's sandbox.
     """
 
-    inputs: list[CallInput]
+    inputs: list[CallInput] | Unset = UNSET
+    inputs_b64: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        inputs = []
-        for inputs_item_data in self.inputs:
-            inputs_item = inputs_item_data.to_dict()
-            inputs.append(inputs_item)
+        inputs: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.inputs, Unset):
+            inputs = []
+            for inputs_item_data in self.inputs:
+                inputs_item = inputs_item_data.to_dict()
+                inputs.append(inputs_item)
+
+        inputs_b64: list[str] | Unset = UNSET
+        if not isinstance(self.inputs_b64, Unset):
+            inputs_b64 = self.inputs_b64
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "inputs": inputs,
-            }
-        )
+        field_dict.update({})
+        if inputs is not UNSET:
+            field_dict["inputs"] = inputs
+        if inputs_b64 is not UNSET:
+            field_dict["inputs_b64"] = inputs_b64
 
         return field_dict
 
@@ -44,15 +55,20 @@ class MapInput:
         from ..models.call_input import CallInput  # noqa: PLC0415
 
         d = dict(src_dict)
-        inputs = []
-        _inputs = d.pop("inputs")
-        for inputs_item_data in _inputs:
-            inputs_item = CallInput.from_dict(inputs_item_data)
+        _inputs = d.pop("inputs", UNSET)
+        inputs: list[CallInput] | Unset = UNSET
+        if _inputs is not UNSET:
+            inputs = []
+            for inputs_item_data in _inputs:
+                inputs_item = CallInput.from_dict(inputs_item_data)
 
-            inputs.append(inputs_item)
+                inputs.append(inputs_item)
+
+        inputs_b64 = cast(list[str], d.pop("inputs_b64", UNSET))
 
         map_input = cls(
             inputs=inputs,
+            inputs_b64=inputs_b64,
         )
 
         map_input.additional_properties = d

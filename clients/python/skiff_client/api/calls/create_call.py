@@ -9,14 +9,14 @@ from ...client import AuthenticatedClient, Client
 from ...models.call_input import CallInput
 from ...models.call_out import CallOut
 from ...models.problem import Problem
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, File, Response, Unset
 
 
 def _get_kwargs(
     app_name: str,
     function_name: str,
     *,
-    body: CallInput,
+    body: CallInput | File | Unset = UNSET,
     version: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
@@ -48,9 +48,13 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if isinstance(body, CallInput):
+        _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+        headers["Content-Type"] = "application/json"
+    if isinstance(body, File):
+        _kwargs["content"] = body.payload
+        headers["Content-Type"] = "application/vnd.skiff.pickle"
 
     _kwargs["headers"] = headers
     return _kwargs
@@ -122,7 +126,7 @@ def sync_detailed(
     function_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: CallInput,
+    body: CallInput | File | Unset = UNSET,
     version: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
@@ -131,7 +135,8 @@ def sync_detailed(
 
      Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is 202 with
     `Location`; with it, 200 and the result when the call ends within N seconds. `version` pins a
-    deployed version; without it the app's current version runs.
+    deployed version; without it the app's current version runs. A result that JSON cannot carry comes
+    back pickled, in `result_b64` with its `result_type`.
 
     Args:
         app_name (str):
@@ -142,6 +147,7 @@ def sync_detailed(
         idempotency_key (None | str | Unset): Retry-safe key: the same key and body return the
             same object (keys are kept 24 hours).
         body (CallInput):
+        body (File):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +178,7 @@ def sync(
     function_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: CallInput,
+    body: CallInput | File | Unset = UNSET,
     version: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
@@ -181,7 +187,8 @@ def sync(
 
      Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is 202 with
     `Location`; with it, 200 and the result when the call ends within N seconds. `version` pins a
-    deployed version; without it the app's current version runs.
+    deployed version; without it the app's current version runs. A result that JSON cannot carry comes
+    back pickled, in `result_b64` with its `result_type`.
 
     Args:
         app_name (str):
@@ -192,6 +199,7 @@ def sync(
         idempotency_key (None | str | Unset): Retry-safe key: the same key and body return the
             same object (keys are kept 24 hours).
         body (CallInput):
+        body (File):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -217,7 +225,7 @@ async def asyncio_detailed(
     function_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: CallInput,
+    body: CallInput | File | Unset = UNSET,
     version: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
@@ -226,7 +234,8 @@ async def asyncio_detailed(
 
      Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is 202 with
     `Location`; with it, 200 and the result when the call ends within N seconds. `version` pins a
-    deployed version; without it the app's current version runs.
+    deployed version; without it the app's current version runs. A result that JSON cannot carry comes
+    back pickled, in `result_b64` with its `result_type`.
 
     Args:
         app_name (str):
@@ -237,6 +246,7 @@ async def asyncio_detailed(
         idempotency_key (None | str | Unset): Retry-safe key: the same key and body return the
             same object (keys are kept 24 hours).
         body (CallInput):
+        body (File):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -265,7 +275,7 @@ async def asyncio(
     function_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: CallInput,
+    body: CallInput | File | Unset = UNSET,
     version: int | None | Unset = UNSET,
     prefer: None | str | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
@@ -274,7 +284,8 @@ async def asyncio(
 
      Accepted calls are committed before the answer. Without `Prefer: wait=N` the answer is 202 with
     `Location`; with it, 200 and the result when the call ends within N seconds. `version` pins a
-    deployed version; without it the app's current version runs.
+    deployed version; without it the app's current version runs. A result that JSON cannot carry comes
+    back pickled, in `result_b64` with its `result_type`.
 
     Args:
         app_name (str):
@@ -285,6 +296,7 @@ async def asyncio(
         idempotency_key (None | str | Unset): Retry-safe key: the same key and body return the
             same object (keys are kept 24 hours).
         body (CallInput):
+        body (File):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

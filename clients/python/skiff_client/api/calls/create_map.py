@@ -120,8 +120,10 @@ def sync_detailed(
     """Call a function once per input
 
      Up to 10000 inputs in one request, one call each, committed together before the answer and queued in
-    one push. The answer names the batch and its calls in the order of the inputs; `POST /v1/calls/wait`
-    collects their results as they end. `Idempotency-Key` makes a retry return the same batch.
+    one push. The inputs are JSON (`inputs`) or, for Python values JSON cannot carry, pickled
+    (`inputs_b64`), never both in one request. The answer names the batch and its calls in the order of
+    the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a
+    retry return the same batch.
 
     Args:
         app_name (str):
@@ -166,8 +168,10 @@ def sync(
     """Call a function once per input
 
      Up to 10000 inputs in one request, one call each, committed together before the answer and queued in
-    one push. The answer names the batch and its calls in the order of the inputs; `POST /v1/calls/wait`
-    collects their results as they end. `Idempotency-Key` makes a retry return the same batch.
+    one push. The inputs are JSON (`inputs`) or, for Python values JSON cannot carry, pickled
+    (`inputs_b64`), never both in one request. The answer names the batch and its calls in the order of
+    the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a
+    retry return the same batch.
 
     Args:
         app_name (str):
@@ -207,8 +211,10 @@ async def asyncio_detailed(
     """Call a function once per input
 
      Up to 10000 inputs in one request, one call each, committed together before the answer and queued in
-    one push. The answer names the batch and its calls in the order of the inputs; `POST /v1/calls/wait`
-    collects their results as they end. `Idempotency-Key` makes a retry return the same batch.
+    one push. The inputs are JSON (`inputs`) or, for Python values JSON cannot carry, pickled
+    (`inputs_b64`), never both in one request. The answer names the batch and its calls in the order of
+    the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a
+    retry return the same batch.
 
     Args:
         app_name (str):
@@ -251,8 +257,10 @@ async def asyncio(
     """Call a function once per input
 
      Up to 10000 inputs in one request, one call each, committed together before the answer and queued in
-    one push. The answer names the batch and its calls in the order of the inputs; `POST /v1/calls/wait`
-    collects their results as they end. `Idempotency-Key` makes a retry return the same batch.
+    one push. The inputs are JSON (`inputs`) or, for Python values JSON cannot carry, pickled
+    (`inputs_b64`), never both in one request. The answer names the batch and its calls in the order of
+    the inputs; `POST /v1/calls/wait` collects their results as they end. `Idempotency-Key` makes a
+    retry return the same batch.
 
     Args:
         app_name (str):
