@@ -26,7 +26,7 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",  # agents' input channels; a bigger message is refused (1009) before it is read
-        ws_max_size=settings.max_json_body_bytes + 1,
+        ws_max_size=settings.agent_max_body_bytes + 1,
         lifespan="on",
         timeout_graceful_shutdown=10,
         # Longer than the idle timeouts of the usual load balancers (60 s), as their docs ask, and

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import YamlRenderPlugin
@@ -44,7 +44,6 @@ ROUTES: list[ControllerRouterHandler] = [
     InvokeController,
     MapController,
     CallController,
-    AgentWorkController,
     ScheduleController,
 ]
 PUBLIC_ROUTES: list[ControllerRouterHandler] = [livez, readyz, metrics_endpoint]
@@ -99,7 +98,12 @@ def create_app(settings: Settings) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[*PUBLIC_ROUTES, *ROUTES],
+        route_handlers=[
+            *PUBLIC_ROUTES,
+            *ROUTES,
+            # Agents report results of up to max_result_bytes: their routes take more than other JSON.
+            Router("/", route_handlers=[AgentWorkController], request_max_body_size=settings.agent_max_body_bytes),
+        ],
         dependencies=DEPENDENCIES,
         guards=[authenticate],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -49,5 +49,11 @@ class Settings(BaseSettings):
     node_heartbeat_timeout_seconds: float = Field(default=20.0, gt=0)
 
     @property
+    def agent_max_body_bytes(self) -> int:
+        """What an agent may send in one request or message: an outcome carries a result of up to
+        `max_result_bytes`, escaped as JSON text or base64 (under twice its size), beside the rest."""
+        return max(self.max_json_body_bytes, 2 * self.max_result_bytes + self.max_json_body_bytes)
+
+    @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"

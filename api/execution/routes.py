@@ -86,7 +86,7 @@ class AgentWorkController(Controller):
     ) -> None:
         settings: Settings = socket.app.state.settings
         await socket.accept()
-        await serve_inputs(socket, execution, container_id, settings.max_json_body_bytes)
+        await serve_inputs(socket, execution, container_id, settings.agent_max_body_bytes)
 
     @post(
         "/outcomes",

@@ -412,3 +412,24 @@ async def test_a_woken_poll_of_a_node_registered_again_meanwhile_is_refused(
     await scheduler.step()
     answer = await asyncio.wait_for(poll, 5)
     assert answer.status_code == 409 and "re-registered" in answer.json()["detail"], answer.text
+
+
+async def test_an_agent_reports_a_result_bigger_than_other_json_bodies_may_be(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler, settings: Settings
+) -> None:
+    """An outcome carries a result of up to max_result_bytes (4 MiB), past the 1 MiB of other bodies."""
+    await deploy(client, tenant, "greeter", hello_bundle())
+    call = (await invoke(client, tenant, args=["ada"])).json()
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    big = json.dumps("x" * (settings.max_result_bytes - 16))
+    assert len(big) > settings.max_json_body_bytes
+    done = await agent.next(spec["container_id"], outcome={**succeeded(input_, big), "logs": []})
+    assert done["outcome_accepted"] is True
+    ended = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+    assert ended["status"] == "succeeded" and len(ended["result"]) == settings.max_result_bytes - 16
+    too_big = "x" * (settings.agent_max_body_bytes + 1)
+    refused = await client.post(
+        f"/v1/agent/containers/{spec['container_id']}/next", content=too_big, headers=agent.headers
+    )
+    assert refused.status_code == 413

@@ -3,6 +3,7 @@ results, errors and logs; the agent runs each call in a bubblewrap sandbox and s
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -166,3 +167,18 @@ def may_lower_oom_score() -> bool:
         return False
     own.write_text(before)
     return True
+
+
+def test_a_result_near_the_result_limit_comes_back_whole(platform: Platform) -> None:
+    """Results up to max_result_bytes (4 MiB) travel from the agent over its input channel, though
+    other JSON bodies stop at 1 MiB; as JSON text and as a pickle (base64)."""
+    source = "def big(n):\n    return 'x' * n\n\ndef blob(n):\n    return b'\\x00' * n\n"
+    manifest = '[functions.big]\nhandler = "app:big"\n\n[functions.blob]\nhandler = "app:blob"\n'
+    size = 3 << 20
+    with platform.http() as http:
+        deploy(http, "big-results", {"app.py": source}, manifest)
+        text = call(http, "big-results", "big", size).json()
+        assert text["status"] == "succeeded" and text["result"] == "x" * size, text.get("error")
+        raw = call(http, "big-results", "blob", size).json()
+        assert raw["status"] == "succeeded" and raw["result_type"] == "application/vnd.skiff.pickle", raw.get("error")
+        assert len(base64.b64decode(raw["result_b64"])) > size
