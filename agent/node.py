@@ -131,8 +131,8 @@ class NodeLoop:
                 if known is not None and known.exit_reason is not None:
                     del self.containers[report.container_id]
 
-    async def _act(self, work: NodeWork) -> None:
-        for command in work.start:
+    async def _act(self, work: NodeWork, *, starting: bool = True) -> None:
+        for command in work.start if starting else ():
             if command.container_id not in self.containers:
                 supervisor = ContainerSupervisor(command, self.kit)
                 self.containers[command.container_id] = supervisor
@@ -163,18 +163,41 @@ class NodeLoop:
 
     async def _drain(self) -> None:
         """On SIGTERM: tell the API we drain (it stops handing out inputs and places nothing here),
-        finish running inputs, stop every container, report the exits once."""
+        finish running inputs, stop every container, report the exits once. Meanwhile the node keeps
+        polling: its running calls keep their leases (or they would run again elsewhere), a call
+        cancelled or taken away is killed here, and a lease lost to a partition still kills."""
         for supervisor in self.containers.values():
             await supervisor.stop()
-        with contextlib.suppress(Unreachable, Refused):
-            await self.api.poll(
-                self.node_id, self.epoch, *self._reports(), 0, answer_within=self._answer_within(0), draining=True
-            )
-        tasks = [s.task for s in self.containers.values() if s.task is not None]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        tasks = {s.task for s in self.containers.values() if s.task is not None}
+        while True:
+            reports, running = self._reports()
+            try:
+                work = await self.api.poll(
+                    self.node_id, self.epoch, reports, running, 0, answer_within=self._answer_within(0), draining=True
+                )
+            except Unreachable as exc:
+                log.warning("poll failed while draining", extra={"error": str(exc)})
+                await self._fail_closed_if_lease_lost()
+            except Refused:
+                break  # the node is gone or re-registered: nothing here is ours to report
+            else:
+                self.last_contact = time.monotonic()
+                self.lease_seconds = work.lease_seconds
+                self._forget_reported_exits(reports)
+                await self._act(work, starting=False)
+            tasks = {t for t in tasks if not t.done()}
+            if not tasks:
+                break
+            await asyncio.wait(tasks, timeout=self._drain_poll_seconds())
+        left = [s.task for s in self.containers.values() if s.task is not None]
+        if left:
+            await asyncio.gather(*left, return_exceptions=True)
         reports, _ = self._reports()
         with contextlib.suppress(Unreachable, Refused):
             await self.api.poll(
                 self.node_id, self.epoch, reports, [], 0, answer_within=self._answer_within(0), draining=True
             )
+
+    def _drain_poll_seconds(self) -> float:
+        """How often a draining node polls: as it does otherwise, and well within a lease."""
+        return min(self.poll_wait_seconds or POLL_RETRY_SECONDS, self.lease_seconds / 3)

@@ -404,3 +404,27 @@ def test_clock_jumps_on_an_agents_host_neither_expire_leases_nor_break_timeouts(
             assert 1.0 < took < 10, f"a 2 s timeout took {took:.1f} s"  # neither at once nor never
     finally:
         agent.stop(30)
+
+
+def test_a_draining_agent_keeps_its_calls_leases_and_kills_a_call_cancelled_meanwhile(cluster: Cluster) -> None:
+    """T14 for calls longer than the lease (4 s here): while it drains, the agent goes on polling,
+    so its call is not run again elsewhere, and a call cancelled during the drain is killed."""
+    with cluster.http() as http:
+        deploy(http, "t14-long", {"app.py": POISON}, POISON_MANIFEST)
+        long_call = http.post("/v1/apps/t14-long/functions/slow/calls", json={"args": [8]}).json()["id"]
+        running = wait_for_status(http, long_call, "running")
+        agent = cluster.agent_of_node(running["node_id"])
+        agent.popen.send_signal(signal.SIGTERM)
+        final = http.get(f"/v1/calls/{long_call}/result", params={"wait": 40}).json()
+        assert (final["status"], final["attempt"], final["node_id"]) == ("succeeded", 1, running["node_id"]), final
+        assert agent.popen.wait(30) == 0, agent.output()[-2000:]
+
+        (other,) = [a for a in cluster.agents.values() if a is not agent]
+        endless = http.post("/v1/apps/t14-long/functions/slow/calls", json={"args": [120]}).json()["id"]
+        assert wait_for_status(http, endless, "running")["node_id"] != running["node_id"]
+        other.popen.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # draining now
+        assert http.delete(f"/v1/calls/{endless}").json()["status"] == "cancelled"
+        stopped_at = time.monotonic()
+        assert other.popen.wait(30) == 0, other.output()[-2000:]
+        assert time.monotonic() - stopped_at < 20, "the cancelled call ran on through the drain"
