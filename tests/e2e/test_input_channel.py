@@ -69,7 +69,7 @@ def test_refusals_close_the_channel_with_the_status(platform: Platform, settings
     assert "wait_seconds" in closed.value.rcvd.reason
 
     with connect(url, additional_headers=headers, max_size=None) as socket:
-        socket.send(b"x" * (settings.max_json_body_bytes + 2))
+        socket.send(b"x" * (settings.agent_max_body_bytes + 2))
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # over the limit: refused unread
