@@ -13,7 +13,7 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, Request
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
 from litestar.params import FromPath, JSONBody
 
-from api.apps import autoscaling
+from api.apps import autoscaling, stopping
 from api.apps.models import App, Deployment, Function
 from api.apps.schemas import (
     AppOut,
@@ -30,6 +30,7 @@ from api.apps.schemas import (
 )
 from api.apps.service import AppService, check_app_name
 from api.auth.guards import requires
+from api.calls.dispatch import Dispatcher
 from api.dependencies import AppSettings, Caller, Cursor, DbSession, Limit
 from api.deployments.archive import BundleLimits
 from api.deployments.bundle import BundleInfo, inspect_bundle, spool_upload
@@ -323,3 +324,24 @@ class AppController(Controller):
         service = AppService(session)
         app, deployment = await service.rollback(principal.workspace_id, app_name, data.version)
         return (await _Views.load(service, settings, app, [deployment.id])).deployment(app, deployment)
+
+    @post(
+        "/{app_name:str}/stop",
+        operation_id="stop_app",
+        summary="Stop an app",
+        description="No version stays current: queued and running calls are cancelled, containers stop, and "
+        "calls are refused (404) until a deploy or a rollback makes a version current again. Versions, "
+        "calls and logs are kept. Stopping a stopped app changes nothing.",
+        status_code=200,
+        guards=[requires(Scope.DEPLOY)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def stop_app(self, state: State, principal: Caller, app_name: FromPath[str]) -> AppOut:
+        async with state.sessionmaker() as session, session.begin():
+            app = await AppService(session).get_app(principal.workspace_id, app_name)
+            stopped = await stopping.stop_app(session, app)
+        dispatcher: Dispatcher = state.dispatcher
+        if stopped.wake:  # once committed: the nodes that look must find the containers stopping
+            await dispatcher.wake(*sorted(stopped.wake))
+        await dispatcher.notify_done(stopped.cancelled)
+        return app_out(stopped.app)

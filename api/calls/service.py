@@ -101,8 +101,10 @@ class CallService:
         self, session: AsyncSession, workspace_id: str, app: str, function: str, version: int | None
     ) -> tuple[App, Function]:
         app_row = await session.scalar(select(App).where(App.workspace_id == workspace_id, App.name == app))
-        if app_row is None or app_row.current_version is None:
+        if app_row is None:
             raise NotFound(f"app {app[:64]!r} not found")
+        if app_row.current_version is None:
+            raise NotFound(f"app {app!r} is stopped: deploy it, or roll it back to a version, to start it again")
         wanted = version if version is not None else app_row.current_version
         fn = await session.scalar(
             select(Function).where(Function.app_id == app_row.id, Function.version == wanted, Function.name == function)

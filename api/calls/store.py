@@ -35,6 +35,7 @@ RESOLVE = """
 SELECT a.id AS app_id, a.name AS app_name, f.id AS function_id, f.name, f.version, f.spec
 FROM apps a JOIN functions f ON f.app_id = a.id
 WHERE a.workspace_id = $1 AND a.name = $2 AND f.name = $3 AND f.version = coalesce($4::int, a.current_version)
+  AND a.current_version IS NOT NULL
 """
 
 INSERT = f"""

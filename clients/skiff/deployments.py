@@ -22,7 +22,7 @@ from skiff.connection import Connection, default_connection, every_item
 from skiff.exceptions import InvalidRequest
 from skiff.options import FunctionOptions, is_dotted_name
 from skiff_client import AuthenticatedClient
-from skiff_client.api.apps import create_deployment, list_apps, list_deployments, rollback_app
+from skiff_client.api.apps import create_deployment, list_apps, list_deployments, rollback_app, stop_app
 from skiff_client.models.app_out import AppOut
 from skiff_client.models.app_page import AppPage
 from skiff_client.models.deployment_out import DeploymentOut
@@ -230,3 +230,10 @@ def rollback(app_name: str, version: int, *, connection: Connection | None = Non
         lambda c: rollback_app.sync_detailed(app_name, client=c, body=Rollback(version=version)), idempotent=True
     )
     return Deployment.from_api(answer)
+
+
+def stop(app_name: str, *, connection: Connection | None = None) -> AppOut:
+    """Stop the app: its calls are cancelled, its containers stop, and it takes no calls until a
+    deploy or a rollback. Safe to repeat."""
+    conn = connection or default_connection()
+    return conn.send(lambda c: stop_app.sync_detailed(app_name, client=c), idempotent=True)

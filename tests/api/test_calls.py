@@ -433,3 +433,34 @@ async def test_an_agent_reports_a_result_bigger_than_other_json_bodies_may_be(
         f"/v1/agent/containers/{spec['container_id']}/next", content=too_big, headers=agent.headers
     )
     assert refused.status_code == 413
+
+
+async def test_stopping_an_app_cancels_its_calls_stops_its_containers_and_refuses_calls_until_a_rollback(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    running = (await invoke(client, tenant, args=["ada"])).json()
+    spec = await start_container(agent, scheduler)
+    assert (await agent.next(spec["container_id"], wait_seconds=2))["input"]["call_id"] == running["id"]
+    queued = (await invoke(client, tenant, args=["grace"])).json()
+
+    stopped = await client.post("/v1/apps/greeter/stop", headers=tenant.headers)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["current_version"] is None and stopped.json()["latest_version"] == 1
+    for call in (running, queued):
+        body = (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()
+        assert body["status"] == "cancelled" and body["error"]["message"] == "cancelled: the app was stopped"
+    work = await agent.poll(running_calls=[running["id"]])
+    assert work["stop"] == [spec["container_id"]] and work["abandon"] == [running["id"]]
+
+    refused = await invoke(client, tenant, args=["lin"])
+    assert refused.status_code == 404 and "is stopped" in refused.json()["detail"]
+    pinned = await client.post(
+        "/v1/apps/greeter/functions/hello/calls", params={"version": 1}, json={}, headers=tenant.headers
+    )
+    assert pinned.status_code == 404  # a pinned version of a stopped app is refused too
+    assert (await client.post("/v1/apps/greeter/stop", headers=tenant.headers)).status_code == 200  # again: no-op
+
+    rolled = await client.post("/v1/apps/greeter/rollback", json={"version": 1}, headers=tenant.headers)
+    assert rolled.status_code == 200
+    assert (await invoke(client, tenant, args=["lin"])).status_code == 202

@@ -122,9 +122,9 @@ def test_skiff_run_deploys_calls_streams_logs_prints_the_result_and_cleans_up(
     assert json.loads(ran.stdout) == 49
     assert f"deployed app {name}-run version 1 for this run" in ran.stderr
     assert "squaring 7" in ran.stderr  # the call's log, streamed while it ran
-    assert f"scaled app {name}-run to zero" in ran.stderr
-    settings = skiff.Function.from_name(f"{name}-run", "square").update_autoscaler()  # no change: what is in effect
-    assert (settings["min_containers"], settings["buffer_containers"], settings["scaledown_window"]) == (0, 0, 2)
+    assert f"stopped app {name}-run" in ran.stderr
+    with pytest.raises(skiff.NotFound, match="is stopped"):
+        skiff.Function.from_name(f"{name}-run", "square").remote(2)  # nothing of the run is left to call
     with pytest.raises(skiff.NotFound):
         skiff.Function.lookup(name, "square")  # the app's own name was never deployed
 
@@ -139,4 +139,4 @@ def test_skiff_run_deploys_calls_streams_logs_prints_the_result_and_cleans_up(
     assert failed.returncode == 1
     assert "raise ValueError(reason)" in failed.stderr  # the remote traceback
     assert "ValueError: boom" in failed.stderr
-    assert f"scaled app {name}-run to zero" in failed.stderr
+    assert f"stopped app {name}-run" in failed.stderr

@@ -1,4 +1,4 @@
-"""`skiff app ls|rollback|scale`: the workspace's apps, their versions and their autoscaling."""
+"""`skiff app ls|rollback|stop|scale`: the workspace's apps, their versions and their autoscaling."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 
 from skiff.cli.render import JSON_HELP, console, deployment_tree, print_json, reports_errors, table, when
-from skiff.deployments import apps, rollback
+from skiff.deployments import apps, rollback, stop
 from skiff.functions import Function
 
 app = typer.Typer(
-    help="Apps: list them, roll one back to an earlier version, change a function's autoscaling.",
+    help="Apps: list them, roll one back to an earlier version, stop one, change a function's autoscaling.",
     no_args_is_help=True,
 )
 RESET = -1  # "back to the manifest's value" on the command line (the API's null)
@@ -46,6 +46,21 @@ def rollback_app(
         print_json(deployment.raw)
     else:
         console.print(deployment_tree(deployment, "rolled back"))
+
+
+@app.command("stop")
+@reports_errors
+def stop_app(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app's name.")],
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Stop APP: its queued and running calls are cancelled, its containers stop, and its URLs
+    answer 404 until `skiff deploy` or `skiff app rollback` starts it again. Versions are kept."""
+    stopped = stop(app_name)
+    if json_output:
+        print_json(stopped.to_dict())
+    else:
+        console.print(f"stopped app {stopped.name} (latest version {stopped.latest_version})")
 
 
 @app.command("scale")

@@ -17,14 +17,13 @@ from rich.text import Text
 from skiff.app import App
 from skiff.calls import FunctionCall, LogLine, follow_logs
 from skiff.cli.render import errors, parse_json_option, print_json, reports_errors
-from skiff.deployments import Deployment
+from skiff.deployments import Deployment, stop
 from skiff.exceptions import Error, InvalidRequest, NotFound
 from skiff.functions import Function
 from skiff.loader import load_app
 
 RUN_SUFFIX = "-run"
 MAX_APP_NAME = 63
-MIN_SCALEDOWN_SECONDS = 2  # the API's lowest scaledown window: idle containers go at once
 TARGET_HELP = (
     "The app file and the function to call: app.py::square, or app.py::Model.predict for a method of an "
     "@app.cls class. The function may be left out when the app has only one."
@@ -62,7 +61,7 @@ def run(
     try:
         call = call_and_follow(Function(deployment.app, function_name, version=deployment.version), args, kwargs)
     finally:
-        scale_to_zero(deployment)
+        stop_run_app(deployment)
     if json_output:
         document = call.info().to_dict()
         print_json(document)
@@ -127,16 +126,11 @@ def call_and_follow(function: Function[..., Any], args: list[Any], kwargs: dict[
     return call
 
 
-def scale_to_zero(deployment: Deployment) -> None:
-    """Keep nothing warm for the run's app: no minimum, no buffer, idle containers stopped at once."""
-    for function_name in deployment.functions:
-        try:
-            Function.from_name(deployment.app, function_name).update_autoscaler(
-                min_containers=0, buffer_containers=0, scaledown_window=MIN_SCALEDOWN_SECONDS
-            )
-        except Error as exc:  # the call's outcome matters more than the cleanup's
-            errors.print(Text.assemble(("warning: ", "yellow"), f"could not scale {function_name} to zero: {exc}"))
-    errors.print(
-        f"[dim]scaled app {deployment.app} to zero; it stays listed, as the API cannot delete an app[/]",
-        highlight=False,
-    )
+def stop_run_app(deployment: Deployment) -> None:
+    """Leave nothing of the run's app running: stop it (it stays listed with its versions)."""
+    try:
+        stop(deployment.app)
+    except Error as exc:  # the call's outcome matters more than the cleanup's
+        errors.print(Text.assemble(("warning: ", "yellow"), f"could not stop app {deployment.app}: {exc}"))
+        return
+    errors.print(f"[dim]stopped app {deployment.app}[/]", highlight=False)
