@@ -271,19 +271,79 @@ class LogLine:
     attempt: int
 
 
-def read_logs(call_id: str, *, connection: Connection | None = None) -> Iterator[LogLine]:
-    """Every line logged so far, page by page."""
+def read_logs(call_id: str, *, after: int = 0, connection: Connection | None = None) -> Iterator[LogLine]:
+    """Every line logged so far (after the line numbered `after`), page by page."""
     conn = connection or default_connection()
 
     def fetch(after: int) -> LogPage:
         return conn.send(lambda c: get_call_logs.sync_detailed(call_id, client=c, after=after), idempotent=True)
 
-    after: int | None = 0
-    while after is not None:
-        page = fetch(after)
+    next_after: int | None = after
+    while next_after is not None:
+        page = fetch(next_after)
         for item in page.items:
             yield LogLine(item.seq, item.stream, item.line, item.attempt)
-        after = page.next_after if isinstance(page.next_after, int) else None
+        next_after = page.next_after if isinstance(page.next_after, int) else None
+
+
+def follow_app_logs(
+    app: str, *, calls: int = 20, follow: bool = True, poll_seconds: float = 1.0, connection: Connection | None = None
+) -> Iterator[tuple[str, LogLine | str]]:
+    """(call id, line) for the lines of the app's last `calls` calls, oldest call first; then, with `follow`,
+    those of its running and new calls as they come, until interrupted. A call's final status (a str)
+    comes after its last line.
+
+    Polls the app's calls (newest first: new ones are those with a larger id, as ids sort by creation)
+    and each unfinished call's log pages after the last line read.
+    """
+    conn = connection or default_connection()
+    recent = list_recent_calls(app=app, limit=calls, connection=conn)
+    newest = recent[0].id if recent else ""
+    unfinished: dict[str, int] = {}  # call id -> last line read
+    states = list(reversed(recent))
+    while True:
+        for call in states:  # each state was read before the logs: an ended call has all its lines by then
+            after = unfinished.pop(call.id, 0)
+            for line in read_logs(call.id, after=after, connection=conn):
+                after = line.seq
+                yield call.id, line
+            if call.status in TERMINAL:
+                yield call.id, str(call.status)
+            else:
+                unfinished[call.id] = after
+        if not follow:
+            return
+        time.sleep(poll_seconds)
+        new = _calls_after(conn, app, newest)
+        newest = new[0].id if new else newest
+        listed = {call.id for call in new}
+        again = [_call_state(conn, call_id) for call_id in unfinished if call_id not in listed]
+        states = again + list(reversed(new))
+
+
+def _calls_after(conn: Connection, app: str, newest: str) -> list[CallOut]:
+    """The app's calls with an id larger than `newest`, newest first."""
+
+    def fetch(cursor: str | None) -> CallPage:
+        return conn.send(
+            lambda c: list_calls.sync_detailed(client=c, cursor=cursor or UNSET, limit=100, app=app), idempotent=True
+        )
+
+    found: list[CallOut] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        for call in page.items:
+            if call.id <= newest:
+                return found
+            found.append(call)
+        cursor = page.next_cursor
+        if not cursor or not page.items:
+            return found
+
+
+def _call_state(conn: Connection, call_id: str) -> CallOut:
+    return conn.send(lambda c: get_call.sync_detailed(call_id, client=c), idempotent=True)
 
 
 def follow_logs(call_id: str, *, connection: Connection | None = None) -> Iterator[LogLine | str]:

@@ -4,6 +4,9 @@ The Quickstart's shell blocks marked ```sh quickstart NAME (between `<!-- quicks
 `<!-- quickstart:end`) run in order, in one bash session, from a directory whose `examples` is
 the repository's; each block's output is checked below under its NAME. The unmarked block with
 `make run` / `make test` is the setup the live stack stands in for, and does not run.
+
+The Python SDK's blocks marked ```python sdk NAME (between `<!-- sdk:start` and `<!-- sdk:end`) are written
+into one app file, in order, deployed with the SDK, and called as the text around them says.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tarfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
+import skiff
 from skiff.config import Profile, save_profile
+from skiff.loader import load_app
 from tests.e2e.conftest import ROOT, Platform
 
 README = ROOT / "README.md"
@@ -184,6 +191,53 @@ def test_the_readme_quickstart_works_as_written(platform: Platform, tmp_path: Pa
     assert time.monotonic() - started < 60, "the quickstart should take seconds"
 
 
+SDK_START, SDK_END = "<!-- sdk:start", "<!-- sdk:end"
+SDK_BLOCK = re.compile(r"^```python sdk (?P<name>[\w-]+)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
+SDK_APP = 'skiff.App("hello")'
+
+
+def sdk_blocks() -> dict[str, str]:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(SDK_START), text.index(SDK_END)
+    assert start < end, "the SDK section's start marker must come before its end marker"
+    return {m["name"]: m["body"] for m in SDK_BLOCK.finditer(text[start:end])}
+
+
+def test_the_sdk_section_has_the_blocks_this_test_runs() -> None:
+    blocks = sdk_blocks()
+    assert list(blocks) == ["function", "class"]
+    assert SDK_APP in blocks["function"] and 'pip=["pillow>=10"]' in blocks["function"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(150)
+def test_the_readmes_python_sdk_examples_work_as_written(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"readme-sdk-{uuid.uuid4().hex[:6]}"  # not `hello`: the quickstart expects a workspace without it
+    source = "\n\n".join(sdk_blocks().values()).replace(SDK_APP, f'skiff.App("{name}")')
+    path = tmp_path / f"readme_app_{uuid.uuid4().hex[:8]}.py"  # a module name of its own: the loader registers it
+    path.write_text(source)
+    monkeypatch.setenv("SKIFF_URL", platform.url)
+    monkeypatch.setenv("SKIFF_TOKEN", platform.tenant.token)
+
+    started = time.monotonic()
+    deployment = load_app(path).deploy()
+    assert (deployment.app, deployment.version, sorted(deployment.functions)) == (name, 1, ["Model-predict", "hello"])
+    module = sys.modules[path.stem]
+    hello = module.hello
+    assert hello.remote("ada") == {"greeting": "hello ada"}  # the first call builds the pillow environment
+    assert hello.spawn("ada").get(timeout=10) == {"greeting": "hello ada"}
+    assert list(hello.map(["ada", "grace", "alan"])) == [{"greeting": f"hello {n}"} for n in ("ada", "grace", "alan")]
+    assert skiff.Function.lookup(name, "hello").remote("linus") == {"greeting": "hello linus"}
+    assert hello.update_autoscaler(min_containers=1)["min_containers"] == 1
+    assert hello.update_autoscaler(min_containers=None)["min_containers"] == 0  # back to the manifest's
+    assert module.Model().predict.remote(2.0) == 20.0
+    assert skiff.Cls.from_name(name, "Model")().predict.remote(3.0) == 30.0
+    seconds = time.monotonic() - started
+    assert seconds < 60, f"the README's SDK examples took {seconds:.0f} s; pick a lighter requirement"
+
+
 def bundle_of(directory: Path) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -206,9 +260,11 @@ def finished_call(http: httpx.Client, app: str, values: list[float], deadline: f
     return call, time.monotonic() - started
 
 
-def environments(platform: Platform) -> list[Path]:
+def numpy_environments(platform: Platform) -> list[Path]:
+    """The node's built environments that hold numpy (other tests build environments of their own)."""
     root = platform.state_dir / "agent-1" / "environments"
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    built = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [p for p in built if list(p.glob("lib/python*/site-packages/numpy"))]
 
 
 @pytest.mark.e2e
@@ -226,8 +282,7 @@ def test_numpy_stats_builds_its_environment_once_per_node(platform: Platform) ->
         assert (stats["count"], stats["mean"], stats["min"], stats["max"]) == (4, 2.5, 1.0, 4.0), stats
         assert stats["std"] == pytest.approx(1.118033988749895) and stats["container_calls"] == 1, stats
         assert tuple(int(part) for part in stats["numpy"].split(".")[:2]) >= (1, 26), stats
-        (environment,) = environments(platform)
-        assert list(environment.glob("lib/python*/site-packages/numpy")), environment
+        (environment,) = numpy_environments(platform)
         built = (environment / ".skiff-ready").stat().st_mtime_ns
 
         second, seconds = finished_call(http, "numpy-stats", [2, 4], deadline)  # the warm container
@@ -242,5 +297,5 @@ def test_numpy_stats_builds_its_environment_once_per_node(platform: Platform) ->
         assert again["status"] == "succeeded" and again["result"]["container_calls"] == 1, again
         assert again["cold_start"] is True and again["container_id"] != first["container_id"], again
         assert seconds < 30, f"a cold start on a built environment took {seconds:.1f}s"
-    assert environments(platform) == [environment]
+    assert numpy_environments(platform) == [environment]
     assert (environment / ".skiff-ready").stat().st_mtime_ns == built, "the environment was rebuilt"

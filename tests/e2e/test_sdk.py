@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -233,3 +237,53 @@ def test_cli_logs_calls_apps_and_tokens(platform: Platform, deployed: Deployed) 
     refused = cli(platform, "calls", "ls", token=token["token"])
     assert refused.returncode == 1
     assert "HTTP 401" in refused.stderr
+
+
+def read_into(stream: IO[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+def test_cli_nodes_ls_shows_the_platforms_node(platform: Platform) -> None:
+    listed = cli(platform, "nodes", "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    nodes = [node for node in json.loads(listed.stdout) if node["name"] == "node-1"]
+    assert nodes and any(node["state"] == "ready" for node in nodes), nodes
+    assert all(node["cpus"] > 0 and node["memory_mib"] > 0 and node["gpus"] == [] for node in nodes), nodes
+    shown = cli(platform, "nodes", "ls")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split() for line in shown.stdout.splitlines()]
+    assert any(row[0] == "node-1" and "ready" in row and "ago" in row for row in rows if row), shown.stdout
+
+
+def test_cli_logs_of_an_app_prints_its_calls_lines_and_follows_new_calls(
+    platform: Platform, deployed: Deployed
+) -> None:
+    greet = deployed.functions["greet"]
+    earlier = greet.spawn("hopper")
+    assert earlier.get(timeout=60) == {"greeting": "hello hopper!"}
+    printed = cli(platform, "logs", deployed.name)
+    assert printed.returncode == 0, printed.stderr
+    assert f"[{earlier.id[-8:]}] greeting hopper" in printed.stdout.splitlines()
+    as_json = cli(platform, "logs", deployed.name, "--json")
+    lines = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert {"call_id": earlier.id, "line": "greeting hopper"} in [{k: x[k] for k in ("call_id", "line")} for x in lines]
+
+    env = {**os.environ, "SKIFF_URL": platform.url, "SKIFF_TOKEN": platform.tenant.token}
+    following = subprocess.Popen(
+        [SKIFF, "logs", deployed.name, "-f", "--json"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    printed_lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=read_into, args=(following.stdout, printed_lines), daemon=True).start()
+    try:
+        later = greet.spawn("lovelace")
+        deadline = time.monotonic() + 60
+        seen: list[dict[str, object]] = []
+        while not any(x["call_id"] == later.id and x["line"] == "greeting lovelace" for x in seen):
+            seen.append(json.loads(printed_lines.get(timeout=max(deadline - time.monotonic(), 0.1))))
+        assert any(x["call_id"] == earlier.id for x in seen)  # the recent calls' lines come first
+        following.send_signal(signal.SIGINT)  # Ctrl-C: the way to stop following an app
+        assert following.wait(10) == 130
+    finally:
+        following.kill()
+        following.wait()

@@ -1,0 +1,54 @@
+"""`skiff nodes ls`: the workspace's nodes, their capacity and how recently each was heard from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from skiff import nodes
+from skiff.cli.render import JSON_HELP, console, print_json, reports_errors, table
+from skiff_client.models.gpu import Gpu
+
+app = typer.Typer(help="Nodes: list the machines that run the workspace's containers.", no_args_is_help=True)
+
+
+@app.command("ls")
+@reports_errors
+def list_nodes(json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """List the workspace's nodes: state, CPUs, memory, GPUs and the age of the last heartbeat."""
+    found = nodes.list_all()
+    if json_output:
+        print_json([node.to_dict() for node in found])
+        return
+    now = datetime.now(UTC)
+    grid = table("name", "id", "state", "cpus", "memory", "gpus", "heartbeat")
+    for node in found:
+        grid.add_row(
+            node.name, node.id, str(node.state), f"{node.cpus:g}", memory(node.memory_mib), gpu_summary(node.gpus),
+            f"{age(node.last_heartbeat_at, now)} ago",
+        )  # fmt: skip
+    console.print(grid)
+
+
+def memory(mib: int) -> str:
+    return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib} MiB"
+
+
+def gpu_summary(gpus: list[Gpu]) -> str:
+    """`A100-80GB x 2, H100 x 1`: each model with its count; `-` for none."""
+    counts = Counter(gpu.model for gpu in gpus)
+    return ", ".join(f"{model} x {count}" for model, count in sorted(counts.items())) or "-"
+
+
+def age(moment: datetime, now: datetime) -> str:
+    """How long ago, in its largest unit: `4s`, `3m`, `2h`, `5d`."""
+    if moment.tzinfo is None:  # the API writes UTC
+        moment = moment.replace(tzinfo=UTC)
+    seconds = max(int((now - moment).total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
