@@ -149,6 +149,8 @@ class ContainerSupervisor:
             await self._exit()
 
     async def _start(self) -> None:
+        if isinstance(self.command.secret_error, str):
+            raise ContainerStartError(f"cannot start: {self.command.secret_error}")
         bundle = await self.kit.bundles.get(self.command.bundle_digest)
         try:
             environment = await self.kit.environments.get(self.command.image_key, self.spec.get("image", {}))
@@ -160,6 +162,9 @@ class ContainerSupervisor:
             await self._report_build(True, environment.built_in_seconds, environment.log)
         gpus = self._assign_gpus()
         env = dict(self.spec.get("env") or {})
+        # Never logged: the values reach the sandbox's environment and nothing else.
+        if not isinstance(self.command.secrets, Unset):
+            env.update(self.command.secrets.additional_properties)
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = env["NVIDIA_VISIBLE_DEVICES"] = visible_devices(gpus)
         spec = SandboxedSpec(

@@ -31,6 +31,8 @@ from api.nodes.routes import AgentNodeController, NodeController
 from api.observability import Metrics, metrics_endpoint, observe
 from api.problems import EXCEPTION_HANDLERS
 from api.schedules.routes import ScheduleController
+from api.secrets.crypto import Keyring
+from api.secrets.routes import SecretController
 from api.settings import Settings
 from api.tokens.routes import TokenController
 from api.workspaces.routes import get_workspace
@@ -45,6 +47,7 @@ ROUTES: list[ControllerRouterHandler] = [
     MapController,
     CallController,
     ScheduleController,
+    SecretController,
 ]
 PUBLIC_ROUTES: list[ControllerRouterHandler] = [livez, readyz, metrics_endpoint]
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings) -> Litestar:
                 "principals": PrincipalCache(settings.token_cache_seconds),
                 "quota": ActiveCallQuota(settings.workspace_max_active_calls),
                 "backlog": Backlog(),
+                "keyring": Keyring.from_setting(settings.secret_keys),
             }
         ),
         debug=False,

@@ -82,6 +82,7 @@ def provide_execution(state: State) -> ExecutionService:
         lease_seconds=settings.lease_seconds,
         max_result_bytes=settings.max_result_bytes,
         waiter=state.waiter,
+        keyring=state.keyring,
     )
 
 

@@ -10,6 +10,7 @@ from api.idempotency.models import IdempotencyKey
 from api.leases.models import LeaderLease
 from api.nodes.models import Node
 from api.schedules.models import Schedule
+from api.secrets.models import Secret
 from api.tokens.models import Token
 from api.workspaces.models import Workspace
 
@@ -27,6 +28,7 @@ __all__ = [
     "LeaderLease",
     "Node",
     "Schedule",
+    "Secret",
     "Token",
     "Workspace",
     "metadata",

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Attempts beyond a function's own retries that only lost attempts and crashes may use.
     lost_attempt_retries: int = Field(default=2, ge=0, le=10)
     s3_endpoint_url: str = ""
+    # Keys that seal secrets, `id:base64key,…`: the first encrypts, all decrypt (rotation: put a new
+    # key first, keep the old ones). Empty: secrets cannot be created.
+    secret_keys: str = Field(default="", repr=False)
 
     db_pool_size: int = Field(default=10, ge=1)
     db_timeout_seconds: float = Field(default=5.0, gt=0)

@@ -31,6 +31,8 @@ from api.workspaces.service import WorkspaceService
 from skiff.local.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# A fixed key (32 bytes of 0x01) so that runs are repeatable; tests of rotation add their own.
+TEST_SECRET_KEYS = "test1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +101,7 @@ def settings(database_url: str, redis_server: RedisServer, state_dir: Path) -> S
         redis_url=redis_server.url,
         blob_url=f"file://{state_dir / 'blobs'}",
         token_touch_interval_seconds=0,
+        secret_keys=TEST_SECRET_KEYS,
     )
 
 

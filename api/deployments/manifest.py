@@ -43,10 +43,12 @@ MAX_FUNCTIONS = 64
 MAX_PRELOADS = 64
 MAX_ENV_VARS = 128
 MAX_ENV_VALUE_CHARS = 4096
+MAX_FUNCTION_SECRETS = 16
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_SECRET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # like app names
 # Set by the agent or the sandbox: a function that overrides them escapes or breaks its container.
 RESERVED_ENV = frozenset(
     {
@@ -59,7 +61,7 @@ RESERVED_ENV_PREFIXES = ("SKIFF_", "LD_")
 TOP_LEVEL_KEYS = ("functions",)
 FUNCTION_KEYS = (
     "handler", "python", "base", "requirements", "setup", "preload", "env", "gpu", "retries", "zygote",
-    *FUNCTION_NUMBERS,
+    "secrets", *FUNCTION_NUMBERS,
 )  # fmt: skip
 
 
@@ -85,6 +87,8 @@ class FunctionSpec(msgspec.Struct, frozen=True, kw_only=True):
     max_pending: int = 10_000
     zygote: bool = True
     env: dict[str, str] = msgspec.field(default_factory=dict)
+    # Names of the workspace's secrets whose variables the containers get; a later one wins on a shared key.
+    secrets: tuple[str, ...] = ()
 
     @property
     def handler_module(self) -> str:
@@ -166,6 +170,7 @@ def _read_function(name: str, table: dict[str, Any], path: str, issues: Issues) 
         retries=read_retries(table.get("retries"), f"{path}.retries", issues),
         zygote=read_bool(table, "zygote", f"{path}.zygote", True, issues),
         env=_read_env(table.get("env", {}), f"{path}.env", issues),
+        secrets=_read_secrets(table.get("secrets", []), f"{path}.secrets", issues),
         cpu=read_float(table, "cpu", f"{path}.cpu", FUNCTION_NUMBERS["cpu"], issues),
         memory=numbers["memory"],
         timeout=numbers["timeout"],
@@ -263,6 +268,21 @@ def _read_preload(table: dict[str, Any], path: str, issues: Issues) -> tuple[str
     return tuple(modules)
 
 
+def _read_secrets(value: object, path: str, issues: Issues) -> tuple[str, ...]:
+    """Secret names only: whether they exist is known when a container starts (one may be created later)."""
+    if not isinstance(value, list) or len(value) > MAX_FUNCTION_SECRETS:
+        issues.add(path, f'expected a list of at most {MAX_FUNCTION_SECRETS} secret names, e.g. ["db", "openai"]')
+        return ()
+    names: list[str] = []
+    for index, name in enumerate(value):
+        if not isinstance(name, str) or _SECRET_NAME.fullmatch(name) is None:
+            rule = "lowercase letters, digits and '-', starting with a letter or digit (at most 63 characters)"
+            issues.add(f"{path}[{index}]", f"{name!r} is not a secret name: {rule}")
+        elif name not in names:
+            names.append(name)
+    return tuple(names)
+
+
 def _read_env(value: object, path: str, issues: Issues) -> dict[str, str]:
     if not isinstance(value, dict):
         issues.add(path, f'expected a table such as {{ LOG_LEVEL = "info" }}, got {type_name(value)}')
@@ -272,7 +292,7 @@ def _read_env(value: object, path: str, issues: Issues) -> dict[str, str]:
         return {}
     env: dict[str, str] = {}
     for name, text in value.items():
-        if problem := _env_name_problem(name):
+        if problem := env_name_problem(name):
             issues.add(f"{path}.{name}", problem)
         elif not isinstance(text, str):
             issues.add(f"{path}.{name}", f"expected a string, got {type_name(text)}; quote the value")
@@ -283,7 +303,7 @@ def _read_env(value: object, path: str, issues: Issues) -> dict[str, str]:
     return env
 
 
-def _env_name_problem(name: str) -> str | None:
+def env_name_problem(name: str) -> str | None:
     if _ENV_NAME.fullmatch(name) is None:
         return f"{name!r} is not a valid variable name; use letters, digits and '_', not starting with a digit"
     if name.upper().startswith(RESERVED_ENV_PREFIXES):

@@ -36,6 +36,10 @@ class ContainerSpec(msgspec.Struct, kw_only=True):
     # GPUs reserved for this container on the node (the agent assigns which devices).
     gpu_model: str | None = None
     gpu_count: int = 0
+    # The variables of the secrets the function declares, decrypted for this node only; or, when one
+    # is missing or does not decrypt, why: the agent fails the start with it.
+    secrets: dict[str, str] = msgspec.field(default_factory=dict)
+    secret_error: str | None = None
 
 
 class ContainerReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

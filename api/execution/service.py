@@ -40,6 +40,8 @@ from api.ids import new_id
 from api.nodes.models import Node
 from api.nodes.schemas import NodeState
 from api.nodes.service import NodeService
+from api.secrets.crypto import Keyring
+from api.secrets.service import open_secrets
 
 MAX_BUILD_LOG_CHARS = 64 * 1024
 LIVE = (
@@ -60,6 +62,7 @@ class ExecutionService:
         lease_seconds: float,
         max_result_bytes: int,
         waiter: CompletionWaiter | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.store = store
@@ -67,6 +70,7 @@ class ExecutionService:
         self.lease = timedelta(seconds=lease_seconds)
         self.max_result_bytes = max_result_bytes
         self.waiter = waiter
+        self.keyring = keyring or Keyring([])
 
     # ---- node polls -------------------------------------------------------------------------
 
@@ -86,8 +90,12 @@ class ExecutionService:
         )
         if wake is None:  # unknown node, or a stale epoch: the full look says which
             return await self._poll_once(principal, node_id, body, first=False)
+        starts = [msgspec.convert(start, ContainerSpec) for start in wake.starts]
+        if any(_declared_secrets(start) for start in starts):
+            async with self.sessionmaker() as session:
+                await self._open_secrets(session, principal.workspace_id, starts)
         return NodeWork(
-            start=[msgspec.convert(start, ContainerSpec) for start in wake.starts],
+            start=starts,
             stop=wake.stop,
             abandon=[c for c in body.running_calls if c not in wake.ours],
             lease_seconds=self.lease.total_seconds(),
@@ -208,7 +216,14 @@ class ExecutionService:
                     gpu_count=gpu_count,
                 )
             )
+        await self._open_secrets(session, node.workspace_id, specs)
         return specs
+
+    async def _open_secrets(self, session: AsyncSession, workspace_id: str, specs: list[ContainerSpec]) -> None:
+        """Start commands carry the values of the secrets their function declares, and no others."""
+        for spec in specs:
+            if names := _declared_secrets(spec):
+                spec.secrets, spec.secret_error = await open_secrets(session, self.keyring, workspace_id, names)
 
     # ---- container slots ----------------------------------------------------------------------
 
@@ -391,6 +406,11 @@ class ExecutionService:
                 .limit(1)
             )
         return found is not None
+
+
+def _declared_secrets(spec: ContainerSpec) -> list[str]:
+    names = spec.spec.get("secrets") or []  # absent in functions deployed before secrets existed
+    return [str(name) for name in names]
 
 
 def _input(call: Claimed) -> Input:

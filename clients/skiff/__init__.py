@@ -34,6 +34,7 @@ from skiff.exceptions import (
 )
 from skiff.functions import Function
 from skiff.options import Image, Retries
+from skiff.secrets import Secret
 
 __all__ = [
     "App",
@@ -54,6 +55,7 @@ __all__ = [
     "RateLimited",
     "RemoteError",
     "Retries",
+    "Secret",
     "Unavailable",
     "enter",
     "exit",

@@ -24,6 +24,7 @@ from skiff.deployments import Deployment, deploy_functions
 from skiff.exceptions import InvalidRequest
 from skiff.functions import Function, check_app_name
 from skiff.options import FUNCTION_NAME, FunctionOptions, Image, Retries, check
+from skiff.secrets import Secret
 
 __all__ = ["App", "Function", "check_app_name"]  # Function and check_app_name live in skiff.functions
 
@@ -64,6 +65,7 @@ class App:
         zygote: bool | None = None,
         env: Mapping[str, str] | None = None,
         setup: str | Callable[..., Any] | None = None,
+        secrets: Sequence[Secret | str] = (),
     ) -> Callable[[Callable[P, R]], Function[P, R]]:
         """Register a module-level function; its options are checked now, not at deploy time."""
         options = FunctionOptions(
@@ -83,6 +85,7 @@ class App:
             zygote=zygote,
             env=dict(env or {}),
             setup=setup,
+            secrets=tuple(secrets),
         )
 
         def register(func: Callable[P, R]) -> Function[P, R]:
@@ -126,6 +129,7 @@ class App:
         zygote: bool | None = None,
         env: Mapping[str, str] | None = None,
         setup: str | Callable[..., Any] | None = None,
+        secrets: Sequence[Secret | str] = (),
     ) -> Callable[[type[Any]], Cls]:
         """Register a module-level class: each `@skiff.method` becomes the function `CLASS-METHOD`, served
         on one instance per container (`@skiff.enter` methods run before its first input, `@skiff.exit`
@@ -147,6 +151,7 @@ class App:
             zygote=zygote,
             env=dict(env or {}),
             setup=setup,
+            secrets=tuple(secrets),
         )
 
         def register(user_cls: type[Any]) -> Cls:

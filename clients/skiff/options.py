@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skiff.exceptions import FieldError, InvalidRequest
+from skiff.secrets import SECRET_NAME, Secret
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ MAX_REQUIREMENTS = 200
 MAX_ENV_VARS = 128
 MAX_ENV_VALUE_CHARS = 4096
 MAX_PRELOADS = 64
+MAX_FUNCTION_SECRETS = 16
 RESERVED_ENV = frozenset(
     {
         "PATH", "HOME", "USER", "SHELL", "TMPDIR", "VIRTUAL_ENV",
@@ -151,6 +153,7 @@ class FunctionOptions:
     zygote: bool | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     setup: str | Callable[..., Any] | None = None
+    secrets: Sequence[Secret | str] = ()
 
     def problems(self, path: str) -> list[FieldError]:
         """Every problem with these options, each named by its `skiff.toml` key path."""
@@ -170,6 +173,7 @@ class FunctionOptions:
         found += _retries_problems(self.retries, f"{path}.retries")
         found += _env_problems(self.env, f"{path}.env")
         found += _preload_problems(self.preload, f"{path}.preload")
+        found += _secrets_problems(self.secrets, f"{path}.secrets")
         zygote: object = self.zygote  # typed bool, but callers may pass anything
         if zygote is not None and not isinstance(zygote, bool):
             found.append(FieldError(f"{path}.zygote", f"expected True or False, got {zygote!r}"))
@@ -204,7 +208,7 @@ class FunctionOptions:
             table["zygote"] = self.zygote
         if self.env:
             table["env"] = dict(self.env)
-        return table
+        return table | _secrets_table(self.secrets)
 
 
 def number_problem(value: object, path: str, bound: Bound) -> FieldError | None:
@@ -276,6 +280,22 @@ def _preload_problems(value: object, path: str) -> list[FieldError]:
         FieldError(f"{path}[{index}]", f'{module!r} is not a module name such as "numpy" or "pkg.mod"')
         for index, module in enumerate(value)
         if not (isinstance(module, str) and is_dotted_name(module))
+    ]
+
+
+def _secrets_table(secrets: Sequence[Secret | str]) -> dict[str, Any]:
+    names = [s.name if isinstance(s, Secret) else s for s in secrets]
+    return {"secrets": list(dict.fromkeys(names))} if names else {}
+
+
+def _secrets_problems(value: object, path: str) -> list[FieldError]:
+    if isinstance(value, str | Secret) or not isinstance(value, Sequence) or len(value) > MAX_FUNCTION_SECRETS:
+        example = '[skiff.Secret.from_name("db")]'
+        return [FieldError(path, f"expected a list of at most {MAX_FUNCTION_SECRETS} secrets, e.g. {example}")]
+    return [
+        FieldError(f"{path}[{index}]", f"{item!r} is not a secret: use skiff.Secret.from_name(NAME) or the name")
+        for index, item in enumerate(value)
+        if not isinstance(item, Secret) and not (isinstance(item, str) and SECRET_NAME.fullmatch(item))
     ]
 
 

@@ -440,3 +440,17 @@ def test_retries_give_up_with_the_servers_message(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(skiff.RateLimited, match="queue full"):
         skiff.FunctionCall[int]("call_1", connection=connection).get()
     assert len(seen) == MAX_ATTEMPTS
+
+
+def test_secrets_are_written_into_the_manifest_by_name() -> None:
+    options = sdk_options.FunctionOptions(secrets=(skiff.Secret.from_name("db"), "openai", "db"))
+    assert options.problems("functions.f") == []
+    table = options.to_manifest()
+    assert table == {"secrets": ["db", "openai"]}
+    parsed = parse_manifest(f'[functions.f]\nhandler = "app:f"\nsecrets = {json.dumps(table["secrets"])}\n')
+    assert parsed.functions["f"].secrets == ("db", "openai")
+    assert [p.field for p in sdk_options.FunctionOptions(secrets=("Bad Name",)).problems("functions.f")] == [
+        "functions.f.secrets[0]"
+    ]
+    with pytest.raises(skiff.InvalidRequest, match="not a secret name"):
+        skiff.Secret.from_name("Bad Name")

@@ -67,6 +67,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         "SKIFF_DATABASE_URL": settings.database_url,
         "SKIFF_REDIS_URL": settings.redis_url,
         "SKIFF_BLOB_URL": settings.blob_url,
+        "SKIFF_SECRET_KEYS": settings.secret_keys,
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

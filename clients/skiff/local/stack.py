@@ -39,6 +39,7 @@ WITHHELD_FROM_AGENT = (
     "SKIFF_DATABASE_URL",
     "SKIFF_REDIS_URL",
     "SKIFF_BLOB_URL",
+    "SKIFF_SECRET_KEYS",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -122,6 +123,7 @@ class LocalStack:
             "SKIFF_DATABASE_URL": database_url,
             "SKIFF_REDIS_URL": redis_url,
             "SKIFF_BLOB_URL": os.environ.get("SKIFF_BLOB_URL") or f"file://{self.state.blobs}",
+            "SKIFF_SECRET_KEYS": os.environ.get("SKIFF_SECRET_KEYS") or self.state.secret_keys(),
         }
         self._checkpoint()
         self._say("migrating the database")

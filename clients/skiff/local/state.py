@@ -7,11 +7,13 @@ STATE/
   run/<component>.pid                        one pidfile per running process, removed on a clean stop
   ports.json                                 the Postgres and Redis ports, fixed after the first run
   workspace.json, node-token                 the admin and node tokens (mode 0600)
+  secret-keys                                the key that seals secrets, SKIFF_SECRET_KEYS (mode 0600)
 ```
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -111,3 +113,12 @@ class StateDir:
 
     def save_node_token(self, token: str) -> None:
         write_private(self.root / "node-token", token + "\n")
+
+    def secret_keys(self) -> str:
+        """The API's SKIFF_SECRET_KEYS: a 256-bit AES key made on the first run and kept here."""
+        path = self.root / "secret-keys"
+        if path.exists() and (keys := path.read_text().strip()):
+            return keys
+        keys = "k1:" + base64.b64encode(os.urandom(32)).decode()
+        write_private(path, keys + "\n")
+        return keys

@@ -17,6 +17,7 @@ from .call_page import CallPage
 from .call_status import CallStatus
 from .container_report import ContainerReport
 from .container_spec import ContainerSpec
+from .container_spec_secrets import ContainerSpecSecrets
 from .container_spec_spec import ContainerSpecSpec
 from .container_state import ContainerState
 from .deployment_out import DeploymentOut
@@ -64,6 +65,10 @@ from .schedule_out import ScheduleOut
 from .schedule_out_kwargs import ScheduleOutKwargs
 from .schedule_page import SchedulePage
 from .scope import Scope
+from .secret_create import SecretCreate
+from .secret_create_values import SecretCreateValues
+from .secret_out import SecretOut
+from .secret_page import SecretPage
 from .token_create import TokenCreate
 from .token_created import TokenCreated
 from .token_kind import TokenKind
@@ -90,6 +95,7 @@ __all__ = (
     "CallStatus",
     "ContainerReport",
     "ContainerSpec",
+    "ContainerSpecSecrets",
     "ContainerSpecSpec",
     "ContainerState",
     "DeploymentOut",
@@ -137,6 +143,10 @@ __all__ = (
     "ScheduleOutKwargs",
     "SchedulePage",
     "Scope",
+    "SecretCreate",
+    "SecretCreateValues",
+    "SecretOut",
+    "SecretPage",
     "TokenCreate",
     "TokenCreated",
     "TokenKind",

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.container_spec_secrets import ContainerSpecSecrets
     from ..models.container_spec_spec import ContainerSpecSpec
 
 
@@ -29,6 +30,8 @@ class ContainerSpec:
         version (int):
         gpu_count (int | Unset):  Default: 0.
         gpu_model (None | str | Unset):
+        secret_error (None | str | Unset):
+        secrets (ContainerSpecSecrets | Unset):
     """
 
     app: str
@@ -41,6 +44,8 @@ class ContainerSpec:
     version: int
     gpu_count: int | Unset = 0
     gpu_model: None | str | Unset = UNSET
+    secret_error: None | str | Unset = UNSET
+    secrets: ContainerSpecSecrets | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +73,16 @@ class ContainerSpec:
         else:
             gpu_model = self.gpu_model
 
+        secret_error: None | str | Unset
+        if isinstance(self.secret_error, Unset):
+            secret_error = UNSET
+        else:
+            secret_error = self.secret_error
+
+        secrets: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.secrets, Unset):
+            secrets = self.secrets.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -86,11 +101,16 @@ class ContainerSpec:
             field_dict["gpu_count"] = gpu_count
         if gpu_model is not UNSET:
             field_dict["gpu_model"] = gpu_model
+        if secret_error is not UNSET:
+            field_dict["secret_error"] = secret_error
+        if secrets is not UNSET:
+            field_dict["secrets"] = secrets
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.container_spec_secrets import ContainerSpecSecrets  # noqa: PLC0415
         from ..models.container_spec_spec import ContainerSpecSpec  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -121,6 +141,22 @@ class ContainerSpec:
 
         gpu_model = _parse_gpu_model(d.pop("gpu_model", UNSET))
 
+        def _parse_secret_error(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        secret_error = _parse_secret_error(d.pop("secret_error", UNSET))
+
+        _secrets = d.pop("secrets", UNSET)
+        secrets: ContainerSpecSecrets | Unset
+        if isinstance(_secrets, Unset):
+            secrets = UNSET
+        else:
+            secrets = ContainerSpecSecrets.from_dict(_secrets)
+
         container_spec = cls(
             app=app,
             bundle_digest=bundle_digest,
@@ -132,6 +168,8 @@ class ContainerSpec:
             version=version,
             gpu_count=gpu_count,
             gpu_model=gpu_model,
+            secret_error=secret_error,
+            secrets=secrets,
         )
 
         container_spec.additional_properties = d

@@ -1,0 +1,1 @@
+"""Secrets: named sets of environment variables, encrypted at rest, delivered to containers."""
