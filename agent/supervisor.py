@@ -84,6 +84,7 @@ class ContainerSupervisor:
         self.id = command.container_id
         self.api = kit.api
         self.spec: dict[str, Any] = command.spec.to_dict()
+        self.received = time.monotonic()  # a cold start counts from here
         self.container: Container | None = None
         self.start_error: CallError | None = None
         self.running: dict[str, Running] = {}
@@ -126,7 +127,7 @@ class ContainerSupervisor:
     # ---- its life ----------------------------------------------------------------------------
 
     async def _live(self) -> None:
-        started = time.monotonic()
+        started = self.received
         first = InputChannel(self.api, self.id)
         opening = asyncio.create_task(first.open())  # beside the start: the first ask finds it open
         try:
@@ -183,7 +184,17 @@ class ContainerSupervisor:
         )
         # Raises when it cannot get ready: then it is gone already.
         key = f"{self.command.function_id}@{self.command.version}"
+        prepared = time.monotonic()
         self.container = await self.kit.zygotes.start_container(key, spec, log_sink=self._on_output)
+        log.info(
+            "container ready",
+            extra={
+                "container": self.id,
+                "sandbox": type(self.container.sandbox).__name__,
+                "prepare_ms": round((prepared - self.received) * 1000, 2),
+                "start_ms": round((time.monotonic() - prepared) * 1000, 2),
+            },
+        )
 
     def _assign_gpus(self) -> list[GpuDevice]:
         count = self.command.gpu_count if isinstance(self.command.gpu_count, int) else 0
