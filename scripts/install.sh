@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(postgresql redis-server bubblewrap iproute2 faketime python3 python3-venv make curl ca-certificates git)
+PACKAGES=(postgresql redis-server bubblewrap iproute2 python3 python3-venv make curl ca-certificates git)
 BUILD_PACKAGES=(python3-dev build-essential)  # only if a dependency has no wheel for this machine
 PYTHON=/usr/bin/python3
 VENV=.venv
