@@ -11,6 +11,7 @@
 Deploy with `skiff deploy app.py` (or `app.deploy()`), then `hello.remote("ada")`. A class with
 `@app.cls(...)` makes each `@skiff.method` a function, served on one instance per container:
 `@skiff.enter` methods run before its first input, `@skiff.exit` ones when it stops.
+`@app.function(schedule=skiff.Cron("0 6 * * *"))` (or `skiff.Period(hours=1)`) also calls it on a schedule.
 Try a function without deploying it for good with `skiff run app.py::hello --args '["ada"]'`.
 """
 
@@ -34,6 +35,7 @@ from skiff.exceptions import (
 )
 from skiff.functions import Function
 from skiff.options import Image, Retries
+from skiff.schedules import Cron, Period
 from skiff.secrets import Secret
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "CallCancelled",
     "CallTimeout",
     "Cls",
+    "Cron",
     "Deployment",
     "Error",
     "FieldError",
@@ -52,6 +55,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "PayloadTooLarge",
+    "Period",
     "RateLimited",
     "RemoteError",
     "Retries",

@@ -24,6 +24,7 @@ from skiff.deployments import Deployment, deploy_functions
 from skiff.exceptions import InvalidRequest
 from skiff.functions import Function, check_app_name
 from skiff.options import FUNCTION_NAME, FunctionOptions, Image, Retries, check
+from skiff.schedules import Schedule
 from skiff.secrets import Secret
 
 __all__ = ["App", "Function", "check_app_name"]  # Function and check_app_name live in skiff.functions
@@ -66,8 +67,13 @@ class App:
         env: Mapping[str, str] | None = None,
         setup: str | Callable[..., Any] | None = None,
         secrets: Sequence[Secret | str] = (),
+        schedule: Schedule | None = None,
     ) -> Callable[[Callable[P, R]], Function[P, R]]:
-        """Register a module-level function; its options are checked now, not at deploy time."""
+        """Register a module-level function; its options are checked now, not at deploy time.
+
+        `schedule=skiff.Cron("0 6 * * *", timezone="Europe/Berlin")` or `skiff.Period(hours=1)` calls the
+        function (without arguments) on that schedule once the app is deployed; see `skiff.schedules`.
+        """
         options = FunctionOptions(
             image=image,
             gpu=gpu,
@@ -86,6 +92,7 @@ class App:
             env=dict(env or {}),
             setup=setup,
             secrets=tuple(secrets),
+            schedule=schedule,
         )
 
         def register(func: Callable[P, R]) -> Function[P, R]:
@@ -104,6 +111,11 @@ class App:
             if name in self.registered_functions:
                 raise InvalidRequest(f"app {self.name!r} already has a function named {name!r}")
             check(problems, f"function {name!r}")
+            if schedule is not None and (required := _required_parameters(func)):
+                raise InvalidRequest(
+                    f"function {name!r} has a schedule, which calls it without arguments; "
+                    f"give {', '.join(required)} a default"
+                )
             function = Function[P, R](self.name, name, func=func, options=options)
             self.registered_functions[name] = function
             return function
@@ -182,9 +194,16 @@ class App:
         """Package the app's directory with a generated `skiff.toml` and deploy it as a new version.
 
         `root` is the directory to package; by default, the one holding the file that created the App.
+        Then each function's `schedule=` is applied: see `skiff.schedules.apply_schedules`.
         """
         app_name = check_app_name(name or self.name)
         return deploy_functions(app_name, self.registered_functions, root=root, source_file=self.source_file)
+
+
+def _required_parameters(func: Callable[..., Any]) -> list[str]:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = inspect.signature(func).parameters.values()
+    return [p.name for p in parameters if p.kind in kinds and p.default is inspect.Parameter.empty]
 
 
 def _same_module_function(setup: Callable[..., Any], defined: Callable[..., Any] | type[Any]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ from skiff.config import dump_toml
 from skiff.connection import Connection, default_connection, every_item
 from skiff.exceptions import InvalidRequest
 from skiff.options import FunctionOptions, is_dotted_name
+from skiff.schedules import AppliedSchedule, apply_schedules
 from skiff_client import AuthenticatedClient
 from skiff_client.api.apps import create_deployment, list_apps, list_deployments, rollback_app, stop_app
 from skiff_client.models.app_out import AppOut
@@ -61,6 +62,7 @@ class Deployment:
     functions: dict[str, str]  # name -> calls URL
     warnings: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)  # the API's answer, for `--json`
+    schedules: list[AppliedSchedule] = field(default_factory=list)  # what `schedule=` options created, kept, deleted
 
     @classmethod
     def from_api(cls, answer: DeploymentOut) -> Deployment:
@@ -203,8 +205,14 @@ def deploy_functions(
     source_file: str | None = None,
     connection: Connection | None = None,
 ) -> Deployment:
-    directory = root or app_root(functions, source_file)
-    return deploy_bundle(app_name, package(functions, directory), connection=connection)
+    """Deploy the functions as the app's next version, then apply their `schedule=` options."""
+    bundle = package(functions, root or app_root(functions, source_file))
+    conn = connection or default_connection()
+    deployment = deploy_bundle(app_name, bundle, connection=conn)
+    declared = [(name, f.options.schedule) for name, f in functions.items() if f.options.schedule is not None]
+    if not declared:
+        return deployment
+    return replace(deployment, schedules=apply_schedules(app_name, declared, connection=conn))
 
 
 def apps(*, connection: Connection | None = None) -> list[AppOut]:

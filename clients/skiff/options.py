@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skiff.exceptions import FieldError, InvalidRequest
+from skiff.schedules import Schedule, schedule_problems
 from skiff.secrets import SECRET_NAME, Secret
 
 
@@ -154,6 +155,7 @@ class FunctionOptions:
     env: Mapping[str, str] = field(default_factory=dict)
     setup: str | Callable[..., Any] | None = None
     secrets: Sequence[Secret | str] = ()
+    schedule: Schedule | None = None  # not in skiff.toml: applied through the schedules API after a deploy
 
     def problems(self, path: str) -> list[FieldError]:
         """Every problem with these options, each named by its `skiff.toml` key path."""
@@ -174,6 +176,7 @@ class FunctionOptions:
         found += _env_problems(self.env, f"{path}.env")
         found += _preload_problems(self.preload, f"{path}.preload")
         found += _secrets_problems(self.secrets, f"{path}.secrets")
+        found += schedule_problems(self.schedule, f"{path}.schedule")
         zygote: object = self.zygote  # typed bool, but callers may pass anything
         if zygote is not None and not isinstance(zygote, bool):
             found.append(FieldError(f"{path}.zygote", f"expected True or False, got {zygote!r}"))

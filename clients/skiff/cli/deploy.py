@@ -21,6 +21,7 @@ def deploy(
     app = load_app(file)
     deployment = app.deploy(name=name, root=file.resolve().parent)
     if json_output:
-        print_json(deployment.raw)
+        schedules = {"schedules": [s.to_dict() for s in deployment.schedules]} if deployment.schedules else {}
+        print_json(deployment.raw | schedules)
     else:
         console.print(deployment_tree(deployment, "deployed"))

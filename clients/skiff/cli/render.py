@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -51,6 +52,11 @@ def deployment_tree(deployment: Deployment, verb: str) -> Tree:
     functions = tree.add("functions")
     for name, url in deployment.functions.items():
         functions.add(f"[bold]{name}[/]  {url}")
+    if deployment.schedules:
+        schedules = tree.add("schedules")
+        for schedule in deployment.schedules:
+            line = f"{escape(schedule.describe())}  {schedule.action}  {schedule.id}"
+            schedules.add(f"[bold]{schedule.function}[/]  {line}")
     for warning in deployment.warnings:
         tree.add(f"[yellow]warning:[/] {warning}")
     return tree
