@@ -90,10 +90,14 @@ class NodeLoop:
                 await asyncio.wait_for(stop.wait(), retry)
             return
         self.failed_polls = 0
+        await self._answered(work, reports)
+
+    async def _answered(self, work: NodeWork, reports: list[ContainerReport], *, starting: bool = True) -> None:
+        """A poll got through: the leases are renewed until the next, and its commands are carried out."""
         self.last_contact = time.monotonic()
         self.lease_seconds = work.lease_seconds
         self._forget_reported_exits(reports)
-        await self._act(work)
+        await self._act(work, starting=starting)
 
     def _answer_within(self, wait: float) -> float:
         return wait + min(POLL_GRACE_SECONDS, self.lease_seconds / 2)
@@ -181,10 +185,7 @@ class NodeLoop:
             except Refused:
                 break  # the node is gone or re-registered: nothing here is ours to report
             else:
-                self.last_contact = time.monotonic()
-                self.lease_seconds = work.lease_seconds
-                self._forget_reported_exits(reports)
-                await self._act(work, starting=False)
+                await self._answered(work, reports, starting=False)
             tasks = {t for t in tasks if not t.done()}
             if not tasks:
                 break

@@ -127,7 +127,6 @@ class ContainerSupervisor:
     # ---- its life ----------------------------------------------------------------------------
 
     async def _live(self) -> None:
-        started = self.received
         first = InputChannel(self.api, self.id)
         opening = asyncio.create_task(first.open())  # beside the start: the first ask finds it open
         try:
@@ -139,7 +138,7 @@ class ContainerSupervisor:
             opening.cancel()
             await first.close()
             raise
-        cold_start_ms = (time.monotonic() - started) * 1000
+        cold_start_ms = (time.monotonic() - self.received) * 1000
         slots = int(self.spec.get("max_inputs", 1)) if self.container and self.container.is_async else 1
         channels = [first, *(InputChannel(self.api, self.id) for _ in range(slots - 1))]
         try:

@@ -387,14 +387,14 @@ def _parent(pid: int) -> int | None:
 def zygote_state(marker: str) -> tuple[set[int], bool]:
     """(the function's zygotes, whether any container of it runs). A zygote's children are forked
     containers and share its command line; a container started fresh runs the runtime's __main__."""
-    forked_line = {p for p in sandbox_pids(marker, ".zygote')") if Path(f"/proc/{p}/comm").exists()}
-    pythons = {p for p in forked_line if not _is_bwrap(p)}
+    pythons = {p for p in sandbox_pids(marker, ".zygote')") if not _is_bwrap(p)}
     zygotes = {p for p in pythons if _parent(p) not in pythons}
     fresh = [p for p in sandbox_pids(marker, ".__main__')") if not _is_bwrap(p)]
     return zygotes, bool(pythons - zygotes or fresh)
 
 
 def _is_bwrap(pid: int) -> bool:
+    """bwrap's own processes carry the runtime's command line too; a process gone counts as one."""
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip() == "bwrap"
     except OSError:
