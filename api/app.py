@@ -20,6 +20,7 @@ from api.auth.guards import authenticate
 from api.blobs import blob_store_from_url
 from api.calls.backlog import Backlog
 from api.calls.dispatch import CompletionWaiter, Dispatcher, blocking_client
+from api.calls.handoff import IdleSlots
 from api.calls.quota import ActiveCallQuota
 from api.calls.routes import CallController, InvokeController, MapController
 from api.calls.store import CallStore
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> Litestar:
                 "principals": PrincipalCache(settings.token_cache_seconds),
                 "quota": ActiveCallQuota(settings.workspace_max_active_calls),
                 "backlog": Backlog(),
+                "idle_slots": IdleSlots(),
                 "keyring": Keyring.from_setting(settings.secret_keys),
             }
         ),

@@ -70,6 +70,7 @@ def provide_calls(state: State) -> CallService:
         settings.lost_attempt_retries,
         state.quota,
         state.backlog,
+        state.idle_slots,
     )
 
 
@@ -83,6 +84,7 @@ def provide_execution(state: State) -> ExecutionService:
         max_result_bytes=settings.max_result_bytes,
         waiter=state.waiter,
         keyring=state.keyring,
+        idle_slots=state.idle_slots,
     )
 
 

@@ -101,6 +101,10 @@ class Dispatcher:
         values: list[bytes] | None = await self.redis.lpop(key, count)  # type: ignore[misc]
         return values or []
 
+    async def put_back(self, key: str, values: list[bytes]) -> None:
+        """Values popped but not used, back at the head of the queue in their order."""
+        await self.redis.lpush(key, *reversed(values))  # type: ignore[misc]
+
     async def block_pop_many(self, keys: list[str], seconds: float, count: int) -> tuple[str, list[bytes]] | None:
         """BLMPOP (Redis 7): up to `count` values from the first of `keys` that holds any, waiting
         up to `seconds` for one; in one round trip."""

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.apps.models import App, Function
 from api.calls.backlog import Backlog
 from api.calls.dispatch import CompletionWaiter, Dispatcher, node_wake_key
+from api.calls.handoff import IdleSlot, IdleSlots
 from api.calls.logs import read_lines
 from api.calls.models import Call, CallLogLine
 from api.calls.quota import ActiveCallQuota
 from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut, MapInput, PayloadType, PickledInput
 from api.calls.states import TERMINAL, CallStatus, sources_of
-from api.calls.store import CallStore
+from api.calls.store import CallStore, Claimed, FunctionRef
 from api.errors import NotFound, PayloadTooLarge, Unprocessable
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
@@ -88,7 +89,9 @@ class CallService:
         lost_attempt_retries: int = 2,
         quota: ActiveCallQuota | None = None,
         backlog: Backlog | None = None,
+        idle_slots: IdleSlots | None = None,
     ) -> None:
+        self.idle_slots = idle_slots
         self.quota = quota or ActiveCallQuota(0)
         self.backlog = backlog or Backlog()
         self.sessionmaker = sessionmaker
@@ -151,14 +154,51 @@ class CallService:
                 raise NotFound(f"function {function[:64]!r} not found in app {app[:64]!r}")
             await self._check_backlog(fn.name, fn.function_id, fn.spec)
             await self.quota.admit(self.store.count_active, workspace_id)
-            call = await self.store.insert(
-                new_id(ID_PREFIX), workspace_id, fn, **self._limits(fn.spec), payload=payload, input_type=input_type
-            )
+            slot = self.idle_slots.take(fn.function_id) if self.idle_slots is not None else None
+            if slot is not None:
+                # Shielded: once the slot is taken, it hears what came of it even if this request goes away.
+                call = await asyncio.shield(self._insert_for(slot, workspace_id, fn, payload, input_type))
+                if call.status == CallStatus.RUNNING.value:
+                    return call  # already the slot's: nothing to queue
+            else:
+                call = await self.store.insert(
+                    new_id(ID_PREFIX), workspace_id, fn, **self._limits(fn.spec), payload=payload, input_type=input_type
+                )
             function_id = fn.function_id
         # Committed before we publish or answer: an accepted call is never lost.
         if not await self.dispatcher.try_publish(function_id, [call.id]):
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
+        return call
+
+    async def _insert_for(
+        self, slot: IdleSlot, workspace_id: str, fn: FunctionRef, payload: bytes, input_type: str
+    ) -> Call:
+        """A new call, claimed at once by an idle slot of this process; queued when the slot's container no
+        longer takes calls. The slot is handed the call, or given back, whatever happens here."""
+        assert self.idle_slots is not None
+        lease_token = new_id("lease")
+        try:
+            call = await self.store.insert_claimed(
+                new_id(ID_PREFIX),
+                workspace_id,
+                fn,
+                **self._limits(fn.spec),
+                payload=payload,
+                input_type=input_type,
+                container_id=slot.container_id,
+                lease_token=lease_token,
+                lease_seconds=slot.lease_seconds,
+                cold_start_ms=slot.cold_start_ms,
+            )
+        except BaseException:
+            self.idle_slots.give_back(slot)
+            raise
+        if call.status == CallStatus.RUNNING.value:
+            claimed = Claimed(call.id, lease_token, call.attempt, call.timeout_seconds, call.input_type, call.input)
+            self.idle_slots.hand(slot, claimed)
+        else:
+            self.idle_slots.give_back(slot)
         return call
 
     def _limits(self, spec: dict[str, Any]) -> dict[str, int]:

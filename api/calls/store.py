@@ -45,6 +45,31 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, $10, $11, now(), now(
 RETURNING {CALL_COLUMNS}
 """
 
+# A new call and its claim by an idle slot of this process, in one statement: queued and claimed at
+# once, with the same lease, counters and cold-start marks as CLAIM_MANY gives a call's first attempt.
+# When the container no longer takes calls (it is stopping or gone) the call is inserted queued.
+INSERT_CLAIMED = f"""
+WITH slot AS (
+    UPDATE containers SET busy = busy + 1, idle_since = NULL
+    WHERE id = $12 AND function_id = $4 AND state = '{READY}'
+    RETURNING id, node_id
+)
+INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_name, version, status, attempt,
+                   max_attempts, timeout_seconds, input, input_type, created_at, published_at,
+                   lease_token, lease_expires_at, node_id, container_id, started_at, cold_start, cold_start_ms)
+SELECT $1, $2, $3, $4, $5, $6, $7,
+       CASE WHEN slot.id IS NULL THEN '{QUEUED}' ELSE '{RUNNING}' END, CASE WHEN slot.id IS NULL THEN 0 ELSE 1 END,
+       $8, $9, $10, $11, now(), now(),
+       CASE WHEN slot.id IS NOT NULL THEN $13 END,
+       CASE WHEN slot.id IS NOT NULL THEN now() + make_interval(secs => $14) END,
+       slot.node_id, slot.id,
+       CASE WHEN slot.id IS NOT NULL THEN now() END,
+       CASE WHEN slot.id IS NOT NULL THEN $15::float8 IS NOT NULL END,
+       CASE WHEN slot.id IS NOT NULL THEN $15::float8 END
+FROM (SELECT 1) one LEFT JOIN slot ON true
+RETURNING {CALL_COLUMNS}
+"""
+
 READ = f"SELECT {CALL_COLUMNS} FROM calls WHERE id = $1 AND workspace_id = $2"
 
 ENDED = f"""
@@ -273,6 +298,44 @@ class CallStore:
             timeout_seconds,
             payload,
             input_type,
+        )
+        assert row is not None
+        return as_call(row)
+
+    async def insert_claimed(
+        self,
+        call_id: str,
+        workspace_id: str,
+        fn: FunctionRef,
+        *,
+        max_attempts: int,
+        timeout_seconds: int,
+        payload: bytes,
+        input_type: str,
+        container_id: str,
+        lease_token: str,
+        lease_seconds: float,
+        cold_start_ms: float | None,
+    ) -> Call:
+        """A new call, claimed for the container's slot when the container still takes calls (then it is
+        `running`), else queued."""
+        row = await (await self._connected()).fetchrow(
+            INSERT_CLAIMED,
+            call_id,
+            workspace_id,
+            fn.app_id,
+            fn.function_id,
+            fn.app_name,
+            fn.name,
+            fn.version,
+            max_attempts,
+            timeout_seconds,
+            payload,
+            input_type,
+            container_id,
+            lease_token,
+            lease_seconds,
+            cold_start_ms,
         )
         assert row is not None
         return as_call(row)

@@ -3,17 +3,21 @@ slots asking for their next input (claiming calls from the function's queue)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 
 import msgspec
+from redis.exceptions import RedisError
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.apps.models import App, Deployment, EnvironmentBuild, Function
 from api.auth.principal import Principal
 from api.calls.dispatch import CompletionWaiter, Dispatcher, container_wake_key, node_wake_key, queue_key
+from api.calls.handoff import IdleSlot, IdleSlots
 from api.calls.logs import append_lines
 from api.calls.models import Call
 from api.calls.schemas import PayloadType
@@ -63,7 +67,9 @@ class ExecutionService:
         max_result_bytes: int,
         waiter: CompletionWaiter | None = None,
         keyring: Keyring | None = None,
+        idle_slots: IdleSlots | None = None,
     ) -> None:
+        self.idle_slots = idle_slots
         self.sessionmaker = sessionmaker
         self.store = store
         self.dispatcher = dispatcher
@@ -322,7 +328,8 @@ class ExecutionService:
         self, container_id: str, slot: SlotState, wait_seconds: float, cold_start_ms: float | None, take: int
     ) -> list[Claimed]:
         """Pop call ids from the function's queue and claim those still queued: the first one waited
-        for, then up to `take - 1` more that are queued already (never waiting for them)."""
+        for, then up to `take - 1` more that are queued already (never waiting for them). While it
+        waits, a call submitted to this process may be handed to the slot directly (api.calls.handoff)."""
         deadline = time.monotonic() + wait_seconds
         keys = [queue_key(slot.function_id), container_wake_key(container_id)]
         while True:
@@ -332,7 +339,9 @@ class ExecutionService:
                 if not ids:
                     return []
             else:  # answers at once when the queue holds ids: it is named first
-                item = await self.dispatcher.block_pop_many(keys, left, take)
+                item = await self._wait_for_input(container_id, slot, keys, left, take, cold_start_ms)
+                if isinstance(item, Claimed):
+                    return [item]
                 if item is None or item[0] == keys[1]:
                     return []
                 ids = item[1]
@@ -346,6 +355,53 @@ class ExecutionService:
             )
             if calls:
                 return calls
+
+    async def _wait_for_input(
+        self,
+        container_id: str,
+        slot: SlotState,
+        keys: list[str],
+        seconds: float,
+        take: int,
+        cold_start_ms: float | None,
+    ) -> Claimed | tuple[str, list[bytes]] | None:
+        """A call handed over here, or what the blocking pop of `keys` gave (None: nothing in time)."""
+        if self.idle_slots is None:
+            return await self.dispatcher.block_pop_many(keys, seconds, take)
+        popping = asyncio.ensure_future(self.dispatcher.block_pop_many(keys, seconds, take))
+        while True:
+            idle = IdleSlot(container_id, slot.node_id, slot.function_id, self.lease.total_seconds(), cold_start_ms)
+            self.idle_slots.offer(idle)
+            try:
+                await asyncio.wait((popping, idle.handed), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                self.idle_slots.withdraw(idle)  # a call handed over meanwhile runs again after its lease
+                popping.cancel()
+                raise
+            if not idle.handed.done() and self.idle_slots.withdraw(idle):
+                return popping.result()
+            handed = await idle.handed  # resolved at once, or soon: a submit took the slot
+            if handed is None and not popping.done():
+                continue  # that submit could not use the slot; still waiting
+            if handed is None:
+                return popping.result()
+            self._release_pop(popping, keys)
+            return handed
+
+    def _release_pop(self, popping: asyncio.Future[tuple[str, list[bytes]] | None], keys: list[str]) -> None:
+        """Ends a blocking pop that a handed call made needless (it wakes on the container's key), and
+        puts back at the head of the queue what it popped meanwhile, in order."""
+
+        async def release() -> None:
+            with contextlib.suppress(RedisError, OSError):
+                if not popping.done():
+                    await self.dispatcher.wake(keys[1])
+                item = await popping
+                if item is not None and item[0] == keys[0]:
+                    await self.dispatcher.put_back(keys[0], item[1])
+
+        assert self.idle_slots is not None
+        self.idle_slots.keep(asyncio.create_task(release()))
 
     async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
         accepted: list[bool] = []
