@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +27,7 @@ from api.idempotency.service import purge_expired
 from api.leases.service import LeaseService
 from api.nodes.service import NodeService
 from api.settings import Settings
+from scheduler.clock import Reading, jump
 from scheduler.reconcile import (
     expire_leases,
     forget_lost_nodes,
@@ -33,6 +35,7 @@ from scheduler.reconcile import (
     publish_pending,
     redis_forgot,
     republish_stranded,
+    shift_deadlines,
 )
 from scheduler.scaling import scale
 from scheduler.schedules import fire_due
@@ -64,17 +67,22 @@ class Scheduler:
         self.lease_ttl = timedelta(seconds=lease_seconds)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.fencing_token: int | None = None
+        self.last_reading: Reading | None = None
 
     async def step(self) -> None:
         """Renew (or try to take) the lease, then act if leading."""
         async with self.sessionmaker() as session, session.begin():
+            reading = await self._read_clocks(session)
             token = await LeaseService(session).acquire(LEASE_NAME, self.holder, self.lease_ttl)
+        stepped, self.last_reading = jump(self.last_reading, reading), reading
         if token != self.fencing_token:
             log.info("leadership changed", extra={"leader": token is not None, "fencing_token": token})
         self.fencing_token = token
         if token is None:
             return
         async with self.sessionmaker() as session, session.begin():
+            if stepped:
+                await shift_deadlines(session, stepped)
             down = await NodeService(session).mark_silent_down(self.settings.node_heartbeat_timeout_seconds)
             if down:
                 log.warning("nodes missed their heartbeats", extra={"nodes": down})
@@ -96,6 +104,13 @@ class Scheduler:
                 await republish_stranded(session, self.dispatcher)
         await self.dispatcher.take_woken_functions()  # the full pass below covers them
         await self._scale(None)
+
+    async def _read_clocks(self, session: AsyncSession) -> Reading:
+        before = time.monotonic()
+        database = await session.scalar(select(func.clock_timestamp()))
+        after = time.monotonic()
+        assert database is not None
+        return Reading((before + after) / 2, database, (after - before) / 2)
 
     async def scale_woken(self) -> None:
         """Between full ticks: scale just the functions that got new calls (the cold-start path)."""

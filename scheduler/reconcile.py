@@ -49,6 +49,27 @@ async def expire_leases(session: AsyncSession) -> list[str]:
     return [r.id for r in rows if r.status != lost]
 
 
+async def shift_deadlines(session: AsyncSession, stepped: timedelta) -> None:
+    """After the database's clock stepped forward, running leases and node heartbeats move with it, so
+    that none runs out early. A step back is only logged: deadlines then run long by at most the step,
+    and nothing is judged lost before its time (shifting them back could undercut a lease renewed
+    after the step)."""
+    if stepped <= timedelta(0):
+        log.warning("the database's clock stepped back", extra={"seconds": stepped.total_seconds()})
+        return
+    log.warning("the database's clock stepped forward; deadlines follow", extra={"seconds": stepped.total_seconds()})
+    await session.execute(
+        update(Call)
+        .where(Call.status == CallStatus.RUNNING.value, Call.lease_expires_at.is_not(None))
+        .values(lease_expires_at=Call.lease_expires_at + literal(stepped))
+    )
+    await session.execute(
+        update(Node)
+        .where(Node.state != NodeState.DOWN.value)
+        .values(last_heartbeat_at=Node.last_heartbeat_at + literal(stepped))
+    )
+
+
 async def forget_lost_nodes(session: AsyncSession) -> None:
     """Containers of down nodes are gone; their running calls go back to the queue at once."""
     down = select(Node.id).where(Node.state == NodeState.DOWN.value).scalar_subquery()
