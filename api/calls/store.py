@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
+from sqlalchemy.orm import configure_mappers
 
 from api.calls.models import Call
 from api.calls.states import CallStatus, sources_of
@@ -236,8 +237,15 @@ def dsn_of(database_url: str) -> str:
 
 
 def as_call(row: Mapping[str, Any]) -> Call:
-    """A detached ORM object for code that reads calls (answers, waits); never added to a session."""
-    return Call(**dict(row))
+    """An ORM object for code that reads calls (answers, waits); never added to a session. Its values
+    go straight into its `__dict__`, as the ORM loads rows, without the constructor's per-attribute
+    events (a twentieth of the cost, twice per call)."""
+    mapper = Call.__mapper__
+    if not mapper.configured:
+        configure_mappers()
+    call: Call = mapper.class_manager.new_instance()
+    call.__dict__.update(row)
+    return call
 
 
 class CallStore:
