@@ -21,6 +21,15 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+# The load, fault and soak tests at nightly size (tests/scale.py): NIGHTLY_SCALE times their counts, fault
+# rounds and repetitions, and the L5 soak for 3 minutes per unit of scale (30 minutes at the default 10).
+.PHONY: test-nightly
+NIGHTLY_SCALE := 10
+NIGHTLY_TESTS := tests/e2e/test_load.py tests/e2e/test_faults.py tests/e2e/test_outages.py tests/e2e/test_chaos.py \
+	tests/e2e/test_soak.py
+test-nightly:
+	SKIFF_TEST_SCALE=$(NIGHTLY_SCALE) $(BIN)/pytest $(NIGHTLY_TESTS)
+
 openapi:
 	$(BIN)/python -m api openapi > openapi.yaml.tmp || { rm -f openapi.yaml.tmp; exit 1; }
 	mv openapi.yaml.tmp openapi.yaml

@@ -1,7 +1,7 @@
 """Faults from the test plan with real processes: poison calls (T13), an agent killed mid-call (T1),
 a daemon that tries to outlive its agent (T2), a partition longer than the lease (T4) and short ones
 (T5), an API killed during a waiting call (T9), an agent stopped with SIGTERM (T14), and cancelling
-a running call."""
+a running call. T13 and T1 are repeated nightly (tests/scale.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from skiff.local.services import free_port
 from tests.e2e.conftest import Cluster, Platform, Process, bootstrap_tenant, server_env, start_agent
 from tests.e2e.test_core_loop import call, deploy, sandbox_processes
 from tests.faults.proxy import FaultProxy, Mode
+from tests.scale import SCALE
 
 POISON = """
 import ctypes, os, signal, sys, time
@@ -82,17 +83,19 @@ def wait_for_status(
         ("exits", "3", 1),
     ],
 )
+@pytest.mark.timeout(120 * SCALE)
 def test_poison_calls_fail_with_the_reason_and_others_are_unaffected(
     platform: Platform, fn: str, reason: str, attempts: int
 ) -> None:
     with platform.http() as http:
         deploy(http, "poison", {"app.py": POISON}, POISON_MANIFEST)
-        result = call(http, "poison", fn, wait=60).json()
-        assert result["status"] == "failed", result
-        assert reason in result["error"]["message"], result["error"]
-        assert result["attempt"] == attempts and result["max_attempts"] == 2
-        healthy = call(http, "poison", "ok").json()
-        assert healthy["status"] == "succeeded" and healthy["result"] == "fine"
+        for _ in range(SCALE):
+            result = call(http, "poison", fn, wait=60).json()
+            assert result["status"] == "failed", result
+            assert reason in result["error"]["message"], result["error"]
+            assert result["attempt"] == attempts and result["max_attempts"] == 2
+            healthy = call(http, "poison", "ok").json()
+            assert healthy["status"] == "succeeded" and healthy["result"] == "fine"
 
 
 def test_an_import_error_fails_calls_with_the_users_traceback(platform: Platform) -> None:
@@ -125,7 +128,8 @@ def _containers_alive(http: httpx.Client, app: str) -> set[str]:
     return {c["container_id"] for c in calls} | {"x" for _ in sandbox_processes("app:slow")}
 
 
-def test_an_agent_killed_mid_call_loses_nothing(cluster: Cluster) -> None:
+@pytest.mark.parametrize("repetition", range(SCALE))  # each with a fresh cluster
+def test_an_agent_killed_mid_call_loses_nothing(cluster: Cluster, repetition: int) -> None:
     with cluster.http() as http:
         deploy(http, "t1", {"app.py": POISON}, POISON_MANIFEST)
         call_id = http.post("/v1/apps/t1/functions/slow/calls", json={"args": [3]}).json()["id"]

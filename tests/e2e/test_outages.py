@@ -1,6 +1,6 @@
 """Outages of the backing services with real processes (T6, T7, T8): while Postgres is down the API
 answers 503 with Retry-After and accepts nothing it cannot keep; after Postgres or Redis come back,
-every accepted call reaches a terminal state (lost = 0)."""
+every accepted call reaches a terminal state (lost = 0). T7's load grows nightly (tests/scale.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ import concurrent.futures
 import time
 
 import httpx
+import pytest
 import redis
 
 from skiff.local.services import PostgresServer, RedisServer
 from tests.e2e.conftest import Platform
 from tests.e2e.test_core_loop import MANIFEST, SOURCE, deploy
+from tests.scale import SCALE, scaled
+
+FLUSH_CLIENTS = 4
+FLUSH_CALLS_PER_CLIENT = scaled(15)
 
 
 def submit(http: httpx.Client, count: int) -> tuple[list[str], list[httpx.Response]]:
@@ -82,6 +87,7 @@ def test_redis_restart_loses_nothing(platform: Platform, redis_server: RedisServ
         assert set(final.values()) == {"succeeded"}
 
 
+@pytest.mark.timeout(120 * SCALE)
 def test_redis_flushed_under_load_loses_nothing(platform: Platform, redis_server: RedisServer) -> None:
     """T7: FLUSHALL while clients submit and containers take inputs: every queue, wake-up and notice
     in Redis is gone at once; the reconciler publishes the queued calls again from Postgres."""
@@ -90,17 +96,17 @@ def test_redis_flushed_under_load_loses_nothing(platform: Platform, redis_server
 
         def client_submits() -> tuple[list[str], list[httpx.Response]]:
             with platform.http() as own:
-                return submit(own, 15)
+                return submit(own, FLUSH_CALLS_PER_CLIENT)
 
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            load = [pool.submit(client_submits) for _ in range(4)]
+        with concurrent.futures.ThreadPoolExecutor(FLUSH_CLIENTS) as pool:
+            load = [pool.submit(client_submits) for _ in range(FLUSH_CLIENTS)]
             time.sleep(0.3)
             with redis.Redis.from_url(redis_server.url) as direct:
                 assert direct.flushall()
             submitted = [future.result() for future in load]
         accepted = [call_id for ids, _ in submitted for call_id in ids]
         assert all(refused == [] for _, refused in submitted), [r.text for _, refused in submitted for r in refused]
-        assert len(accepted) == 60
-        final = drain(http, accepted)
+        assert len(accepted) == FLUSH_CLIENTS * FLUSH_CALLS_PER_CLIENT
+        final = drain(http, accepted, timeout=90 * SCALE)
         assert set(final) == set(accepted)
         assert set(final.values()) == {"succeeded"}
