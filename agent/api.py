@@ -1,18 +1,31 @@
 """The agent's calls to the control plane, through the generated client, with one error policy:
-a 401/403/404 is fatal for the caller, anything else (network, 5xx) is worth retrying."""
+a 401/403/404 is fatal for the caller, anything else (network, 5xx) is worth retrying. A late outcome
+report (409: its attempts were superseded) is an answer, not an error: none was recorded."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
 from skiff_client import AuthenticatedClient
-from skiff_client.api.agent import next_input, poll_node, report_build, report_outcomes, ship_logs
+from skiff_client.api.agent import (
+    next_input,
+    poll_node,
+    report_build,
+    report_build_progress,
+    report_outcomes,
+    ship_logs,
+)
 from skiff_client.models import (
+    BuildProgress,
+    BuildProgressResult,
+    BuildProgressState,
     BuildReport,
     CallOutcome,
     ContainerReport,
@@ -32,6 +45,7 @@ from skiff_client.types import Response
 
 T = TypeVar("T")
 P = ParamSpec("P")
+log = logging.getLogger("skiff.agent")
 
 
 class Refused(Exception):
@@ -125,7 +139,11 @@ class AgentApi:
 
     @_transport_errors_are_unreachable
     async def report_outcomes(self, outcomes: list[CallOutcome]) -> list[bool]:
+        """Per outcome, whether the API recorded it."""
         response = await report_outcomes.asyncio_detailed(client=self.client, body=OutcomeBatch(outcomes=outcomes))
+        if response.status_code == HTTPStatus.CONFLICT and isinstance(response.parsed, Problem):
+            log.info("late outcomes refused", extra={"detail": response.parsed.detail})
+            return [False] * len(outcomes)
         return list(_parsed(response, OutcomeResults).accepted)
 
     @_transport_errors_are_unreachable
@@ -133,6 +151,15 @@ class AgentApi:
         response = await report_build.asyncio_detailed(client=self.client, body=report)
         if response.status_code != 204:
             _parsed(response, type(None))
+
+    @_transport_errors_are_unreachable
+    async def report_build_progress(
+        self, build_id: str, node_id: str, state: BuildProgressState, *, seconds: float = 0.0, build_log: str = ""
+    ) -> bool:
+        """Whether the API took it (false: the build had moved on, e.g. placed on another node)."""
+        body = BuildProgress(node_id=node_id, state=state, seconds=seconds, log=build_log)
+        response = await report_build_progress.asyncio_detailed(build_id, client=self.client, body=body)
+        return _parsed(response, BuildProgressResult).accepted
 
     @_transport_errors_are_unreachable
     async def ship_logs(self, call_id: str, lease_token: str, lines: list[LogRecord]) -> bool:

@@ -74,6 +74,14 @@ class EnvironmentCache:
         """Image keys whose environment is built here (placement prefers this node for them)."""
         return {marker.parent.name for marker in self.root.glob(f"*/{READY_MARKER}")}
 
+    def build_log(self, key: str) -> str | None:
+        """The log of the build that made this key's environment here; None while it is not built."""
+        marker = self.root / key / READY_MARKER
+        try:
+            return marker.read_text(errors="replace")
+        except FileNotFoundError:
+            return None
+
     def interpreter(self, image: Mapping[str, Any]) -> Path:
         base = image.get("base")
         if base:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 
 from agent.api import Refused, Unreachable
 from agent.inventory import read_gpu_usage
+from agent.prebuild import build_ahead
 from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor, NodeKit
-from skiff_client.models import ContainerReport, GpuUsage, NodeWork
+from skiff_client.models import BuildCommand, ContainerReport, GpuUsage, NodeWork
+from skiff_client.types import Unset
 
 log = logging.getLogger("skiff.agent")
 # After a failed poll the next comes soon, then less often: a short cut of the network must not
@@ -43,6 +46,7 @@ class NodeLoop:
         self.poll_wait_seconds = poll_wait_seconds
         self.lease_seconds = lease_seconds
         self.containers: dict[str, ContainerSupervisor] = {}
+        self.builds: dict[str, asyncio.Task[None]] = {}  # environments built ahead, by build id
         self.last_contact = time.monotonic()
         self.failed_polls = 0
         self.has_gpus = has_gpus
@@ -60,6 +64,7 @@ class NodeLoop:
                 helper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*helpers)
+            await self._cancel_builds()
 
     async def _watch_lease(self, stop: asyncio.Event) -> None:
         """A poll that hangs (a blackholed network) must not keep sandboxes running past their lease."""
@@ -147,6 +152,25 @@ class NodeLoop:
         for call_id in work.abandon:
             for supervisor in self.containers.values():
                 await supervisor.abandon(call_id)
+        if starting and not isinstance(work.builds, Unset):
+            self._build_ahead(work.builds)
+
+    def _build_ahead(self, commands: list[BuildCommand]) -> None:
+        for command in commands:
+            if command.build_id not in self.builds:
+                task = asyncio.create_task(build_ahead(command, self.kit), name=f"build {command.build_id}")
+                self.builds[command.build_id] = task
+                task.add_done_callback(functools.partial(self._build_ended, command.build_id))
+
+    def _build_ended(self, build_id: str, _: asyncio.Task[None]) -> None:
+        self.builds.pop(build_id, None)
+
+    async def _cancel_builds(self) -> None:
+        """On exit the node stops waiting for its builds; one cut short is built from scratch when next needed."""
+        tasks = list(self.builds.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _fail_closed_if_lease_lost(self) -> None:
         if time.monotonic() - self.last_contact < self.lease_seconds:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api.apps.models import App, Deployment, EnvironmentBuild, Function
+from api.apps.models import App, Deployment, Function
+from api.builds.models import EnvironmentBuild
 from api.calls.models import Call, CallLogLine
 from api.containers.models import Container
 from api.db import Base

@@ -27,6 +27,7 @@ from api.idempotency.service import purge_expired
 from api.leases.service import LeaseService
 from api.nodes.service import NodeService
 from api.settings import Settings
+from scheduler.builds import request_builds
 from scheduler.clock import Reading, jump
 from scheduler.reconcile import (
     expire_leases,
@@ -104,6 +105,7 @@ class Scheduler:
                 await republish_stranded(session, self.dispatcher)
         await self.dispatcher.take_woken_functions()  # the full pass below covers them
         await self._scale(None)
+        await self._request_builds()
 
     async def _read_clocks(self, session: AsyncSession) -> Reading:
         before = time.monotonic()
@@ -124,6 +126,12 @@ class Scheduler:
         async with self.sessionmaker() as session, session.begin():
             woken = await scale(session, only)
         if woken:  # after the commit: a node that looks at once must find its start commands
+            await self.dispatcher.wake(*sorted(woken))
+
+    async def _request_builds(self) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            woken = await request_builds(session)
+        if woken:  # after the commit: a node that looks at once must find its requests
             await self.dispatcher.wake(*sorted(woken))
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,7 +26,11 @@ class App(CreatedAt, Base):
 
 class Deployment(CreatedAt, Base):
     __tablename__ = "deployments"
-    __table_args__ = (UniqueConstraint("app_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("app_id", "version"),
+        # The scheduler looks for these on every tick; once planned, a deployment never is again.
+        Index("ix_deployments_unplanned", "id", postgresql_where=text("NOT environments_planned")),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -37,6 +41,8 @@ class Deployment(CreatedAt, Base):
     content_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     bundle_size: Mapped[int] = mapped_column(Integer)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Whether the scheduler has decided which environments to build ahead of the first call.
+    environments_planned: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class Function(CreatedAt, Base):
@@ -57,23 +63,6 @@ class Function(CreatedAt, Base):
     # The validated manifest entry (api.deployments.manifest.FunctionSpec as builtins).
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
     image_key: Mapped[str] = mapped_column(String(64))
-
-
-class EnvironmentBuild(CreatedAt, Base):
-    """One node building one function's environment: how it went and its log."""
-
-    __tablename__ = "environment_builds"
-    __table_args__ = (Index("ix_environment_builds_deployment_id", "deployment_id"),)
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
-    function_id: Mapped[str] = mapped_column(ForeignKey("functions.id", ondelete="CASCADE"))
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
-    image_key: Mapped[str] = mapped_column(String(64))
-    succeeded: Mapped[bool]
-    seconds: Mapped[float]
-    log: Mapped[str] = mapped_column(Text)
 
 
 class FunctionSettings(Base):

@@ -20,8 +20,6 @@ from api.apps.schemas import (
     AppPage,
     Autoscaling,
     AutoscalingPatch,
-    BuildList,
-    BuildOut,
     DeploymentOut,
     DeploymentPage,
     FunctionList,
@@ -30,6 +28,8 @@ from api.apps.schemas import (
 )
 from api.apps.service import AppService, check_app_name
 from api.auth.guards import requires
+from api.builds.schemas import BuildList
+from api.builds.service import BuildService
 from api.calls.dispatch import Dispatcher
 from api.dependencies import AppSettings, Caller, Cursor, DbSession, Limit
 from api.deployments.archive import BundleLimits
@@ -219,6 +219,10 @@ class AppController(Controller):
         "/{app_name:str}/deployments/{version:int}/builds",
         operation_id="list_builds",
         summary="Environment builds of one version, per node, with their logs",
+        description="A deploy asks one node to build each new environment ahead of the first call: each "
+        "build is `pending` (null `node` while no ready node could run the function), `building`, `succeeded` "
+        "or `failed`. Builds done by a container's start are listed too (`requested` false). Watch until "
+        "`planned` is true and no build is pending or building.",
         guards=[requires(Scope.READ)],
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -227,21 +231,7 @@ class AppController(Controller):
     ) -> BuildList:
         service = AppService(session)
         deployment = await service.get_deployment(await service.get_app(principal.workspace_id, app_name), version)
-        return BuildList(
-            items=[
-                BuildOut(
-                    id=b.id,
-                    function=name,
-                    node_id=b.node_id,
-                    image_key=b.image_key,
-                    succeeded=b.succeeded,
-                    seconds=b.seconds,
-                    log=b.log,
-                    created_at=b.created_at,
-                )
-                for b, name in await service.builds(deployment)
-            ]
-        )
+        return await BuildService(session).of_deployment(deployment)
 
     @get(
         "/{app_name:str}/functions",

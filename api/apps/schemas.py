@@ -82,22 +82,5 @@ class FunctionList(msgspec.Struct, kw_only=True):
     items: list[FunctionOut]
 
 
-class BuildOut(msgspec.Struct, kw_only=True):
-    """A node's build of one function's environment (pip's output, the tail when long)."""
-
-    id: str
-    function: str
-    node_id: str
-    image_key: str
-    succeeded: bool
-    seconds: float
-    log: str
-    created_at: datetime
-
-
-class BuildList(msgspec.Struct, kw_only=True):
-    items: list[BuildOut]
-
-
 class Rollback(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     version: Annotated[int, msgspec.Meta(ge=1)]

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
-from api.apps.models import App, Deployment, EnvironmentBuild, Function, FunctionSettings
+from api.apps.models import App, Deployment, Function, FunctionSettings
 from api.apps.schemas import APP_NAME_PATTERN
 from api.deployments.bundle import BundleInfo
 from api.deployments.image import image_key
@@ -186,15 +186,6 @@ class AppService:
         for fn in rows:
             grouped[fn.deployment_id].append(fn)
         return grouped
-
-    async def builds(self, deployment: Deployment) -> list[tuple[EnvironmentBuild, str]]:
-        rows = await self.session.execute(
-            select(EnvironmentBuild, Function.name)
-            .join(Function, Function.id == EnvironmentBuild.function_id)
-            .where(EnvironmentBuild.deployment_id == deployment.id)
-            .order_by(EnvironmentBuild.id)
-        )
-        return [(build, name) for build, name in rows.all()]
 
     async def rollback(self, workspace_id: str, app_name: str, version: int) -> tuple[App, Deployment]:
         app = await self.get_app(workspace_id, app_name)

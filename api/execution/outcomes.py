@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from api.calls.logs import append_lines
 from api.calls.models import Call
 from api.calls.retries import retry_delay, should_retry
 from api.calls.schemas import PayloadType
-from api.calls.states import CallStatus
+from api.calls.states import TERMINAL, CallStatus
 from api.calls.store import Result
 from api.execution.schemas import CallOutcome, Outcome
 
@@ -25,6 +26,28 @@ def stored_result(outcome: CallOutcome) -> Result:
     if outcome.result_b64 is not None and outcome.result_type is not None:
         return Result(outcome.result_b64, outcome.result_type.value)
     return Result((outcome.result if outcome.result is not None else "null").encode(), PayloadType.JSON.value)
+
+
+MAX_NAMED_CALLS = 10
+
+
+def late_report(outcomes: Sequence[CallOutcome], states: Mapping[str, tuple[str, int]]) -> str:
+    """Why no outcome of a batch was recorded, call by call, from each call's `(status, attempt)` now: the
+    agent that reported them logs it, and an operator reading that log learns which attempt was superseded."""
+    named = [_refusal(o.call_id, states.get(o.call_id)) for o in outcomes[:MAX_NAMED_CALLS]]
+    if len(outcomes) > MAX_NAMED_CALLS:
+        named.append(f"and {len(outcomes) - MAX_NAMED_CALLS} more")
+    return "late outcome report, nothing recorded: " + "; ".join(named)
+
+
+def _refusal(call_id: str, state: tuple[str, int] | None) -> str:
+    if state is None:
+        return f"call {call_id[:64]!r} not found"
+    status, attempt = state
+    if CallStatus(status) in TERMINAL:
+        return f"call {call_id} already ended ({status})"
+    now = f"attempt {attempt} runs now" if status == CallStatus.RUNNING else f"queued again after attempt {attempt}"
+    return f"call {call_id}: the reporting attempt no longer holds its lease ({now})"
 
 
 class OutcomeRecorder:

@@ -24,6 +24,7 @@ from litestar.response import Stream
 from api.auth.guards import node_only
 from api.auth.principal import Principal
 from api.blobs import BlobStream
+from api.builds.schemas import BuildProgress, BuildProgressResult
 from api.dependencies import Caller, CallerRequest
 from api.errors import NotFound, SkiffError
 from api.execution.schemas import (
@@ -93,7 +94,9 @@ class AgentWorkController(Controller):
         operation_id="report_outcomes",
         status_code=200,
         summary="Report outcomes outside a container slot (crashes, timeouts, cancellations)",
-        responses=problem_responses(400, 401, 403, 413, 422),
+        description="Answers which outcomes were recorded; 409 when none was: a late report, whose attempts no "
+        "longer hold their leases or whose calls already ended (the detail names each call and why).",
+        responses=problem_responses(400, 401, 403, 409, 413, 422),
     )
     async def report_outcomes(
         self, data: JSONBody[OutcomeBatch], execution: Execution, principal: Caller
@@ -121,6 +124,20 @@ class AgentWorkController(Controller):
     )
     async def report_build(self, data: JSONBody[BuildReport], execution: Execution, principal: Caller) -> None:
         await execution.record_build(principal, data)
+
+    @post(
+        "/builds/{build_id:str}",
+        operation_id="report_build_progress",
+        status_code=200,
+        summary="Report that a requested environment build started or ended",
+        description="A build the node was asked for (`NodeWork.builds`) moves to `building`, then to "
+        "`succeeded` or `failed` with its log. `accepted` is false when the build moved on already.",
+        responses=problem_responses(400, 401, 403, 404, 413, 422),
+    )
+    async def report_build_progress(
+        self, data: JSONBody[BuildProgress], execution: Execution, principal: Caller, build_id: FromPath[str]
+    ) -> BuildProgressResult:
+        return BuildProgressResult(accepted=await execution.report_build_progress(principal, build_id, data))
 
     @get(
         "/bundles/{digest:str}",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from api.builds.schemas import BuildCommand
 from api.calls.schemas import CallError, PayloadType
 from api.nodes.schemas import GpuUsage
 
@@ -72,6 +73,8 @@ class NodeWork(msgspec.Struct, kw_only=True):
     # Calls this node runs that ended elsewhere (cancelled, lease lost): kill them.
     abandon: list[str]
     lease_seconds: float
+    # Environments to build ahead of their functions' first calls, each handed out once.
+    builds: list[BuildCommand] = msgspec.field(default_factory=list)
 
 
 class Outcome(StrEnum):
@@ -169,5 +172,6 @@ class OutcomeBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class OutcomeResults(msgspec.Struct, kw_only=True):
-    # Per outcome, in order: whether it was recorded (false: the lease was no longer held).
+    # Per outcome, in order: whether it was recorded (false: the lease was no longer held). A batch of
+    # which none was recorded answers 409 instead.
     accepted: list[bool]

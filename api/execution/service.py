@@ -14,8 +14,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.apps.models import App, Deployment, EnvironmentBuild, Function
+from api.apps.models import App, Deployment, Function
 from api.auth.principal import Principal
+from api.builds.schemas import BuildProgress
+from api.builds.service import BuildService, build_wake_key
 from api.calls.dispatch import CompletionWaiter, Dispatcher, container_wake_key, node_wake_key, queue_key
 from api.calls.handoff import IdleSlot, IdleSlots
 from api.calls.logs import append_lines
@@ -25,7 +27,7 @@ from api.calls.states import CallStatus
 from api.calls.store import CallStore, Claimed, Result, SlotState
 from api.containers.models import Container
 from api.errors import Conflict, NotFound
-from api.execution.outcomes import OutcomeRecorder, stored_result
+from api.execution.outcomes import OutcomeRecorder, late_report, stored_result
 from api.execution.schemas import (
     BuildReport,
     CallOutcome,
@@ -47,7 +49,6 @@ from api.nodes.service import NodeService
 from api.secrets.crypto import Keyring
 from api.secrets.service import open_secrets
 
-MAX_BUILD_LOG_CHARS = 64 * 1024
 LIVE = (
     ContainerState.PENDING.value,
     ContainerState.STARTING.value,
@@ -83,10 +84,23 @@ class ExecutionService:
     async def poll(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
         deadline = time.monotonic() + body.wait_seconds
         work = await self._poll_once(principal, node_id, body, first=True)
-        while not (work.start or work.stop or work.abandon) and (left := deadline - time.monotonic()) > 0:
-            await self.dispatcher.block_pop([node_wake_key(node_id)], left)
-            work = await self._woken(principal, node_id, body)
+        keys = [node_wake_key(node_id), build_wake_key(node_id)]
+        while not _has_work(work) and (left := deadline - time.monotonic()) > 0:
+            woken = await self.dispatcher.block_pop(keys, left)
+            if woken is not None and woken[0] == keys[1]:
+                work = await self._builds_placed(principal, node_id, body)
+            else:
+                work = await self._woken(principal, node_id, body)
         return work
+
+    async def _builds_placed(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
+        """A poll's look after the scheduler placed build requests on the node: it claims only those
+        (stop and abandon wait for the agent's next poll, which comes at once)."""
+        builds = []
+        if not body.draining:
+            async with self.sessionmaker() as session, session.begin():
+                builds = await BuildService(session).claim(principal.workspace_id, node_id, body.epoch)
+        return NodeWork(start=[], stop=[], abandon=[], builds=builds, lease_seconds=self.lease.total_seconds())
 
     async def _woken(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
         """A poll's look after its wait: the first look of this request took the heartbeat and
@@ -123,6 +137,7 @@ class ExecutionService:
                 if body.draining:
                     drained = await self._drain(session, node)
             start = [] if body.draining else await self._claim_starts(session, node)
+            builds = [] if body.draining else await BuildService(session).claim(node.workspace_id, node.id, node.epoch)
             stop = (
                 await session.scalars(
                     select(Container.id).where(
@@ -138,6 +153,7 @@ class ExecutionService:
             start=start,
             stop=list(stop),
             abandon=[c for c in body.running_calls if c not in still_ours],
+            builds=builds,
             lease_seconds=self.lease.total_seconds(),
         )
 
@@ -404,6 +420,8 @@ class ExecutionService:
         self.idle_slots.keep(asyncio.create_task(release()))
 
     async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
+        """Per outcome, whether it was recorded. A batch of which none was is a late report (T3): its
+        attempts were superseded, so it is a Conflict that says so rather than a list of falses."""
         accepted: list[bool] = []
         ended: list[str] = []
         for outcome in outcomes:
@@ -412,7 +430,18 @@ class ExecutionService:
             if terminal:
                 ended.append(outcome.call_id)
         await self.dispatcher.notify_done(ended)
+        if outcomes and not any(accepted):
+            raise Conflict(late_report(outcomes, await self._call_states(principal, [o.call_id for o in outcomes])))
         return accepted
+
+    async def _call_states(self, principal: Principal, call_ids: list[str]) -> dict[str, tuple[str, int]]:
+        async with self.sessionmaker() as session:
+            rows = await session.execute(
+                select(Call.id, Call.status, Call.attempt).where(
+                    Call.id.in_(call_ids), Call.workspace_id == principal.workspace_id
+                )
+            )
+        return {call_id: (status, attempt) for call_id, status, attempt in rows}
 
     async def ship_logs(self, principal: Principal, call_id: str, shipment: LogShipment) -> bool:
         """Stores lines of a running attempt; false once the attempt no longer holds its lease."""
@@ -432,27 +461,11 @@ class ExecutionService:
 
     async def record_build(self, principal: Principal, report: BuildReport) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await NodeService(session).get(principal.workspace_id, report.node_id)
-            deployment_id = await session.scalar(
-                select(Function.deployment_id).where(
-                    Function.id == report.function_id, Function.workspace_id == principal.workspace_id
-                )
-            )
-            if deployment_id is None:
-                raise NotFound(f"function {report.function_id[:64]!r} not found")
-            session.add(
-                EnvironmentBuild(
-                    id=new_id("build"),
-                    workspace_id=principal.workspace_id,
-                    deployment_id=deployment_id,
-                    function_id=report.function_id,
-                    node_id=report.node_id,
-                    image_key=report.image_key,
-                    succeeded=report.succeeded,
-                    seconds=report.seconds,
-                    log=report.log[-MAX_BUILD_LOG_CHARS:],
-                )
-            )
+            await BuildService(session).record(principal.workspace_id, report)
+
+    async def report_build_progress(self, principal: Principal, build_id: str, report: BuildProgress) -> bool:
+        async with self.sessionmaker() as session, session.begin():
+            return await BuildService(session).progress(principal.workspace_id, build_id, report)
 
     async def bundle_visible(self, principal: Principal, digest: str) -> bool:
         async with self.sessionmaker() as session:
@@ -462,6 +475,10 @@ class ExecutionService:
                 .limit(1)
             )
         return found is not None
+
+
+def _has_work(work: NodeWork) -> bool:
+    return bool(work.start or work.stop or work.abandon or work.builds)
 
 
 def _declared_secrets(spec: ContainerSpec) -> list[str]:

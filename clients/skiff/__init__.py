@@ -21,6 +21,7 @@ from skiff.cls import Cls, enter, exit, method
 from skiff.deployments import Deployment
 from skiff.exceptions import (
     AuthError,
+    BuildTimeout,
     CallCancelled,
     CallTimeout,
     Error,
@@ -41,6 +42,7 @@ from skiff.secrets import Secret
 __all__ = [
     "App",
     "AuthError",
+    "BuildTimeout",
     "CallCancelled",
     "CallTimeout",
     "Cls",

@@ -63,6 +63,8 @@ class Deployment:
     warnings: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)  # the API's answer, for `--json`
     schedules: list[AppliedSchedule] = field(default_factory=list)  # what `schedule=` options created, kept, deleted
+    # Functions with pip requirements: their environments are built, at deploy time where no node holds them.
+    with_requirements: list[str] = field(default_factory=list)
 
     @classmethod
     def from_api(cls, answer: DeploymentOut) -> Deployment:
@@ -74,7 +76,13 @@ class Deployment:
             functions={fn.name: fn.calls_url for fn in answer.functions},
             warnings=[] if isinstance(answer.warnings, Unset) else list(answer.warnings),
             raw=answer.to_dict(),
+            with_requirements=[fn.name for fn in answer.functions if _has_requirements(fn.spec.to_dict())],
         )
+
+
+def _has_requirements(spec: dict[str, Any]) -> bool:
+    image = spec.get("image")
+    return isinstance(image, dict) and bool(image.get("requirements"))
 
 
 def handler_module(func: Callable[..., Any], root: Path) -> str:

@@ -13,12 +13,17 @@ message; call outcomes (the function raised, was cancelled, ran out of time) hav
     ├── RemoteError        the function raised: `.type`, `.message`, `.traceback`
     │   └── FunctionTimeout    an attempt ran past the function's `timeout`
     ├── CallTimeout        `FunctionCall.get(timeout=...)` ran out before the call ended
-    └── CallCancelled      the call was cancelled
+    ├── CallCancelled      the call was cancelled
+    └── BuildTimeout       a deploy's environments were still building when its wait ran out
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations only: skiff.builds raises these errors
+    from skiff.builds import Builds
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,11 @@ class CallTimeout(Error, TimeoutError):
 
 class CallCancelled(Error):
     """The call was cancelled before it finished."""
+
+
+class BuildTimeout(Error, TimeoutError):
+    """Waiting for a version's environment builds ran out; `builds` is how they stood. The builds go on."""
+
+    def __init__(self, message: str, *, builds: Builds) -> None:
+        super().__init__(message)
+        self.builds = builds

@@ -267,14 +267,14 @@ def test_a_partitioned_host_kills_its_sandbox_and_its_late_outcome_is_refused(ne
         late = {"call_id": call_id, "lease_token": first_token, "outcome": "succeeded", "result": '"late"'}
         node_headers = {"Authorization": f"Bearer {cluster.node_token}"}
         refused = http.post("/v1/agent/outcomes", json={"outcomes": [late]}, headers=node_headers)
-        assert refused.status_code == 200 and refused.json()["accepted"] == [False], refused.text
+        assert refused.status_code == 409 and "no longer holds its lease" in refused.json()["detail"], refused.text
 
         final = http.get(f"/v1/calls/{call_id}/result", params={"wait": 60}).json()
         assert final["status"] == "succeeded" and final["attempt"] == 2, final
         assert final["node_id"] == second["node_id"] and final["result"] != "late"
         cluster.wait_for_node(http, cut, "ready")
-        again = http.post("/v1/agent/outcomes", json={"outcomes": [late]}, headers=node_headers).json()
-        assert again["accepted"] == [False]
+        again = http.post("/v1/agent/outcomes", json={"outcomes": [late]}, headers=node_headers)
+        assert again.status_code == 409 and f"call {call_id} already ended" in again.json()["detail"], again.text
         settled = http.get(f"/v1/calls/{call_id}").json()
         assert (settled["status"], settled["attempt"], settled["result"]) == ("succeeded", 2, final["result"])
         lines = http.get(f"/v1/calls/{call_id}/logs").json()["items"]

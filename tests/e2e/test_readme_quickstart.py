@@ -226,7 +226,7 @@ def test_the_readmes_python_sdk_examples_work_as_written(
     assert (deployment.app, deployment.version, sorted(deployment.functions)) == (name, 1, ["Model-predict", "hello"])
     module = sys.modules[path.stem]
     hello = module.hello
-    assert hello.remote("ada") == {"greeting": "hello ada"}  # the first call builds the pillow environment
+    assert hello.remote("ada") == {"greeting": "hello ada"}  # it may wait for the pillow environment's build
     assert hello.spawn("ada").get(timeout=10) == {"greeting": "hello ada"}
     assert list(hello.map(["ada", "grace", "alan"])) == [{"greeting": f"hello {n}"} for n in ("ada", "grace", "alan")]
     assert skiff.Function.lookup(name, "hello").remote("linus") == {"greeting": "hello linus"}
@@ -248,7 +248,8 @@ def bundle_of(directory: Path) -> bytes:
 
 
 def finished_call(http: httpx.Client, app: str, values: list[float], deadline: float) -> tuple[dict[str, Any], float]:
-    """Call `stats` and wait for the end (the first call builds the environment); the call and its seconds."""
+    """Call `stats` and wait for the end (the first call may wait for the environment's build); the call and
+    its seconds."""
     started = time.monotonic()
     response = http.post(
         f"/v1/apps/{app}/functions/stats/calls", json={"args": [values]}, headers={"Prefer": "wait=60"}

@@ -55,6 +55,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agent/builds/{build_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report that a requested environment build started or ended
+         * @description A build the node was asked for (`NodeWork.builds`) moves to `building`, then to `succeeded` or `failed` with its log. `accepted` is false when the build moved on already.
+         */
+        post: operations["report_build_progress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agent/bundles/{digest}": {
         parameters: {
             query?: never;
@@ -166,7 +186,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report outcomes outside a container slot (crashes, timeouts, cancellations) */
+        /**
+         * Report outcomes outside a container slot (crashes, timeouts, cancellations)
+         * @description Answers which outcomes were recorded; 409 when none was: a late report, whose attempts no longer hold their leases or whose calls already ended (the detail names each call and why).
+         */
         post: operations["report_outcomes"];
         delete?: never;
         options?: never;
@@ -253,7 +276,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Environment builds of one version, per node, with their logs */
+        /**
+         * Environment builds of one version, per node, with their logs
+         * @description A deploy asks one node to build each new environment ahead of the first call: each build is `pending` (null `node` while no ready node could run the function), `building`, `succeeded` or `failed`. Builds done by a container's start are listed too (`requested` false). Watch until `planned` is true and no build is pending or building.
+         */
         get: operations["list_builds"];
         put?: never;
         post?: never;
@@ -733,21 +759,49 @@ export interface components {
             min_containers?: number | null;
             scaledown_window?: number | null;
         };
+        /** BuildCommand */
+        BuildCommand: {
+            build_id: string;
+            bundle_digest: string;
+            function_id: string;
+            image: components["schemas"]["ImageSpec"];
+            image_key: string;
+        };
         /** BuildList */
         BuildList: {
             items: components["schemas"]["BuildOut"][];
+            planned: boolean;
         };
         /** BuildOut */
         BuildOut: {
             /** Format: date-time */
             created_at: string;
+            finished_at: string | null;
             function: string;
             id: string;
             image_key: string;
             log: string;
-            node_id: string;
+            node: string | null;
+            node_id: string | null;
+            requested: boolean;
             seconds: number;
+            started_at: string | null;
+            state: components["schemas"]["BuildState"];
             succeeded: boolean;
+        };
+        /** BuildProgress */
+        BuildProgress: {
+            /** @default  */
+            log: string;
+            node_id: string;
+            /** @default 0 */
+            seconds: number;
+            /** @enum {string} */
+            state: "building" | "succeeded" | "failed";
+        };
+        /** BuildProgressResult */
+        BuildProgressResult: {
+            accepted: boolean;
         };
         /** BuildReport */
         BuildReport: {
@@ -758,6 +812,11 @@ export interface components {
             seconds: number;
             succeeded: boolean;
         };
+        /**
+         * BuildState
+         * @enum {string}
+         */
+        BuildState: "pending" | "building" | "succeeded" | "failed";
         /** CallError */
         CallError: {
             message: string;
@@ -919,6 +978,13 @@ export interface components {
         Heartbeat: {
             epoch: number;
         };
+        /** ImageSpec */
+        ImageSpec: {
+            base?: string | null;
+            python?: string | null;
+            /** @default [] */
+            requirements: string[];
+        };
         /** Input */
         Input: {
             attempt: number;
@@ -1045,6 +1111,7 @@ export interface components {
         /** NodeWork */
         NodeWork: {
             abandon: string[];
+            builds?: components["schemas"]["BuildCommand"][];
             lease_seconds: number;
             start: components["schemas"]["ContainerSpec"][];
             stop: string[];
@@ -1307,6 +1374,86 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is valid but lacks the scope or kind this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in this workspace. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit named in the message. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is well-formed but invalid; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_build_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                build_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BuildProgress"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuildProgressResult"];
+                };
             };
             /** @description The request is malformed. */
             400: {
@@ -1862,6 +2009,15 @@ export interface operations {
             };
             /** @description The token is valid but lacks the scope or kind this route needs. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the object's current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

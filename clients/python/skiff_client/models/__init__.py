@@ -5,9 +5,14 @@ from .app_out import AppOut
 from .app_page import AppPage
 from .autoscaling import Autoscaling
 from .autoscaling_patch import AutoscalingPatch
+from .build_command import BuildCommand
 from .build_list import BuildList
 from .build_out import BuildOut
+from .build_progress import BuildProgress
+from .build_progress_result import BuildProgressResult
+from .build_progress_state import BuildProgressState
 from .build_report import BuildReport
+from .build_state import BuildState
 from .call_error import CallError
 from .call_input import CallInput
 from .call_input_kwargs import CallInputKwargs
@@ -33,6 +38,7 @@ from .gpu_usage import GpuUsage
 from .health import Health
 from .health_checks import HealthChecks
 from .heartbeat import Heartbeat
+from .image_spec import ImageSpec
 from .input_ import Input
 from .log_line import LogLine
 from .log_page import LogPage
@@ -83,9 +89,14 @@ __all__ = (
     "AppPage",
     "Autoscaling",
     "AutoscalingPatch",
+    "BuildCommand",
     "BuildList",
     "BuildOut",
+    "BuildProgress",
+    "BuildProgressResult",
+    "BuildProgressState",
     "BuildReport",
+    "BuildState",
     "CallError",
     "CallInput",
     "CallInputKwargs",
@@ -111,6 +122,7 @@ __all__ = (
     "Health",
     "HealthChecks",
     "Heartbeat",
+    "ImageSpec",
     "Input",
     "LogLine",
     "LogPage",

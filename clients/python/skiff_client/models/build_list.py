@@ -18,9 +18,11 @@ class BuildList:
     """
     Attributes:
         items (list[BuildOut]):
+        planned (bool):
     """
 
     items: list[BuildOut]
+    planned: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,11 +31,14 @@ class BuildList:
             items_item = items_item_data.to_dict()
             items.append(items_item)
 
+        planned = self.planned
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "items": items,
+                "planned": planned,
             }
         )
 
@@ -51,8 +56,11 @@ class BuildList:
 
             items.append(items_item)
 
+        planned = d.pop("planned")
+
         build_list = cls(
             items=items,
+            planned=planned,
         )
 
         build_list.additional_properties = d

@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
+    from ..models.build_command import BuildCommand
     from ..models.container_spec import ContainerSpec
 
 
@@ -21,12 +24,14 @@ class NodeWork:
         lease_seconds (float):
         start (list[ContainerSpec]):
         stop (list[str]):
+        builds (list[BuildCommand] | Unset):
     """
 
     abandon: list[str]
     lease_seconds: float
     start: list[ContainerSpec]
     stop: list[str]
+    builds: list[BuildCommand] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,6 +46,13 @@ class NodeWork:
 
         stop = self.stop
 
+        builds: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.builds, Unset):
+            builds = []
+            for builds_item_data in self.builds:
+                builds_item = builds_item_data.to_dict()
+                builds.append(builds_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -51,11 +63,14 @@ class NodeWork:
                 "stop": stop,
             }
         )
+        if builds is not UNSET:
+            field_dict["builds"] = builds
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.build_command import BuildCommand  # noqa: PLC0415
         from ..models.container_spec import ContainerSpec  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -72,11 +87,21 @@ class NodeWork:
 
         stop = cast(list[str], d.pop("stop"))
 
+        _builds = d.pop("builds", UNSET)
+        builds: list[BuildCommand] | Unset = UNSET
+        if _builds is not UNSET:
+            builds = []
+            for builds_item_data in _builds:
+                builds_item = BuildCommand.from_dict(builds_item_data)
+
+                builds.append(builds_item)
+
         node_work = cls(
             abandon=abandon,
             lease_seconds=lease_seconds,
             start=start,
             stop=stop,
+            builds=builds,
         )
 
         node_work.additional_properties = d

@@ -53,6 +53,11 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
 
@@ -87,6 +92,9 @@ def sync_detailed(
 ) -> Response[OutcomeResults | Problem]:
     """Report outcomes outside a container slot (crashes, timeouts, cancellations)
 
+     Answers which outcomes were recorded; 409 when none was: a late report, whose attempts no longer
+    hold their leases or whose calls already ended (the detail names each call and why).
+
     Args:
         body (OutcomeBatch):
 
@@ -116,6 +124,9 @@ def sync(
 ) -> OutcomeResults | Problem | None:
     """Report outcomes outside a container slot (crashes, timeouts, cancellations)
 
+     Answers which outcomes were recorded; 409 when none was: a late report, whose attempts no longer
+    hold their leases or whose calls already ended (the detail names each call and why).
+
     Args:
         body (OutcomeBatch):
 
@@ -139,6 +150,9 @@ async def asyncio_detailed(
     body: OutcomeBatch,
 ) -> Response[OutcomeResults | Problem]:
     """Report outcomes outside a container slot (crashes, timeouts, cancellations)
+
+     Answers which outcomes were recorded; 409 when none was: a late report, whose attempts no longer
+    hold their leases or whose calls already ended (the detail names each call and why).
 
     Args:
         body (OutcomeBatch):
@@ -166,6 +180,9 @@ async def asyncio(
     body: OutcomeBatch,
 ) -> OutcomeResults | Problem | None:
     """Report outcomes outside a container slot (crashes, timeouts, cancellations)
+
+     Answers which outcomes were recorded; 409 when none was: a late report, whose attempts no longer
+    hold their leases or whose calls already ended (the detail names each call and why).
 
     Args:
         body (OutcomeBatch):

@@ -76,6 +76,11 @@ def sync_detailed(
 ) -> Response[BuildList | Problem]:
     """Environment builds of one version, per node, with their logs
 
+     A deploy asks one node to build each new environment ahead of the first call: each build is
+    `pending` (null `node` while no ready node could run the function), `building`, `succeeded` or
+    `failed`. Builds done by a container's start are listed too (`requested` false). Watch until
+    `planned` is true and no build is pending or building.
+
     Args:
         app_name (str):
         version (int):
@@ -108,6 +113,11 @@ def sync(
 ) -> BuildList | Problem | None:
     """Environment builds of one version, per node, with their logs
 
+     A deploy asks one node to build each new environment ahead of the first call: each build is
+    `pending` (null `node` while no ready node could run the function), `building`, `succeeded` or
+    `failed`. Builds done by a container's start are listed too (`requested` false). Watch until
+    `planned` is true and no build is pending or building.
+
     Args:
         app_name (str):
         version (int):
@@ -134,6 +144,11 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[BuildList | Problem]:
     """Environment builds of one version, per node, with their logs
+
+     A deploy asks one node to build each new environment ahead of the first call: each build is
+    `pending` (null `node` while no ready node could run the function), `building`, `succeeded` or
+    `failed`. Builds done by a container's start are listed too (`requested` false). Watch until
+    `planned` is true and no build is pending or building.
 
     Args:
         app_name (str):
@@ -164,6 +179,11 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> BuildList | Problem | None:
     """Environment builds of one version, per node, with their logs
+
+     A deploy asks one node to build each new environment ahead of the first call: each build is
+    `pending` (null `node` while no ready node could run the function), `building`, `succeeded` or
+    `failed`. Builds done by a container's start are listed too (`requested` false). Watch until
+    `planned` is true and no build is pending or building.
 
     Args:
         app_name (str):
