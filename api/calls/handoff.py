@@ -17,7 +17,10 @@ first, and its future will say what came of that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from api.calls.store import Claimed
 
@@ -32,12 +35,58 @@ class IdleSlot:
     handed: asyncio.Future[Claimed | None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+@dataclass(eq=False)
+class ParkedPop:
+    """A slot's blocking pop left waiting while the slot works, for its next ask to take up."""
+
+    popping: asyncio.Future[Any]
+    take: int
+    taken_up: bool = False
+
+
 class IdleSlots:
     def __init__(self) -> None:
         self._waiting: dict[str, list[IdleSlot]] = {}  # function id → slots, longest waiting first
-        self._background: set[asyncio.Task[None]] = set()
+        self._parked: dict[str, list[ParkedPop]] = {}  # container id → its slots' waiting pops
+        self._background: set[asyncio.Future[None]] = set()
 
-    def keep(self, task: asyncio.Task[None]) -> None:
+    def park(
+        self,
+        container_id: str,
+        take: int,
+        popping: asyncio.Future[Any],
+        unused: Callable[[], Coroutine[Any, Any, None]],
+    ) -> None:
+        """Keeps a pending pop for the container's next ask; `unused` runs if it ends first (the slot
+        is busy: what it popped must go back for others)."""
+        parked = ParkedPop(popping, take)
+        self._parked.setdefault(container_id, []).append(parked)
+
+        def ended(_: asyncio.Future[Any]) -> None:
+            waiting = self._parked.get(container_id, [])
+            with contextlib.suppress(ValueError):
+                waiting.remove(parked)
+            if not waiting:
+                self._parked.pop(container_id, None)
+            if parked.taken_up or popping.cancelled():
+                return
+            if popping.exception() is None:
+                self.keep(asyncio.ensure_future(unused()))
+
+        popping.add_done_callback(ended)
+
+    def unpark(self, container_id: str, take: int) -> asyncio.Future[Any] | None:
+        """A pop of the container still waiting, parked by an earlier ask for as many values."""
+        for parked in self._parked.get(container_id, ()):
+            if parked.take == take and not parked.popping.done():
+                parked.taken_up = True
+                self._parked[container_id].remove(parked)
+                if not self._parked[container_id]:
+                    del self._parked[container_id]
+                return parked.popping
+        return None
+
+    def keep(self, task: asyncio.Future[None]) -> None:
         """Holds a slot's clean-up task until it ends (the loop keeps only weak references)."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)

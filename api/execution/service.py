@@ -381,43 +381,60 @@ class ExecutionService:
         take: int,
         cold_start_ms: float | None,
     ) -> Claimed | tuple[str, list[bytes]] | None:
-        """A call handed over here, or what the blocking pop of `keys` gave (None: nothing in time)."""
+        """A call handed over here, or what the blocking pop of `keys` gave (None: nothing in time).
+
+        A pop still waiting when the slot gets a handed call (or when its ask's time is up) is parked,
+        not ended: the slot's next ask takes it up, so a warm slot keeps one pop waiting in Redis
+        rather than starting and ending one per call. What a parked pop takes meanwhile goes back to
+        the head of the queue for the other slots."""
         if self.idle_slots is None:
             return await self.dispatcher.block_pop_many(keys, seconds, take)
-        popping = asyncio.ensure_future(self.dispatcher.block_pop_many(keys, seconds, take))
+        deadline = time.monotonic() + seconds
+        popping: asyncio.Future[Popped] | None = self.idle_slots.unpark(container_id, take)
         while True:
+            left = deadline - time.monotonic()
+            if popping is None:
+                if left <= 0:
+                    return None
+                popping = asyncio.ensure_future(self.dispatcher.block_pop_many(keys, left, take))
             idle = IdleSlot(container_id, slot.node_id, slot.function_id, self.lease.total_seconds(), cold_start_ms)
             self.idle_slots.offer(idle)
             try:
-                await asyncio.wait((popping, idle.handed), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait((popping, idle.handed), timeout=max(left, 0), return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 self.idle_slots.withdraw(idle)  # a call handed over meanwhile runs again after its lease
                 popping.cancel()
                 raise
             if not idle.handed.done() and self.idle_slots.withdraw(idle):
-                return popping.result()
+                if not popping.done():  # this ask's time is up; the pop waits on for the next one
+                    self._park(container_id, take, popping, keys[0])
+                    return None
+                item = popping.result()
+                if item is None and deadline - time.monotonic() > 0:
+                    popping = None  # a pop taken up from an earlier ask ran out first
+                    continue
+                return item
             handed = await idle.handed  # resolved at once, or soon: a submit took the slot
             if handed is None and not popping.done():
                 continue  # that submit could not use the slot; still waiting
             if handed is None:
                 return popping.result()
-            self._release_pop(popping, keys)
+            if popping.done():
+                await self._put_back_popped(popping, keys[0])
+            else:
+                self._park(container_id, take, popping, keys[0])
             return handed
 
-    def _release_pop(self, popping: asyncio.Future[tuple[str, list[bytes]] | None], keys: list[str]) -> None:
-        """Ends a blocking pop that a handed call made needless (it wakes on the container's key), and
-        puts back at the head of the queue what it popped meanwhile, in order."""
-
-        async def release() -> None:
-            with contextlib.suppress(RedisError, OSError):
-                if not popping.done():
-                    await self.dispatcher.wake(keys[1])
-                item = await popping
-                if item is not None and item[0] == keys[0]:
-                    await self.dispatcher.put_back(keys[0], item[1])
-
+    def _park(self, container_id: str, take: int, popping: asyncio.Future[Popped], queue: str) -> None:
         assert self.idle_slots is not None
-        self.idle_slots.keep(asyncio.create_task(release()))
+        self.idle_slots.park(container_id, take, popping, lambda: self._put_back_popped(popping, queue))
+
+    async def _put_back_popped(self, popping: asyncio.Future[Popped], queue: str) -> None:
+        """Puts back at the head of the queue, in order, what an ended pop took from it and nobody used."""
+        with contextlib.suppress(RedisError, OSError):
+            item = popping.result()
+            if item is not None and item[0] == queue:
+                await self.dispatcher.put_back(queue, item[1])
 
     async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
         """Per outcome, whether it was recorded. A batch of which none was is a late report (T3): its
@@ -479,6 +496,9 @@ class ExecutionService:
 
 def _has_work(work: NodeWork) -> bool:
     return bool(work.start or work.stop or work.abandon or work.builds)
+
+
+Popped = tuple[str, list[bytes]] | None  # a blocking pop's answer: the key it popped from and the values
 
 
 def _declared_secrets(spec: ContainerSpec) -> list[str]:

@@ -225,3 +225,61 @@ async def test_a_slot_taken_while_its_pop_returned_keeps_the_handed_call_and_put
     assert await queued_ids(settings, spec["function_id"]) == [popped["id"].encode()]
     still = (await client.get(f"/v1/calls/{popped['id']}", headers=tenant.headers)).json()
     assert still["status"] == "queued" and still["attempt"] == 0
+
+
+async def test_a_slot_handed_a_call_leaves_its_pop_waiting_for_its_next_ask(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    agent: ScriptedAgent,
+    scheduler: Scheduler,
+    settings: Settings,
+) -> None:
+    """While the slot runs the handed call its pop stays parked in Redis: a call queued meanwhile is
+    popped by it and put back at once, for any slot; the slot's next ask then takes it from the queue."""
+    await deploy(client, tenant, "greeter", hello_bundle())
+    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
+    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
+    await slot_waiting(app, spec["function_id"])
+    handed = (await invoke(client, tenant)).json()
+    assert handed["status"] == "running"
+    answer = await asyncio.wait_for(asking, 5)
+    assert answer["input"]["call_id"] == handed["id"]
+    slots: IdleSlots = app.state.idle_slots
+    assert [len(pops) for pops in slots._parked.values()] == [1]  # the pop waits on, parked
+
+    queued = (await invoke(client, tenant)).json()  # the slot is busy: through the queue
+    assert queued["status"] == "queued"
+    for _ in range(500):  # popped by the parked pop, then put back
+        if not slots._parked and await queued_ids(settings, spec["function_id"]):
+            break
+        await asyncio.sleep(0.01)
+    assert await queued_ids(settings, spec["function_id"]) == [queued["id"].encode()]
+
+    after = await agent.next(spec["container_id"], outcome=succeeded(answer["input"], '"two"'), wait_seconds=5)
+    assert after["input"]["call_id"] == queued["id"] and after["input"]["attempt"] == 1
+
+
+async def test_the_next_ask_takes_up_the_parked_pop(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    agent: ScriptedAgent,
+    scheduler: Scheduler,
+) -> None:
+    await deploy(client, tenant, "greeter", hello_bundle())
+    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
+    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
+    await slot_waiting(app, spec["function_id"])
+    await invoke(client, tenant)
+    answer = await asyncio.wait_for(asking, 5)
+    slots: IdleSlots = app.state.idle_slots
+    (parked,) = slots._parked[spec["container_id"]]
+
+    asking = asyncio.create_task(
+        agent.next(spec["container_id"], outcome=succeeded(answer["input"], '"two"'), wait_seconds=10)
+    )
+    await slot_waiting(app, spec["function_id"])
+    assert parked.taken_up and not parked.popping.done() and not slots._parked
+    third = (await invoke(client, tenant)).json()
+    assert (await asyncio.wait_for(asking, 5))["input"]["call_id"] == third["id"]
