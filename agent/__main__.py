@@ -14,6 +14,7 @@ from pathlib import Path
 from agent.daemon import Agent, AgentError, AgentOptions
 from agent.logs import configure_logging
 from agent.sandbox.bwrap import set_oom_score
+from agent.sandbox.cgroups import favor_dynamic_moves
 
 AGENT_OOM_SCORE = -1000
 
@@ -38,6 +39,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=float(os.environ.get("SKIFF_ZYGOTE_IDLE_SECONDS", "300")),
         help="how long a function's zygote outlives its last container (longer than scaledown windows)",
     )
+    parser.add_argument(
+        "--slow-cgroup-moves",
+        action="store_true",
+        default=os.environ.get("SKIFF_SLOW_CGROUP_MOVES", "") == "1",
+        help="leave the kernel's `favordynmods` off: cold starts then wait up to ~20 ms more for a cgroup "
+        "move after an idle spell, and forks elsewhere on the machine stay a little cheaper",
+    )
     parser.add_argument("--log-level", default=os.environ.get("SKIFF_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if not args.api or not args.token:
@@ -55,6 +63,8 @@ async def main(argv: list[str] | None = None) -> int:
         logging.getLogger("skiff.agent").warning(
             "cannot shield the agent from the OOM killer (needs CAP_SYS_RESOURCE); sandboxes still go first"
         )
+    if not args.slow_cgroup_moves:
+        logging.getLogger("skiff.agent").info("fast cgroup moves", extra={"favordynmods": favor_dynamic_moves()})
     labels = dict(label.split("=", 1) for label in args.label if "=" in label)
     bases = {name: Path(path) for name, _, path in (b.partition("=") for b in args.base) if path}
     agent = Agent(
