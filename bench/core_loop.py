@@ -157,8 +157,14 @@ class KeepAlive:
 
     def request(self, method: str, path: str, body: bytes | None = None, wait: int = 0) -> tuple[int, str]:
         headers = {**self.headers, "Prefer": f"wait={wait}"} if wait else self.headers
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed the connection after its keep-alive window: once more on a new one.
+            self.connection.close()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
         return response.status, response.read().decode()
 
     def close(self) -> None:
