@@ -29,6 +29,9 @@ PIP_PASSTHROUGH = (
     "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
 )  # fmt: skip
 BUILD_TIMEOUT_SECONDS = 900
+# A failed build is not tried again for this long: the containers (and calls) that need it meanwhile
+# fail at once with its error, instead of each paying for pip to fail the same way.
+FAILED_BUILD_MEMORY_SECONDS = 300.0
 
 
 class EnvironmentUnavailable(Exception):
@@ -62,8 +65,16 @@ def _version_of(python: Path) -> str:
 
 
 class EnvironmentCache:
-    def __init__(self, root: Path, bases: Mapping[str, Path], python: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        bases: Mapping[str, Path],
+        python: Path | None = None,
+        remember_failures_seconds: float = FAILED_BUILD_MEMORY_SECONDS,
+    ) -> None:
         self.root = root
+        self.remember_failures_seconds = remember_failures_seconds
+        self._failed: dict[str, tuple[float, EnvironmentUnavailable]] = {}  # image key → (when, why)
         self.bases = dict(bases)
         self.python = python or Path(sys.executable).resolve()
         self._python_version = _version_of(self.python)
@@ -110,7 +121,27 @@ class EnvironmentCache:
         if (venv / READY_MARKER).exists():
             return Environment(python=venv / "bin" / "python", venv=venv)
         async with self._locks.setdefault(key, asyncio.Lock()):
-            return await asyncio.to_thread(self._build_locked, venv, python, requirements, bool(image.get("base")))
+            self._raise_if_failed_lately(key)
+            try:
+                return await asyncio.to_thread(self._build_locked, venv, python, requirements, bool(image.get("base")))
+            except EnvironmentUnavailable as exc:
+                self._failed[key] = (time.monotonic(), exc)
+                raise
+
+    def _raise_if_failed_lately(self, key: str) -> None:
+        """The last build of `key` failed within the memory: the same error, with no log (no new build ran)."""
+        failed = self._failed.get(key)
+        if failed is None:
+            return
+        when, exc = failed
+        age = time.monotonic() - when
+        if age >= self.remember_failures_seconds:
+            del self._failed[key]
+            return
+        raise EnvironmentUnavailable(
+            f"{exc}\n(the build failed on this node {age:.0f} s ago; it is tried again "
+            f"{self.remember_failures_seconds:.0f} s after that)"
+        )
 
     def _build_locked(self, venv: Path, python: Path, requirements: list[str], over_base: bool) -> Environment:
         with _file_lock(self.root / f".{venv.name}.lock"):  # other agents on this node share the cache
