@@ -157,3 +157,38 @@ def test_a_requirement_pip_cannot_install_fails_the_build_and_the_deploy_with_pi
     (failed,) = listed["items"]
     assert (failed["state"], failed["succeeded"], failed["node"]) == ("failed", False, "builder")
     assert "No matching distribution found for skiff-e2e-no-such-package" in failed["log"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(240)
+def test_a_deploy_whose_build_fails_leaves_the_app_on_the_version_before(builder: Builder, tmp_path: Path) -> None:
+    name = f"guarded-{uuid.uuid4().hex[:6]}"
+    working = tmp_path / "working.py"
+    working.write_text(
+        textwrap.dedent(f"""
+            import skiff
+
+            app = skiff.App("{name}")
+
+
+            @app.function()
+            def plain() -> int:
+                return 1
+        """)
+    )
+    assert builder.skiff("deploy", str(working)).returncode == 0
+
+    broken = str(write_app(tmp_path, name, "skiff-e2e-no-such-package==0.0.2"))
+    failed = builder.skiff("deploy", broken)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"app '{name}' is back on version 1; version 2 stays deployed" in failed.stderr, failed.stderr
+    assert f"deployed app {name} version 2\n" in failed.stdout  # not "(current)"
+    with builder.http() as http:
+        assert http.get(f"/v1/apps/{name}").json()["current_version"] == 1
+        call = http.post(f"/v1/apps/{name}/functions/plain/calls", json={}, headers={"Prefer": "wait=30"}).json()
+        assert call["status"] == "succeeded" and call["version"] == 1
+
+    kept = builder.skiff("deploy", broken, "--keep-failed", "--json")
+    assert kept.returncode == 1 and "rolled_back_to" not in json.loads(kept.stdout), kept.stdout
+    with builder.http() as http:
+        assert http.get(f"/v1/apps/{name}").json()["current_version"] == 2

@@ -3,6 +3,7 @@ watch the environments it needs build (a line per function) before printing what
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from rich.text import Text
 
 from skiff.builds import DEFAULT_TIMEOUT_SECONDS, Build, Builds, wait_for_builds
 from skiff.cli.render import JSON_HELP, console, deployment_tree, errors, print_json, reports_errors
-from skiff.deployments import Deployment
+from skiff.deployments import Deployment, apps, rollback
 from skiff.exceptions import BuildTimeout
 from skiff.loader import load_app
 
@@ -35,11 +36,21 @@ def deploy(
         float,
         typer.Option("--build-timeout", min=1, help="Seconds to wait for the environments to build."),
     ] = DEFAULT_TIMEOUT_SECONDS,
+    keep_failed: Annotated[
+        bool,
+        typer.Option(
+            "--keep-failed",
+            help="When a build fails, keep the new version current instead of going back to the one before.",
+        ),
+    ] = False,
 ) -> None:
     """Deploy the app defined in FILE, with the code beside it. New environments (pip requirements)
     are built at once, and their progress shown; then the version and calls URLs are printed.
-    Exits non-zero when a build fails, with the end of its log."""
+    Exits non-zero when a build fails, with the end of its log; the app then goes back to the version
+    that was current before (unless --keep-failed), so a bad requirement does not take it down."""
     app = load_app(file)
+    app_name = name or app.name
+    before = next((a.current_version for a in apps() if a.name == app_name), None)
     deployment = app.deploy(name=name, root=file.resolve().parent)
     builds: Builds | None = None
     timed_out: BuildTimeout | None = None
@@ -48,10 +59,16 @@ def deploy(
             builds = watch(deployment, build_timeout, live=not json_output)
         except BuildTimeout as exc:
             builds, timed_out = exc.builds, exc
+    failed = builds is not None and bool(builds.failed)
+    back_to = before if failed and not keep_failed and before not in (None, deployment.version) else None
+    if back_to is not None:
+        rollback(deployment.app, back_to)
+        deployment = replace(deployment, current=False)
     if json_output:
         schedules = {"schedules": [s.to_dict() for s in deployment.schedules]} if deployment.schedules else {}
         built = {"builds": [b.raw for b in builds.items]} if builds is not None else {}
-        print_json(deployment.raw | schedules | built)
+        rolled = {"rolled_back_to": back_to} if back_to is not None else {}
+        print_json(deployment.raw | schedules | built | rolled)
     else:
         console.print(deployment_tree(deployment, "deployed"))
     if timed_out is not None:
@@ -59,6 +76,13 @@ def deploy(
     if builds is not None and builds.failed:
         for build in builds.failed:
             report_failure(build)
+        if back_to is not None:
+            errors.print(
+                f"app {deployment.app!r} is back on version {back_to}; version {deployment.version} stays deployed "
+                f"for calls that pin it (?version={deployment.version}) and for `skiff app rollback`"
+            )
+        elif before != deployment.version and not keep_failed:
+            errors.print(f"version {deployment.version} is current: the app had no version to go back to")
         raise typer.Exit(1)
 
 
