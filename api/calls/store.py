@@ -236,6 +236,31 @@ def dsn_of(database_url: str) -> str:
     return f"{scheme.split('+', 1)[0]}{sep}{rest}"
 
 
+def _new_call(
+    call_id: str,
+    workspace_id: str,
+    fn: FunctionRef,
+    max_attempts: int,
+    timeout_seconds: int,
+    payload: bytes,
+    input_type: str,
+) -> tuple[Any, ...]:
+    """INSERT's and INSERT_CLAIMED's parameters $1-$11, in their order."""
+    return (
+        call_id,
+        workspace_id,
+        fn.app_id,
+        fn.function_id,
+        fn.app_name,
+        fn.name,
+        fn.version,
+        max_attempts,
+        timeout_seconds,
+        payload,
+        input_type,
+    )
+
+
 def as_call(row: Mapping[str, Any]) -> Call:
     """An ORM object for code that reads calls (answers, waits); never added to a session. Its values
     go straight into its `__dict__`, as the ORM loads rows, without the constructor's per-attribute
@@ -293,20 +318,8 @@ class CallStore:
         payload: bytes,
         input_type: str,
     ) -> Call:
-        row = await (await self._connected()).fetchrow(
-            INSERT,
-            call_id,
-            workspace_id,
-            fn.app_id,
-            fn.function_id,
-            fn.app_name,
-            fn.name,
-            fn.version,
-            max_attempts,
-            timeout_seconds,
-            payload,
-            input_type,
-        )
+        values = _new_call(call_id, workspace_id, fn, max_attempts, timeout_seconds, payload, input_type)
+        row = await (await self._connected()).fetchrow(INSERT, *values)
         assert row is not None
         return as_call(row)
 
@@ -327,23 +340,9 @@ class CallStore:
     ) -> Call:
         """A new call, claimed for the container's slot when the container still takes calls (then it is
         `running`), else queued."""
+        values = _new_call(call_id, workspace_id, fn, max_attempts, timeout_seconds, payload, input_type)
         row = await (await self._connected()).fetchrow(
-            INSERT_CLAIMED,
-            call_id,
-            workspace_id,
-            fn.app_id,
-            fn.function_id,
-            fn.app_name,
-            fn.name,
-            fn.version,
-            max_attempts,
-            timeout_seconds,
-            payload,
-            input_type,
-            container_id,
-            lease_token,
-            lease_seconds,
-            cold_start_ms,
+            INSERT_CLAIMED, *values, container_id, lease_token, lease_seconds, cold_start_ms
         )
         assert row is not None
         return as_call(row)

@@ -70,6 +70,17 @@ async def warm_slot(
     return spec, first["input"]
 
 
+async def slot_asking_again(
+    app: Litestar, client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> tuple[dict[str, Any], asyncio.Task[dict[str, Any]]]:
+    """A warm slot that reported its first call's success and waits for its next input: (the container's
+    spec, the slot's ask, answered when an input comes)."""
+    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
+    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
+    await slot_waiting(app, spec["function_id"])
+    return spec, asking
+
+
 async def test_a_call_submitted_while_a_slot_waits_is_claimed_by_it_at_once(
     app: Litestar,
     client: httpx.AsyncClient,
@@ -79,9 +90,7 @@ async def test_a_call_submitted_while_a_slot_waits_is_claimed_by_it_at_once(
     settings: Settings,
 ) -> None:
     await deploy(client, tenant, "greeter", hello_bundle())
-    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
-    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
-    await slot_waiting(app, spec["function_id"])
+    spec, asking = await slot_asking_again(app, client, tenant, agent, scheduler)
 
     accepted = await invoke(client, tenant, args=["bo"])
     call = accepted.json()
@@ -134,9 +143,7 @@ async def test_a_slot_whose_container_stopped_taking_calls_is_not_handed_the_cal
     """The submit's statement finds the container stopping: the call is queued as usual, and the slot,
     given back, waits on and sees the queue."""
     await deploy(client, tenant, "greeter", hello_bundle())
-    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
-    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
-    await slot_waiting(app, spec["function_id"])
+    spec, asking = await slot_asking_again(app, client, tenant, agent, scheduler)
     async with engine.begin() as connection:  # stopped behind the slot's back, with no wake-up
         await connection.execute(
             text("UPDATE containers SET state = 'stopping' WHERE id = :id"), {"id": spec["container_id"]}
@@ -197,9 +204,7 @@ async def test_a_slot_taken_while_its_pop_returned_keeps_the_handed_call_and_put
     slot's blocking pop returns another call from the queue. The slot takes the handed call and
     puts the popped one back at the head of the queue for the next slot."""
     await deploy(client, tenant, "greeter", hello_bundle())
-    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
-    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
-    await slot_waiting(app, spec["function_id"])
+    spec, asking = await slot_asking_again(app, client, tenant, agent, scheduler)
     slots: IdleSlots = app.state.idle_slots
     reserved = slots.take(spec["function_id"])  # what a submit does before its statement
     assert reserved is not None
@@ -238,9 +243,7 @@ async def test_a_slot_handed_a_call_leaves_its_pop_waiting_for_its_next_ask(
     """While the slot runs the handed call its pop stays parked in Redis: a call queued meanwhile is
     popped by it and put back at once, for any slot; the slot's next ask then takes it from the queue."""
     await deploy(client, tenant, "greeter", hello_bundle())
-    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
-    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
-    await slot_waiting(app, spec["function_id"])
+    spec, asking = await slot_asking_again(app, client, tenant, agent, scheduler)
     handed = (await invoke(client, tenant)).json()
     assert handed["status"] == "running"
     answer = await asyncio.wait_for(asking, 5)
@@ -268,9 +271,7 @@ async def test_the_next_ask_takes_up_the_parked_pop(
     scheduler: Scheduler,
 ) -> None:
     await deploy(client, tenant, "greeter", hello_bundle())
-    spec, input_ = await warm_slot(client, tenant, agent, scheduler)
-    asking = asyncio.create_task(agent.next(spec["container_id"], outcome=succeeded(input_, '"one"'), wait_seconds=10))
-    await slot_waiting(app, spec["function_id"])
+    spec, asking = await slot_asking_again(app, client, tenant, agent, scheduler)
     await invoke(client, tenant)
     answer = await asyncio.wait_for(asking, 5)
     slots: IdleSlots = app.state.idle_slots
