@@ -108,7 +108,7 @@ class BuildService:
 
     async def record(self, workspace_id: str, report: BuildReport) -> None:
         """A container's start built an environment: that ends a request open for the function on the
-        same node, if there is one, and is a build of its own otherwise."""
+        same node, or completes one that ended the same way, if there is one; a build of its own otherwise."""
         await NodeService(self.session).get(workspace_id, report.node_id)
         deployment_id = await self.session.scalar(
             select(Function.deployment_id).where(
@@ -136,6 +136,21 @@ class BuildService:
             .values(ended)
             .returning(build.id)
         )
+        if requested is None:
+            # The request ended already, reported by the node while it waited for this very build: the
+            # container's report completes that row with the build's own figures, and adds none.
+            requested = await self.session.scalar(
+                update(build)
+                .where(
+                    build.workspace_id == workspace_id,
+                    build.function_id == report.function_id,
+                    build.node_id == report.node_id,
+                    build.requested,
+                    build.state == state.value,
+                )
+                .values(seconds=report.seconds, log=ended["log"])
+                .returning(build.id)
+            )
         if requested is None:
             self.session.add(
                 build(

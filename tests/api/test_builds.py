@@ -147,6 +147,32 @@ async def test_a_container_building_the_environment_first_ends_the_request(
     assert (await progress(client, agent, request["build_id"], "building")).json() == {"accepted": False}
 
 
+async def test_a_containers_report_after_the_request_ended_is_the_same_build(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    """The other order: the request, waiting on the node for the container's build, reports its end
+    first; the container's report of that one build then completes the request's row, adding none."""
+    version = await deployed(client, tenant)
+    hello = next(f for f in version["functions"] if f["name"] == "hello")
+    await scheduler.step()
+    (request,) = (await agent.poll())["builds"]
+    assert (await progress(client, agent, request["build_id"], "building")).json() == {"accepted": True}
+    done = await progress(client, agent, request["build_id"], "succeeded", seconds=0.1, log="built already\n")
+    assert done.json() == {"accepted": True}
+    report = {
+        "node_id": agent.node_id,
+        "function_id": hello["id"],
+        "image_key": hello["image_key"],
+        "succeeded": True,
+        "seconds": 7.0,
+        "log": "built by a container's start\n",
+    }
+    assert (await client.post("/v1/agent/builds", json=report, headers=agent.headers)).status_code == 204
+    (ended,) = (await builds(client, tenant))["items"]
+    assert (ended["id"], ended["state"], ended["seconds"]) == (request["build_id"], "succeeded", 7.0)
+    assert ended["log"] == "built by a container's start\n"
+
+
 async def test_no_build_is_asked_for_a_replaced_version_nor_an_environment_a_node_holds(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
