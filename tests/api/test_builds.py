@@ -51,6 +51,19 @@ async def progress(
     )
 
 
+async def report_containers_build(client: httpx.AsyncClient, agent: ScriptedAgent, function: dict[str, Any]) -> None:
+    """What an agent reports when a container's start built the function's environment (7 s)."""
+    report = {
+        "node_id": agent.node_id,
+        "function_id": function["id"],
+        "image_key": function["image_key"],
+        "succeeded": True,
+        "seconds": 7.0,
+        "log": "built by a container's start\n",
+    }
+    assert (await client.post("/v1/agent/builds", json=report, headers=agent.headers)).status_code == 204
+
+
 async def deployed(client: httpx.AsyncClient, tenant: Tenant, source: str = SOURCE) -> dict[str, Any]:
     response = await deploy(client, tenant, "built", make_bundle({"app.py": source}, MANIFEST))
     assert response.status_code == 201, response.text
@@ -132,15 +145,7 @@ async def test_a_container_building_the_environment_first_ends_the_request(
     hello = next(f for f in version["functions"] if f["name"] == "hello")
     await scheduler.step()
     (request,) = (await agent.poll())["builds"]
-    report = {
-        "node_id": agent.node_id,
-        "function_id": hello["id"],
-        "image_key": hello["image_key"],
-        "succeeded": True,
-        "seconds": 7.0,
-        "log": "built by a container's start\n",
-    }
-    assert (await client.post("/v1/agent/builds", json=report, headers=agent.headers)).status_code == 204
+    await report_containers_build(client, agent, hello)
     (ended,) = (await builds(client, tenant))["items"]  # the same build, not a second one
     assert (ended["id"], ended["state"], ended["seconds"]) == (request["build_id"], "succeeded", 7.0)
     assert ended["requested"] is True
@@ -159,15 +164,7 @@ async def test_a_containers_report_after_the_request_ended_is_the_same_build(
     assert (await progress(client, agent, request["build_id"], "building")).json() == {"accepted": True}
     done = await progress(client, agent, request["build_id"], "succeeded", seconds=0.1, log="built already\n")
     assert done.json() == {"accepted": True}
-    report = {
-        "node_id": agent.node_id,
-        "function_id": hello["id"],
-        "image_key": hello["image_key"],
-        "succeeded": True,
-        "seconds": 7.0,
-        "log": "built by a container's start\n",
-    }
-    assert (await client.post("/v1/agent/builds", json=report, headers=agent.headers)).status_code == 204
+    await report_containers_build(client, agent, hello)
     (ended,) = (await builds(client, tenant))["items"]
     assert (ended["id"], ended["state"], ended["seconds"]) == (request["build_id"], "succeeded", 7.0)
     assert ended["log"] == "built by a container's start\n"
