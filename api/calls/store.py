@@ -13,6 +13,7 @@ and times and leases judged by Postgres `now()`.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -116,14 +117,15 @@ RETURNING {CALL_COLUMNS_OF_C}
 """
 
 
-# Plain successes of several attempts in one statement.
+# Plain successes of several attempts in one statement. The results come as base64 text: a `bytea[]`
+# parameter would cost each new connection a type lookup (see `_init_connection`).
 SUCCEED_MANY = _succeed(
     "u.id",
     "u.lease",
     "$4",
-    "u.result",
+    "decode(u.result, 'base64')",
     "u.result_type",
-    source="FROM unnest($1::text[], $2::text[], $3::bytea[], $5::text[]) u(id, lease, result, result_type)",
+    source="FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) u(id, lease, result, result_type)",
 )
 
 
@@ -156,7 +158,8 @@ FROM slot FULL JOIN done ON true
 
 # A node's long poll, woken up (the cold-start path): its start commands claimed, with what each
 # container needs, the containers to stop and which of its calls are still its own, in one
-# statement. No row when the node is unknown or its agent's epoch is over.
+# statement. No row when the node is unknown or its agent's epoch is over. Arrays are of `text`: one of
+# `varchar` would cost each new connection a type lookup of milliseconds (see `_init_connection`).
 NODE_WAKE = f"""
 WITH node AS (
     SELECT id FROM nodes WHERE id = $1 AND workspace_id = $2 AND epoch = $3
@@ -166,8 +169,8 @@ WITH node AS (
     RETURNING c.id, c.function_id, c.gpu_model, c.gpu_count
 )
 SELECT
-    ARRAY(SELECT id FROM containers WHERE node_id = $1 AND state = '{STOPPING}') AS stop,
-    ARRAY(SELECT id FROM calls WHERE id = ANY($4::text[]) AND node_id = $1 AND status = '{RUNNING}') AS ours,
+    ARRAY(SELECT id::text FROM containers WHERE node_id = $1 AND state = '{STOPPING}') AS stop,
+    ARRAY(SELECT id::text FROM calls WHERE id = ANY($4::text[]) AND node_id = $1 AND status = '{RUNNING}') AS ours,
     claimed.id AS container_id, f.id AS function_id, a.name AS app, f.name AS function, f.version,
     d.bundle_digest, f.image_key, f.spec, claimed.gpu_model, claimed.gpu_count
 FROM node
@@ -217,7 +220,11 @@ class SlotState(NamedTuple):
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    """JSONB in and out as Python values, as the ORM does."""
+    """JSONB in and out as Python values, as the ORM does.
+
+    Statements here use only types asyncpg knows without asking: for any other (an array of `varchar`,
+    say), the first statement using it on each connection looks the type up first, three round trips and
+    a plan of milliseconds, on whatever call path that statement serves."""
     await connection.set_type_codec(
         "jsonb",
         encoder=lambda value: msgspec.json.encode(value).decode(),
@@ -387,7 +394,12 @@ class CallStore:
         """(call id, lease token, result) each: the calls ended by these successes; stale ones are left out."""
         ids, leases, results = (list(column) for column in zip(*successes, strict=True))
         rows = await (await self._connected()).fetch(
-            SUCCEED_MANY, ids, leases, [r.value for r in results], workspace_id, [r.type for r in results]
+            SUCCEED_MANY,
+            ids,
+            leases,
+            [base64.b64encode(r.value).decode() for r in results],
+            workspace_id,
+            [r.type for r in results],
         )
         return [as_call(row) for row in rows]
 

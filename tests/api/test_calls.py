@@ -4,6 +4,7 @@ stepping a real scheduler: queue → placement → claim → outcome → result.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -80,6 +81,29 @@ async def test_a_call_runs_on_a_started_container_and_returns_its_result(
     assert final["status"] == "succeeded" and final["result"] == {"greeting": "hello ada"}
     assert final["cold_start"] is True and final["cold_start_ms"] == 12.5
     assert final["container_id"] == spec["container_id"]
+
+
+async def test_outcomes_reported_together_are_each_recorded_with_their_bytes(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    """A slot that took several inputs reports them in one ask; an opaque result keeps its exact bytes."""
+    await deploy(client, tenant, "greeter", hello_bundle())
+    ids = [(await invoke(client, tenant, args=[name])).json()["id"] for name in ("ada", "bob", "cy")]
+    await scheduler.step()
+    spec = (await agent.poll())["start"][0]  # one container for each call is started: the first takes all three
+    taken = await agent.next(spec["container_id"], wait_seconds=2, take=3)
+    inputs = [taken["input"], *taken["more"]]
+    assert sorted(i["call_id"] for i in inputs) == sorted(ids)
+    opaque = bytes(range(256))  # every byte value, as a pickle may hold
+    outcomes = [succeeded(inputs[0], '"one"'), succeeded(inputs[1], '"two"')]
+    outcomes.append({**succeeded(inputs[2], ""), "result": None, "result_b64": base64.b64encode(opaque).decode()})
+    outcomes[2]["result_type"] = "application/vnd.skiff.pickle"
+    done = await agent.next(spec["container_id"], outcome=outcomes[0], outcomes=outcomes[1:])
+    assert done["outcome_accepted"] is True
+    results = [(await client.get(f"/v1/calls/{i['call_id']}", headers=tenant.headers)).json() for i in inputs]
+    assert [r["status"] for r in results] == ["succeeded"] * 3
+    assert [r["result"] for r in results[:2]] == ["one", "two"]
+    assert base64.b64decode(results[2]["result_b64"]) == opaque
 
 
 async def test_prefer_wait_answers_200_with_the_result(
