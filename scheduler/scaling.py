@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
-from api.apps.models import App, Function, FunctionSettings
 from api.calls.dispatch import container_wake_key, node_wake_key
-from api.calls.models import Call
-from api.calls.states import CallStatus
 from api.containers.models import Container
 from api.execution.schemas import ContainerState
 from api.ids import new_id
-from api.nodes.models import Node
-from api.nodes.schemas import NodeState
 from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale
+from scheduler.cluster import Cluster, FunctionRow, LiveRow, NodeRow, read_cluster
 from scheduler.placement import (
     ANY_GPU,
     IdleContainer,
@@ -39,7 +34,6 @@ from scheduler.placement import (
 )
 
 log = logging.getLogger("skiff.scheduler")
-LIVE = (ContainerState.PENDING.value, ContainerState.STARTING.value, ContainerState.READY.value)
 
 
 def policy_of(spec: dict[str, Any], settings: Mapping[str, int] | None = None) -> ScalingPolicy:
@@ -65,21 +59,31 @@ def request_of(spec: dict[str, Any], image_key: str, function_id: str = "") -> R
     )
 
 
+@dataclass(frozen=True)
+class NewContainer:
+    id: str
+    workspace_id: str
+    function_id: str
+    node_id: str
+    gpu_model: str | None
+    gpu_count: int
+
+
 @dataclass
 class ClusterView:
-    """What one tick knows: live containers, their functions, and free capacity per workspace."""
+    """What one pass knows: live containers, their functions, and free capacity per workspace."""
 
-    functions: dict[str, Function]
-    containers: list[Container]
+    functions: dict[str, FunctionRow]
+    containers: list[LiveRow]
     nodes: dict[str, list[NodeSnapshot]]
     policies: dict[str, ScalingPolicy] = field(default_factory=dict)  # by function id
-    starts: list[Container] = field(default_factory=list)
+    starts: list[NewContainer] = field(default_factory=list)
     stops: set[str] = field(default_factory=set)
 
-    def live_of(self, function_id: str) -> list[Container]:
+    def live_of(self, function_id: str) -> list[LiveRow]:
         return [c for c in self.containers if c.function_id == function_id and c.id not in self.stops]
 
-    def idle_elsewhere(self, fn: Function) -> list[IdleContainer]:
+    def idle_elsewhere(self, fn: FunctionRow) -> list[IdleContainer]:
         live = Counter(c.function_id for c in self.containers if c.id not in self.stops)
         spare = {fid: live[fid] - self.policy(f).min_containers for fid, f in self.functions.items()}
         idle = []
@@ -112,10 +116,10 @@ class ClusterView:
             )
         return idle
 
-    def policy(self, fn: Function) -> ScalingPolicy:
+    def policy(self, fn: FunctionRow) -> ScalingPolicy:
         return self.policies.get(fn.id) or policy_of(fn.spec)
 
-    def place(self, fn: Function, request: Request) -> Placement | None:
+    def place(self, fn: FunctionRow, request: Request) -> Placement | None:
         nodes = self.nodes[fn.workspace_id]
         placement = choose_node(request, nodes)
         if placement is None:
@@ -137,25 +141,10 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
     """Plan every function with calls or containers, or just `only` (the others still count as
     capacity in use and as candidates to make room). Returns the wake keys of the nodes and slots
     that have work: wake them once the session has committed, or they would look before it shows."""
-    now: datetime = await session.scalar(select(func.now()))  # type: ignore[assignment]
-    demand = await _demand(session, only)
-    containers = list((await session.scalars(select(Container).where(Container.state.in_(LIVE)))).all())
-    function_ids = set(demand) | {c.function_id for c in containers}
-    if only is None:
-        function_ids |= await _standing(session)
-    rows = await session.execute(
-        select(Function, App.current_version).join(App, App.id == Function.app_id).where(Function.id.in_(function_ids))
-    )
-    functions: dict[str, Function] = {}
-    current: dict[str, int | None] = {}
-    for fn, current_version in rows:
-        functions[fn.id], current[fn.app_id] = fn, current_version
-    view = ClusterView(
-        functions,
-        containers,
-        await _snapshots(session, containers, functions),
-        await _policies(session, functions, current),
-    )
+    now, cluster = await read_cluster(session, only)
+    functions = {fn.id: fn for fn in cluster.functions}
+    view = ClusterView(functions, cluster.containers, _snapshots(cluster, functions), _policies(cluster))
+    demand = {d.function_id: (d.queued, d.running) for d in cluster.demand}
     for fn in sorted(functions.values(), key=lambda f: f.id):
         if only is not None and fn.id not in only:
             continue
@@ -174,13 +163,11 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
                 log.info("no node fits", extra={"function": fn.id})
                 break
             view.starts.append(
-                Container(
+                NewContainer(
                     id=new_id("ctr"),
                     workspace_id=fn.workspace_id,
                     function_id=fn.id,
                     node_id=placement.node_id,
-                    state=ContainerState.PENDING.value,
-                    busy=0,
                     gpu_model=placement.gpu_model,
                     gpu_count=placement.gpu_count,
                 )
@@ -190,8 +177,8 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
 
 async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
     if view.starts:  # one INSERT for all, without the unit of work's bookkeeping
-        columns = ("id", "workspace_id", "function_id", "node_id", "state", "busy", "gpu_model", "gpu_count")
-        await session.execute(insert(Container), [{k: getattr(c, k) for k in columns} for c in view.starts])
+        pending = {"state": ContainerState.PENDING.value, "busy": 0}
+        await session.execute(insert(Container), [{**asdict(c), **pending} for c in view.starts])
     woken = {node_wake_key(c.node_id) for c in view.starts}
     if view.stops:
         stopped = (
@@ -204,104 +191,54 @@ async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
         ).all()
         for container_id, node_id in stopped:
             woken |= {node_wake_key(node_id), container_wake_key(container_id)}
-    await session.flush()
     return woken
 
 
-def _setting_above_zero(column: Any, key: str) -> Any:
-    return func.coalesce(column[key].as_integer(), 0) > 0
-
-
-async def _standing(session: AsyncSession) -> set[str]:
-    """Current versions that keep containers without any call: min_containers or buffer_containers
-    above zero, in the manifest or as an override (a superset: `_policies` has the last word)."""
-    rows = await session.scalars(
-        select(Function.id)
-        .join(App, (App.id == Function.app_id) & (App.current_version == Function.version))
-        .outerjoin(
-            FunctionSettings,
-            (FunctionSettings.app_id == Function.app_id) & (FunctionSettings.function_name == Function.name),
-        )
-        .where(
-            _setting_above_zero(Function.spec, "min_containers")
-            | _setting_above_zero(Function.spec, "buffer_containers")
-            | _setting_above_zero(FunctionSettings.overrides, "min_containers")
-            | _setting_above_zero(FunctionSettings.overrides, "buffer_containers")
-        )
-    )
-    return set(rows.all())
-
-
-async def _policies(
-    session: AsyncSession, functions: dict[str, Function], current: Mapping[str, int | None]
-) -> dict[str, ScalingPolicy]:
-    """Each function's policy: its manifest with the runtime overrides; versions no longer current
-    (`current`: each app's current version) drain."""
-    app_ids = {f.app_id for f in functions.values()}
-    if not app_ids:
-        return {}
-    overrides = {
-        (row.app_id, row.function_name): row.overrides
-        for row in await session.scalars(select(FunctionSettings).where(FunctionSettings.app_id.in_(app_ids)))
-    }
+def _policies(cluster: Cluster) -> dict[str, ScalingPolicy]:
+    """Each function's policy: its manifest with the runtime overrides; versions no longer current drain."""
+    overrides = {(o.app_id, o.function_name): o.overrides for o in cluster.settings}
     return {
-        fid: policy_of(
-            fn.spec,
-            autoscaling.effective(
-                fn.spec, overrides.get((fn.app_id, fn.name), {}), current=current.get(fn.app_id) == fn.version
-            ),
+        fn.id: policy_of(
+            fn.spec, autoscaling.effective(fn.spec, overrides.get((fn.app_id, fn.name), {}), current=fn.current)
         )
-        for fid, fn in functions.items()
+        for fn in cluster.functions
     }
 
 
-async def _demand(session: AsyncSession, only: set[str] | None) -> dict[str, tuple[int, int]]:
-    stmt = (
-        select(
-            Call.function_id,
-            func.count().filter(Call.status == CallStatus.QUEUED.value),
-            func.count().filter(Call.status == CallStatus.RUNNING.value),
-        )
-        .where(Call.status.in_([CallStatus.QUEUED.value, CallStatus.RUNNING.value]))
-        .group_by(Call.function_id)
-    )
-    if only is not None:
-        stmt = stmt.where(Call.function_id.in_(only))
-    rows = await session.execute(stmt)
-    return {fid: (queued, running) for fid, queued, running in rows.all()}
-
-
-async def _snapshots(
-    session: AsyncSession, containers: Sequence[Container], functions: dict[str, Function]
-) -> dict[str, list[NodeSnapshot]]:
+def _snapshots(cluster: Cluster, functions: Mapping[str, FunctionRow]) -> dict[str, list[NodeSnapshot]]:
     """Ready nodes by workspace, with what their live containers already hold subtracted."""
     used_cpu: dict[str, float] = defaultdict(float)
     used_memory: dict[str, int] = defaultdict(int)
     used_gpus: dict[str, Counter[str]] = defaultdict(Counter)
-    for container in containers:
+    for container in cluster.containers:
         if container.gpu_model:
             used_gpus[container.node_id][container.gpu_model] += container.gpu_count
         spec = functions[container.function_id].spec if container.function_id in functions else {}
         used_cpu[container.node_id] += float(spec.get("cpu", 1.0))
         used_memory[container.node_id] += int(spec.get("memory", 1024))
     by_workspace: dict[str, list[NodeSnapshot]] = defaultdict(list)
-    for node in (await session.scalars(select(Node).where(Node.state == NodeState.READY.value))).all():
-        gpus: dict[str, int] = defaultdict(int)
-        for gpu in node.gpus:
-            gpus[gpu["model"]] += 1
-        by_workspace[node.workspace_id].append(
-            NodeSnapshot(
-                id=node.id,
-                cpu_free=node.cpus - used_cpu[node.id],
-                memory_free_mib=node.memory_mib - used_memory[node.id],
-                gpus_free={model: count - used_gpus[node.id][model] for model, count in gpus.items()},
-                labels=dict(node.labels),
-                cached_images=frozenset(node.cached_images or ()),
-                warm_zygotes=frozenset(node.warm_functions or ()),
-                cpu_total=node.cpus,
-            )
-        )
+    for node in cluster.nodes:
+        by_workspace[node.workspace_id].append(_snapshot(node, used_cpu, used_memory, used_gpus))
     return by_workspace
+
+
+def _snapshot(
+    node: NodeRow, used_cpu: Mapping[str, float], used_memory: Mapping[str, int], used_gpus: Mapping[str, Counter[str]]
+) -> NodeSnapshot:
+    gpus: dict[str, int] = defaultdict(int)
+    for gpu in node.gpus:
+        gpus[gpu["model"]] += 1
+    used = used_gpus.get(node.id, Counter())
+    return NodeSnapshot(
+        id=node.id,
+        cpu_free=node.cpus - used_cpu.get(node.id, 0.0),
+        memory_free_mib=node.memory_mib - used_memory.get(node.id, 0),
+        gpus_free={model: count - used[model] for model, count in gpus.items()},
+        labels=dict(node.labels),
+        cached_images=frozenset(node.cached_images or ()),
+        warm_zygotes=frozenset(node.warm_functions or ()),
+        cpu_total=node.cpus,
+    )
 
 
 def _reserve(node: NodeSnapshot, placement: Placement, request: Request) -> NodeSnapshot:
