@@ -6,9 +6,14 @@ A frame is ``>II`` (header length, payload length), the header (a UTF-8 JSON obj
 
 from __future__ import annotations
 
-import json
 import os
-import struct
+
+from . import plainjson
+
+try:
+    from _struct import Struct  # what `struct` re-exports, without the import of its module
+except ImportError:
+    from struct import Struct
 
 # typing costs ~15 ms to import at every cold start; annotations here are for mypy only.
 TYPE_CHECKING = False
@@ -19,7 +24,7 @@ if TYPE_CHECKING:
     Frame = Tuple[Header, bytes]
 
 
-PREFIX = struct.Struct(">II")
+PREFIX = Struct(">II")
 MAX_HEADER_BYTES = 1 << 20
 
 CONTENT_JSON = "application/json"
@@ -40,7 +45,7 @@ class ProtocolError(Exception):
 
 
 def encode_frame(header: Header, payload: bytes = b"") -> bytes:
-    head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    head = plainjson.dumps(header).encode("utf-8")
     return PREFIX.pack(len(head), len(payload)) + head + payload
 
 
@@ -55,7 +60,7 @@ def check_lengths(prefix: bytes, max_payload: int) -> Tuple[int, int]:
 
 def decode_header(raw: bytes) -> Header:
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = plainjson.loads(raw.decode("utf-8"))
     except ValueError as exc:
         raise ProtocolError("frame header is not JSON: %s" % exc) from None
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
