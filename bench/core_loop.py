@@ -528,9 +528,13 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             forked = [t.ms for t in forked_calls]
             agent_forked = [float(t.body["cold_start_ms"]) for t in forked_calls]
             log(f"cold from a warm zygote: {len(forked)} runs ({missed} missed its window)")
-            stamps = asyncio.run(container_stamps(stack.postgres.url, [t.body["container_id"] for t in cold_calls]))
-            extra["phases"] = phases("warm", WARM_PHASES, warm_calls, {}) + phases(
-                "cold", COLD_PHASES, cold_calls, stamps
+            stamps = asyncio.run(
+                container_stamps(stack.postgres.url, [t.body["container_id"] for t in cold_calls + forked_calls])
+            )
+            extra["phases"] = (
+                phases("warm", WARM_PHASES, warm_calls, {})
+                + phases("cold", COLD_PHASES, cold_calls, stamps)
+                + phases("cold, zygote warm", COLD_PHASES, forked_calls, stamps)
             )
             log(f"cold: {options.cold_runs} runs, p50 {statistics.median(cold):.1f} ms")
 
