@@ -12,14 +12,14 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.cache import PrincipalCache
 from api.auth.principal import Principal
+from api.calls.store import CallStore
 from api.errors import Forbidden, Unauthorized
+from api.tokens import lookup as tokens
 from api.tokens import secrets
 from api.tokens.schemas import Scope, TokenKind
-from api.tokens.service import TokenService
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 # Guards are coroutines: Litestar runs a plain function in a worker thread, a hop on every request.
@@ -44,10 +44,9 @@ async def authenticate(connection: Connection, handler: BaseRouteHandler) -> Non
     digest = secrets.digest(plaintext) if secrets.is_well_formed(plaintext) else None
     principal = cache.get(digest) if digest is not None else None
     if principal is None:
-        sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
         interval = timedelta(seconds=state.settings.token_touch_interval_seconds)
-        async with sessionmaker() as session, session.begin():
-            principal = await TokenService(session).authenticate(plaintext, interval)
+        store: CallStore = state.store
+        principal = await tokens.authenticate(await store.pool(), plaintext, interval)
         if digest is not None:
             left = (principal.expires_at - datetime.now(UTC)).total_seconds() if principal.expires_at else None
             cache.put(digest, principal, left)

@@ -290,6 +290,10 @@ class CallStore:
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
+    async def pool(self) -> asyncpg.Pool:
+        """The pool, for the request path's other single statements (checking a bearer token)."""
+        return await self._connected()
+
     async def _connected(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._opening:

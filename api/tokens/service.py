@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.principal import Principal
-from api.errors import NotFound, Unauthorized, Unprocessable
+from api.errors import NotFound, Unprocessable
 from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
 from api.tokens import secrets
@@ -93,25 +91,3 @@ class TokenService:
             token.revoked_at = await self.session.scalar(select(func.now()))
             await self.session.flush()
         return token
-
-    async def authenticate(self, plaintext: str, touch_interval: timedelta) -> Principal:
-        if not secrets.is_well_formed(plaintext):
-            raise Unauthorized("malformed token: Skiff tokens look like sk_… (users) or nk_… (nodes), 46 characters")
-        wanted = secrets.digest(plaintext)
-        token = await self.session.scalar(select(Token).where(Token.secret_hash == wanted))
-        if token is None or not hmac.compare_digest(token.secret_hash, wanted):
-            raise Unauthorized("unknown token: it was never issued by this server or its workspace was deleted")
-        now = datetime.now(UTC)
-        if token.revoked_at is not None:
-            raise Unauthorized(f"token {token.prefix}… was revoked at {token.revoked_at.isoformat()}")
-        if token.expires_at is not None and token.expires_at <= now:
-            raise Unauthorized(f"token {token.prefix}… expired at {token.expires_at.isoformat()}")
-        if token.last_used_at is None or now - token.last_used_at >= touch_interval:
-            await self.session.execute(update(Token).where(Token.id == token.id).values(last_used_at=func.now()))
-        return Principal(
-            workspace_id=token.workspace_id,
-            token_id=token.id,
-            kind=TokenKind(token.kind),
-            scopes=frozenset(Scope(s) for s in token.scopes),
-            expires_at=token.expires_at,
-        )

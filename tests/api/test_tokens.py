@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.calls.store import CallStore
 from api.db import create_sessionmaker
+from api.tokens import lookup
 from api.tokens.models import Token
 from tests.conftest import Tenant
 
@@ -81,6 +83,32 @@ async def test_bad_credentials_answer_401_with_reason(
     assert response.headers["www-authenticate"].startswith("Bearer")
     problem = response.json()
     assert problem["status"] == 401 and fragment in problem["detail"]
+
+
+async def test_a_check_notes_the_last_use_at_most_once_per_interval(
+    client: httpx.AsyncClient, tenant: Tenant, database_url: str
+) -> None:
+    token = (await create(client, tenant, scopes=["read"])).json()
+    store = CallStore(database_url, size=1, timeout=5)
+
+    async def last_used() -> datetime | None:
+        value: datetime | None = await (await store.pool()).fetchval(
+            "SELECT last_used_at FROM tokens WHERE id = $1", token["id"]
+        )
+        return value
+
+    try:
+        principal = await lookup.authenticate(await store.pool(), token["token"], timedelta(hours=1))
+        assert principal.token_id == token["id"] and principal.workspace_id == tenant.workspace_id
+        first = await last_used()
+        assert first is not None
+        await lookup.authenticate(await store.pool(), token["token"], timedelta(hours=1))
+        assert await last_used() == first  # within the interval: no write
+        await lookup.authenticate(await store.pool(), token["token"], timedelta(0))
+        later = await last_used()
+        assert later is not None and later > first
+    finally:
+        await store.close()
 
 
 async def test_expired_token_is_refused(client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine) -> None:
