@@ -113,6 +113,7 @@ class AgentApi:
         draining: bool = False,
         gpu_usage: list[GpuUsage] | None = None,
         warmth: tuple[list[str], list[str]] | None = None,
+        full: bool = True,
     ) -> NodeWork:
         body = NodePoll(
             epoch=epoch,
@@ -121,6 +122,7 @@ class AgentApi:
             wait_seconds=wait_seconds,
             draining=draining,
             gpu_usage=gpu_usage,
+            full=full,
         )
         if warmth is not None:
             body.cached_images, body.warm_functions = warmth

@@ -27,6 +27,22 @@ POLL_RETRY_SECONDS = 1.0
 POLL_GRACE_SECONDS = 5.0
 LEASE_WATCH_SECONDS = 0.5
 GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on every poll
+# A short poll (commands only, no heartbeat, reports or lease renewals) comes only this soon after a
+# full one that got through, so heartbeats and renewals keep their pace under a stream of commands.
+SHORT_POLL_SECONDS = 1.0
+
+
+def may_poll_short(
+    commands_came: bool, since_full_poll: float, reports: list[ContainerReport], warmth_changed: bool
+) -> bool:
+    """Whether the next poll can be a short one: right after a poll that brought commands, soon after
+    the last full poll, with no exit to report and no change in what is warm here."""
+    return (
+        commands_came
+        and since_full_poll < SHORT_POLL_SECONDS
+        and not warmth_changed
+        and not any(isinstance(report.exit_reason, str) for report in reports)
+    )
 
 
 class NodeLoop:
@@ -52,6 +68,8 @@ class NodeLoop:
         self.has_gpus = has_gpus
         self.gpu_usage_at = 0.0
         self.reported_warmth: tuple[list[str], list[str]] | None = None
+        self.full_poll_at = -SHORT_POLL_SECONDS  # time.monotonic() when the last full poll that got through was sent
+        self.commands_came = False  # the last poll brought commands
 
     async def run(self, stop: asyncio.Event) -> None:
         helpers = [asyncio.create_task(self._ship_logs(stop)), asyncio.create_task(self._watch_lease(stop))]
@@ -75,6 +93,10 @@ class NodeLoop:
     async def _poll_once(self, stop: asyncio.Event) -> None:
         reports, running = self._reports()
         wait = 0 if stop.is_set() else self.poll_wait_seconds
+        sent = time.monotonic()
+        full = stop.is_set() or not may_poll_short(
+            self.commands_came, sent - self.full_poll_at, reports, self._warmth() != self.reported_warmth
+        )
         try:
             work = await self.api.poll(
                 self.node_id,
@@ -83,8 +105,9 @@ class NodeLoop:
                 running,
                 wait,
                 answer_within=self._answer_within(wait),
-                gpu_usage=await self._gpu_usage(),
-                warmth=self._warmth_if_changed(),
+                gpu_usage=await self._gpu_usage() if full else None,
+                warmth=self._warmth_if_changed() if full else None,
+                full=full,
             )
         except Unreachable as exc:
             log.warning("poll failed", extra={"error": str(exc)})
@@ -95,7 +118,12 @@ class NodeLoop:
                 await asyncio.wait_for(stop.wait(), retry)
             return
         self.failed_polls = 0
-        await self._answered(work, reports)
+        self.commands_came = bool(work.start or work.stop or work.abandon or work.builds)
+        if full:
+            self.full_poll_at = sent
+            await self._answered(work, reports)
+        else:  # it renewed nothing and took no reports: only its commands count
+            await self._act(work)
 
     async def _answered(self, work: NodeWork, reports: list[ContainerReport], *, starting: bool = True) -> None:
         """A poll got through: the leases are renewed until the next, and its commands are carried out."""
@@ -117,12 +145,16 @@ class NodeLoop:
             for g in loads
         ]
 
-    def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
-        """Built environments and warm zygotes, sent only when they changed since the last poll."""
-        warmth = (
+    def _warmth(self) -> tuple[list[str], list[str]]:
+        """Built environments and the functions with a warm zygote here."""
+        return (
             sorted(self.kit.environments.built_keys()),
             sorted({key.partition("@")[0] for key in self.kit.zygotes.warm_keys()}),
         )
+
+    def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
+        """What is warm here, sent only when it changed since the last poll that sent it."""
+        warmth = self._warmth()
         if warmth == self.reported_warmth:
             return None
         self.reported_warmth = warmth

@@ -65,6 +65,11 @@ class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=10_000)] | None
     ) = None
     warm_functions: Annotated[list[Id], msgspec.Meta(max_length=10_000)] | None = None
+    # False for a short poll: it asks only for start and stop commands and abandoned calls, in one
+    # statement, and leaves the heartbeat, the reports, the leases and build claims to the next full
+    # poll. An agent sends one right after commands came, while its last full poll is recent and it
+    # has nothing new to report, so that the containers it starts do not share the CPU with a full one.
+    full: bool = True
 
 
 class NodeWork(msgspec.Struct, kw_only=True):

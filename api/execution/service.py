@@ -83,7 +83,10 @@ class ExecutionService:
 
     async def poll(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
         deadline = time.monotonic() + body.wait_seconds
-        work = await self._poll_once(principal, node_id, body, first=True)
+        if body.full:
+            work = await self._poll_once(principal, node_id, body, first=True)
+        else:
+            work = await self._woken(principal, node_id, body)
         keys = [node_wake_key(node_id), build_wake_key(node_id)]
         while not _has_work(work) and (left := deadline - time.monotonic()) > 0:
             woken = await self.dispatcher.block_pop(keys, left)
@@ -103,8 +106,8 @@ class ExecutionService:
         return NodeWork(start=[], stop=[], abandon=[], builds=builds, lease_seconds=self.lease.total_seconds())
 
     async def _woken(self, principal: Principal, node_id: str, body: NodePoll) -> NodeWork:
-        """A poll's look after its wait: the first look of this request took the heartbeat and
-        the reports, so this one only claims start commands, in one statement."""
+        """A look that only claims start commands, in one statement: a poll's after its wait (its
+        first look took the heartbeat and the reports), and a short poll's first."""
         wake = await self.store.node_wake(
             principal.workspace_id, node_id, body.epoch, list(body.running_calls), claim=not body.draining
         )

@@ -1085,6 +1085,8 @@ export interface components {
             /** @default false */
             draining: boolean;
             epoch: number;
+            /** @default true */
+            full: boolean;
             gpu_usage?: components["schemas"]["GpuUsage"][] | null;
             running_calls?: string[];
             /** @default 0 */

@@ -24,6 +24,7 @@ class NodePoll:
         cached_images (list[str] | None | Unset):
         containers (list[ContainerReport] | Unset):
         draining (bool | Unset):  Default: False.
+        full (bool | Unset):  Default: True.
         gpu_usage (list[GpuUsage] | None | Unset):
         running_calls (list[str] | Unset):
         wait_seconds (float | Unset):  Default: 0.0.
@@ -34,6 +35,7 @@ class NodePoll:
     cached_images: list[str] | None | Unset = UNSET
     containers: list[ContainerReport] | Unset = UNSET
     draining: bool | Unset = False
+    full: bool | Unset = True
     gpu_usage: list[GpuUsage] | None | Unset = UNSET
     running_calls: list[str] | Unset = UNSET
     wait_seconds: float | Unset = 0.0
@@ -60,6 +62,8 @@ class NodePoll:
                 containers.append(containers_item)
 
         draining = self.draining
+
+        full = self.full
 
         gpu_usage: list[dict[str, Any]] | None | Unset
         if isinstance(self.gpu_usage, Unset):
@@ -101,6 +105,8 @@ class NodePoll:
             field_dict["containers"] = containers
         if draining is not UNSET:
             field_dict["draining"] = draining
+        if full is not UNSET:
+            field_dict["full"] = full
         if gpu_usage is not UNSET:
             field_dict["gpu_usage"] = gpu_usage
         if running_calls is not UNSET:
@@ -147,6 +153,8 @@ class NodePoll:
                 containers.append(containers_item)
 
         draining = d.pop("draining", UNSET)
+
+        full = d.pop("full", UNSET)
 
         def _parse_gpu_usage(data: object) -> list[GpuUsage] | None | Unset:
             if data is None:
@@ -196,6 +204,7 @@ class NodePoll:
             cached_images=cached_images,
             containers=containers,
             draining=draining,
+            full=full,
             gpu_usage=gpu_usage,
             running_calls=running_calls,
             wait_seconds=wait_seconds,
