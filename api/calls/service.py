@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.apps.models import App, Function
@@ -21,7 +21,7 @@ from api.calls.quota import ActiveCallQuota
 from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut, MapInput, PayloadType, PickledInput
 from api.calls.states import TERMINAL, CallStatus, sources_of
-from api.calls.store import CallStore, Claimed, FunctionRef
+from api.calls.store import CallStore, Claimed, FunctionRef, insert_batch
 from api.errors import NotFound, PayloadTooLarge, Unprocessable
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
@@ -289,24 +289,17 @@ class CallService:
             await self.quota.admit(self.store.count_active, workspace_id, len(payloads))
             batch_id = new_id(BATCH_PREFIX)
             ids = [new_id(ID_PREFIX) for _ in payloads]
-            common = {
-                "workspace_id": workspace_id,
-                "app_id": app_row.id,
-                "function_id": fn.id,
-                "app_name": app_row.name,
-                "function_name": fn.name,
-                "version": fn.version,
-                "status": CallStatus.QUEUED.value,
-                "attempt": 0,
+            connection = await (await session.connection()).get_raw_connection()
+            await insert_batch(
+                connection.driver_connection,
+                ids,
+                workspace_id,
+                FunctionRef(app_row.id, app_row.name, fn.id, fn.name, fn.version, fn.spec),
                 **self._limits(fn.spec),
-                "input_type": input_type,
-                "batch_id": batch_id,
-            }
-            rows = [
-                {**common, "id": call_id, "input": payload, "batch_index": index}
-                for index, (call_id, payload) in enumerate(zip(ids, payloads, strict=True))
-            ]
-            await session.execute(insert(Call).values(created_at=func.now(), published_at=func.now()), rows)
+                payloads=payloads,
+                input_type=input_type,
+                batch_id=batch_id,
+            )
             if idempotency_key is not None:
                 await keys.record(operation, idempotency_key, batch_id)
         if not await self.dispatcher.try_publish(fn.id, ids):

@@ -47,6 +47,48 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, $10, $11, now(), now(
 RETURNING {CALL_COLUMNS}
 """
 
+# A map's calls in one statement (an executemany of one INSERT per row costs the API and Postgres a
+# bind and an execution each: about a second for 10,000). Inputs come as base64 text: a `bytea[]`
+# parameter would cost each new connection a type lookup (see `_init_connection`).
+INSERT_BATCH = f"""
+INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_name, version, status, attempt,
+                   max_attempts, timeout_seconds, input, input_type, batch_id, batch_index, created_at, published_at)
+SELECT u.id, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, decode(u.input, 'base64'), $10, $11, u.position - 1,
+       now(), now()
+FROM unnest($1::text[], $12::text[]) WITH ORDINALITY AS u(id, input, position)
+"""
+
+
+async def insert_batch(
+    connection: asyncpg.Connection,
+    ids: list[str],
+    workspace_id: str,
+    fn: FunctionRef,
+    *,
+    max_attempts: int,
+    timeout_seconds: int,
+    payloads: list[bytes],
+    input_type: str,
+    batch_id: str,
+) -> None:
+    """A map's calls, queued, in the transaction `connection` is in."""
+    await connection.execute(
+        INSERT_BATCH,
+        ids,
+        workspace_id,
+        fn.app_id,
+        fn.function_id,
+        fn.app_name,
+        fn.name,
+        fn.version,
+        max_attempts,
+        timeout_seconds,
+        input_type,
+        batch_id,
+        [base64.b64encode(payload).decode() for payload in payloads],
+    )
+
+
 # A new call and its claim by an idle slot of this process, in one statement: queued and claimed at
 # once, with the same lease, counters and cold-start marks as CLAIM_MANY gives a call's first attempt.
 # When the container no longer takes calls (it is stopping or gone) the call is inserted queued.
