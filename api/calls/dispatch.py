@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 import redis.asyncio as aioredis
@@ -152,7 +153,10 @@ class CompletionWaiter:
         self.waiting: dict[str, set[asyncio.Future[Call | None]]] = {}
         self.task: asyncio.Task[None] | None = None
         self.remember_seconds = remember_seconds
-        self.recent: dict[str, float] = {}  # call id → when its notice came, oldest first
+        # call id → when its notice came, oldest first. An OrderedDict: a plain dict's first key, after
+        # many deletions at its front, is found by walking past every deleted slot (7 % of the API's CPU
+        # in a map of 10,000).
+        self.recent: OrderedDict[str, float] = OrderedDict()
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._listen(), name="completion-waiter")
@@ -182,7 +186,7 @@ class CompletionWaiter:
         now = time.monotonic()
         self.recent[call_id] = now
         while len(self.recent) > MAX_RECENT or next(iter(self.recent.values())) < now - self.remember_seconds:
-            del self.recent[next(iter(self.recent))]
+            self.recent.popitem(last=False)
         for future in self.waiting.pop(call_id, ()):
             if not future.done():
                 future.set_result(call)
