@@ -32,15 +32,13 @@ GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on e
 SHORT_POLL_SECONDS = 1.0
 
 
-def may_poll_short(
-    commands_came: bool, since_full_poll: float, reports: list[ContainerReport], warmth_changed: bool
-) -> bool:
+def may_poll_short(commands_came: bool, since_full_poll: float, reports: list[ContainerReport]) -> bool:
     """Whether the next poll can be a short one: right after a poll that brought commands, soon after
-    the last full poll, with no exit to report and no change in what is warm here."""
+    the last full poll, with no exit to report. What is warm here (a placement hint) waits for the
+    next full poll."""
     return (
         commands_came
         and since_full_poll < SHORT_POLL_SECONDS
-        and not warmth_changed
         and not any(isinstance(report.exit_reason, str) for report in reports)
     )
 
@@ -94,9 +92,7 @@ class NodeLoop:
         reports, running = self._reports()
         wait = 0 if stop.is_set() else self.poll_wait_seconds
         sent = time.monotonic()
-        full = stop.is_set() or not may_poll_short(
-            self.commands_came, sent - self.full_poll_at, reports, self._warmth() != self.reported_warmth
-        )
+        full = stop.is_set() or not may_poll_short(self.commands_came, sent - self.full_poll_at, reports)
         try:
             work = await self.api.poll(
                 self.node_id,
@@ -145,16 +141,12 @@ class NodeLoop:
             for g in loads
         ]
 
-    def _warmth(self) -> tuple[list[str], list[str]]:
-        """Built environments and the functions with a warm zygote here."""
-        return (
+    def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
+        """Built environments and warm zygotes, sent only when they changed since the last full poll."""
+        warmth = (
             sorted(self.kit.environments.built_keys()),
             sorted({key.partition("@")[0] for key in self.kit.zygotes.warm_keys()}),
         )
-
-    def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
-        """What is warm here, sent only when it changed since the last poll that sent it."""
-        warmth = self._warmth()
         if warmth == self.reported_warmth:
             return None
         self.reported_warmth = warmth

@@ -68,7 +68,7 @@ class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # False for a short poll: it asks only for start and stop commands and abandoned calls, in one
     # statement, and leaves the heartbeat, the reports, the leases and build claims to the next full
     # poll. An agent sends one right after commands came, while its last full poll is recent and it
-    # has nothing new to report, so that the containers it starts do not share the CPU with a full one.
+    # has no exit to report, so that the containers it starts do not share the CPU with a full one.
     full: bool = True
 
 

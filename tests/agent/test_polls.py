@@ -12,16 +12,15 @@ EXITED = ContainerReport(container_id="ctr_b", state=ContainerState.EXITED, exit
 
 
 @pytest.mark.parametrize(
-    ("commands_came", "since_full", "reports", "warmth_changed", "short"),
+    ("commands_came", "since_full", "reports", "short"),
     [
-        (True, 0.2, [STARTING], False, True),  # right after a start: only commands are wanted
-        (False, 0.2, [STARTING], False, False),  # the last poll waited out: heartbeat time
-        (True, SHORT_POLL_SECONDS, [STARTING], False, False),  # the last full poll is not recent
-        (True, 0.2, [STARTING, EXITED], False, False),  # an exit to report
-        (True, 0.2, [], True, False),  # what is warm here changed
+        (True, 0.2, [STARTING], True),  # right after a start: only commands are wanted
+        (False, 0.2, [STARTING], False),  # the last poll waited out: heartbeat time
+        (True, SHORT_POLL_SECONDS, [STARTING], False),  # the last full poll is not recent
+        (True, 0.2, [STARTING, EXITED], False),  # an exit to report
     ],
 )
-def test_a_poll_is_short_only_right_after_commands_with_nothing_new_to_report(
-    commands_came: bool, since_full: float, reports: list[ContainerReport], warmth_changed: bool, short: bool
+def test_a_poll_is_short_only_right_after_commands_with_no_exit_to_report(
+    commands_came: bool, since_full: float, reports: list[ContainerReport], short: bool
 ) -> None:
-    assert may_poll_short(commands_came, since_full, reports, warmth_changed) is short
+    assert may_poll_short(commands_came, since_full, reports) is short
