@@ -53,9 +53,9 @@ RETURNING {CALL_COLUMNS}
 INSERT_BATCH = f"""
 INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_name, version, status, attempt,
                    max_attempts, timeout_seconds, input, input_type, batch_id, batch_index, created_at, published_at)
-SELECT u.id, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, decode(u.input, 'base64'), $10, $11, u.position - 1,
+SELECT u.id, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, decode(u.input, 'base64'), $11, $12, u.position - 1,
        now(), now()
-FROM unnest($1::text[], $12::text[]) WITH ORDINALITY AS u(id, input, position)
+FROM unnest($1::text[], $10::text[]) WITH ORDINALITY AS u(id, input, position)
 """
 
 
@@ -72,20 +72,9 @@ async def insert_batch(
     batch_id: str,
 ) -> None:
     """A map's calls, queued, in the transaction `connection` is in."""
+    inputs = [base64.b64encode(payload).decode() for payload in payloads]
     await connection.execute(
-        INSERT_BATCH,
-        ids,
-        workspace_id,
-        fn.app_id,
-        fn.function_id,
-        fn.app_name,
-        fn.name,
-        fn.version,
-        max_attempts,
-        timeout_seconds,
-        input_type,
-        batch_id,
-        [base64.b64encode(payload).decode() for payload in payloads],
+        INSERT_BATCH, *_new_call(ids, workspace_id, fn, max_attempts, timeout_seconds, inputs, input_type), batch_id
     )
 
 
@@ -292,15 +281,16 @@ def dsn_of(database_url: str) -> str:
 
 
 def _new_call(
-    call_id: str,
+    call_id: str | list[str],
     workspace_id: str,
     fn: FunctionRef,
     max_attempts: int,
     timeout_seconds: int,
-    payload: bytes,
+    payload: bytes | list[str],
     input_type: str,
 ) -> tuple[Any, ...]:
-    """INSERT's and INSERT_CLAIMED's parameters $1-$11, in their order."""
+    """INSERT's and INSERT_CLAIMED's parameters $1-$11, in their order; INSERT_BATCH's too, with the ids
+    and the inputs (in base64) as arrays."""
     return (
         call_id,
         workspace_id,
