@@ -225,9 +225,7 @@ def _snapshots(cluster: Cluster, functions: Mapping[str, FunctionRow]) -> dict[s
 def _snapshot(
     node: NodeRow, used_cpu: Mapping[str, float], used_memory: Mapping[str, int], used_gpus: Mapping[str, Counter[str]]
 ) -> NodeSnapshot:
-    gpus: dict[str, int] = defaultdict(int)
-    for gpu in node.gpus:
-        gpus[gpu["model"]] += 1
+    gpus = Counter(str(gpu["model"]) for gpu in node.gpus)
     used = used_gpus.get(node.id, Counter())
     return NodeSnapshot(
         id=node.id,

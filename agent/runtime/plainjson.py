@@ -13,7 +13,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~15 ms per cold start: see frames.py
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict
+    from typing import Any, Callable
 
 WHITESPACE = " \t\n\r"
 CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
@@ -28,7 +28,6 @@ class _Options:
     parse_float = float
     parse_int = int
     parse_constant = CONSTANTS.__getitem__
-    memo: Dict[str, Any] = {}
 
 
 def _refuse(value: Any) -> Any:

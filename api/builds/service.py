@@ -125,29 +125,20 @@ class BuildService:
             "finished_at": func.now(),
         }
         build = EnvironmentBuild
+        of_this_build = (
+            build.workspace_id == workspace_id,
+            build.function_id == report.function_id,
+            build.node_id == report.node_id,
+        )
         requested = await self.session.scalar(
-            update(build)
-            .where(
-                build.workspace_id == workspace_id,
-                build.function_id == report.function_id,
-                build.node_id == report.node_id,
-                build.state.in_(sources_of(state)),
-            )
-            .values(ended)
-            .returning(build.id)
+            update(build).where(*of_this_build, build.state.in_(sources_of(state))).values(ended).returning(build.id)
         )
         if requested is None:
             # The request ended already, reported by the node while it waited for this very build: the
             # container's report completes that row with the build's own figures, and adds none.
             requested = await self.session.scalar(
                 update(build)
-                .where(
-                    build.workspace_id == workspace_id,
-                    build.function_id == report.function_id,
-                    build.node_id == report.node_id,
-                    build.requested,
-                    build.state == state.value,
-                )
+                .where(*of_this_build, build.requested, build.state == state.value)
                 .values(seconds=report.seconds, log=ended["log"])
                 .returning(build.id)
             )
