@@ -5,6 +5,7 @@ Ids sort by creation time, which cursor pagination relies on.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import time
@@ -14,14 +15,16 @@ _BODY_LEN = 26
 ID_PATTERN = re.compile(r"^[a-z]{2,8}_[0-9a-hjkmnp-tv-z]{26}$")
 
 
+# RFC 4648's base32 digits, in order, to ours: the standard encoder (C) does the arithmetic.
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+
+
 def new_id(prefix: str) -> str:
     """48 bits of milliseconds then 80 random bits, as 26 base32 digits."""
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(_BODY_LEN):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    stamp = (time.time_ns() // 1_000_000).to_bytes(6, "big")
+    # 128 bits after 32 zero bits: 160 bits encode to 32 digits, of which the last 26 are the value's.
+    digits = base64.b32encode(bytes(4) + stamp + os.urandom(10)).translate(_FROM_RFC4648)
+    return f"{prefix}_{digits[-_BODY_LEN:].decode()}"
 
 
 def is_valid_id(value: str, prefix: str) -> bool:

@@ -17,9 +17,9 @@ first, and its future will say what came of that.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from api.calls.store import Claimed
@@ -41,6 +41,7 @@ class ParkedPop:
 
     popping: asyncio.Future[Any]
     take: int
+    unused: Callable[[], Coroutine[Any, Any, None]]  # runs if the pop ends while parked
     taken_up: bool = False
 
 
@@ -48,6 +49,10 @@ class IdleSlots:
     def __init__(self) -> None:
         self._waiting: dict[str, list[IdleSlot]] = {}  # function id → slots, longest waiting first
         self._parked: dict[str, list[ParkedPop]] = {}  # container id → its slots' waiting pops
+        # Pops that carry our done callback. A warm slot parks the same pop again after every call:
+        # one callback per pop, not one per parking, or a pop of a busy slot would gather thousands,
+        # each one making `asyncio.wait` on it slower, all run at once when it ends.
+        self._watched: set[asyncio.Future[Any]] = set()
         self._background: set[asyncio.Future[None]] = set()
 
     def park(
@@ -59,21 +64,22 @@ class IdleSlots:
     ) -> None:
         """Keeps a pending pop for the container's next ask; `unused` runs if it ends first (the slot
         is busy: what it popped must go back for others)."""
-        parked = ParkedPop(popping, take)
-        self._parked.setdefault(container_id, []).append(parked)
+        self._parked.setdefault(container_id, []).append(ParkedPop(popping, take, unused))
+        if popping not in self._watched:
+            self._watched.add(popping)
+            popping.add_done_callback(partial(self._pop_ended, container_id))
 
-        def ended(_: asyncio.Future[Any]) -> None:
-            waiting = self._parked.get(container_id, [])
-            with contextlib.suppress(ValueError):
-                waiting.remove(parked)
-            if not waiting:
-                self._parked.pop(container_id, None)
-            if parked.taken_up or popping.cancelled():
-                return
-            if popping.exception() is None:
-                self.keep(asyncio.ensure_future(unused()))
-
-        popping.add_done_callback(ended)
+    def _pop_ended(self, container_id: str, popping: asyncio.Future[Any]) -> None:
+        self._watched.discard(popping)
+        waiting = self._parked.get(container_id, [])
+        parked = next((p for p in waiting if p.popping is popping), None)
+        if parked is None:  # an ask has taken it up: what it popped is that ask's
+            return
+        waiting.remove(parked)
+        if not waiting:
+            del self._parked[container_id]
+        if not popping.cancelled() and popping.exception() is None:
+            self.keep(asyncio.ensure_future(parked.unused()))
 
     def unpark(self, container_id: str, take: int) -> asyncio.Future[Any] | None:
         """A pop of the container still waiting, parked by an earlier ask for as many values."""

@@ -284,3 +284,55 @@ async def test_the_next_ask_takes_up_the_parked_pop(
     assert parked.taken_up and not parked.popping.done() and not slots._parked
     third = (await invoke(client, tenant)).json()
     assert (await asyncio.wait_for(asking, 5))["input"]["call_id"] == third["id"]
+
+
+class CountingFuture(asyncio.Future[Any]):
+    """A future that counts the done callbacks put on it."""
+
+    added = 0
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        self.added += 1
+        super().add_done_callback(fn, context=context)
+
+
+async def test_a_pop_parked_after_every_call_carries_one_callback() -> None:
+    """A warm slot parks its one pop again after each call: a callback per parking would pile up on
+    the pop for as long as it waits, slowing every wait on it and all running when it ends."""
+    slots = IdleSlots()
+    popping = CountingFuture()
+    unused_runs: list[int] = []
+
+    def unused(i: int) -> Any:
+        async def put_back() -> None:
+            unused_runs.append(i)
+
+        return put_back
+
+    for i in range(1000):
+        slots.park("ctr_a", 1, popping, unused(i))
+        assert slots.unpark("ctr_a", 1) is popping
+    slots.park("ctr_a", 1, popping, unused(1000))
+    assert popping.added == 1
+
+    popping.set_result(("queue", [b"call_x"]))  # ends while parked: only the last parking puts back
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert unused_runs == [1000] and not slots._parked
+
+
+async def test_a_pop_that_ends_while_taken_up_is_left_to_its_ask() -> None:
+    slots = IdleSlots()
+    popping: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    runs: list[str] = []
+
+    async def put_back() -> None:
+        runs.append("put back")
+
+    slots.park("ctr_a", 1, popping, put_back)
+    assert slots.unpark("ctr_a", 1) is popping
+    popping.set_result(("queue", [b"call_x"]))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert runs == [] and not slots._parked
+    assert slots.unpark("ctr_a", 1) is None
