@@ -357,6 +357,9 @@ class Container:
 
     async def _take_slot(self, input_id: str) -> bool:
         """Wait for a free slot; False when the input was cancelled while it waited."""
+        if not self._slots.locked():  # free and nobody waiting: taken at once, with nothing to wait for
+            await self._slots.acquire()
+            return True
         cancelled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queued[input_id] = cancelled
         acquire = asyncio.ensure_future(self._acquire_slot())

@@ -66,6 +66,7 @@ class Dispatcher:
     def __init__(self, redis: aioredis.Redis, blocking: aioredis.Redis | None = None) -> None:
         self.redis = redis
         self.blocking = blocking or redis
+        self._notifying: set[asyncio.Future[None]] = set()  # held until sent: the loop keeps weak references
 
     async def publish(self, function_id: str, call_ids: Iterable[str]) -> None:
         """Queue calls for their function's containers, and wake the scheduler unless slots that were
@@ -133,11 +134,22 @@ class Dispatcher:
             await pipe.execute()
 
     async def notify_done(self, call_ids: Iterable[str]) -> None:
+        ids = list(call_ids)
         with contextlib.suppress(RedisError, OSError):
+            if len(ids) == 1:  # the usual case, without a pipeline's own cost
+                await self.redis.publish(DONE_CHANNEL, ids[0])
+                return
             async with self.redis.pipeline(transaction=False) as pipe:
-                for call_id in call_ids:
+                for call_id in ids:
                     pipe.publish(DONE_CHANNEL, call_id)
                 await pipe.execute()
+
+    def notify_done_soon(self, call_ids: Iterable[str]) -> None:
+        """`notify_done` beside the caller, which goes on at once: for a process that has answered its own
+        waiters already (`CompletionWaiter.settle`), so that the notice for other processes is not in their way."""
+        task = asyncio.ensure_future(self.notify_done(list(call_ids)))
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
 
 
 class CompletionWaiter:

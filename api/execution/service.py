@@ -267,7 +267,7 @@ class ExecutionService:
             )
             accepted: bool | None = ended is not None
             if ended is not None:
-                await self._ended([ended])
+                self._ended([ended])
         else:
             accepted = await self._record_all(principal, outcomes) if outcomes else None
             slot = await self.store.slot_idle(workspace_id, container_id, body.cold_start_ms)
@@ -292,7 +292,7 @@ class ExecutionService:
         if plain:
             successes = [(o.call_id, o.lease_token, plain[o.call_id]) for o in outcomes if o.call_id in plain]
             ended = await self.store.succeed_many(principal.workspace_id, successes)
-            await self._ended(ended)
+            self._ended(ended)
         accepted = {call.id for call in ended}
         for outcome in outcomes:
             if outcome.call_id not in plain:
@@ -310,11 +310,11 @@ class ExecutionService:
         result = stored_result(outcome)
         return result if len(result.value) <= self.max_result_bytes else None
 
-    async def _ended(self, calls: list[Call]) -> None:
+    def _ended(self, calls: list[Call]) -> None:
         if self.waiter is not None:
             for call in calls:
                 self.waiter.settle(call)  # requests here waiting for it answer now; others hear from Redis
-        await self.dispatcher.notify_done([call.id for call in calls])
+        self.dispatcher.notify_done_soon([call.id for call in calls])
 
     async def _record_outcome(self, principal: Principal, outcome: CallOutcome) -> tuple[bool, bool]:
         """(accepted, terminal). A plain success is one statement; anything else takes the recorder's way."""

@@ -90,3 +90,25 @@ async def test_a_notice_is_remembered_for_a_late_watcher_and_then_forgotten(sett
     finally:
         await waiter.stop()
         await redis.aclose()
+
+
+@pytest.mark.parametrize("count", [1, 3])
+async def test_notices_sent_beside_the_caller_reach_other_processes(settings: Settings, count: int) -> None:
+    """`notify_done_soon` returns at once; its notices (one, or several in one pipeline) still arrive."""
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    elsewhere = CompletionWaiter(redis)  # another API process's waiter
+    elsewhere.start()
+    ids = [f"call_{uuid.uuid4().hex}" for _ in range(count)]
+    try:
+        await asyncio.sleep(0.1)  # subscribed
+        with elsewhere.watching_any(ids[-1:]) as done:
+            Dispatcher(redis).notify_done_soon(ids)
+            assert await asyncio.wait_for(done, 2) is None  # heard through Redis
+        for _ in range(100):
+            if all(call_id in elsewhere.recent for call_id in ids):
+                break
+            await asyncio.sleep(0.01)
+        assert all(call_id in elsewhere.recent for call_id in ids)
+    finally:
+        await elsewhere.stop()
+        await redis.aclose()
