@@ -42,7 +42,6 @@ class ParkedPop:
     popping: asyncio.Future[Any]
     take: int
     unused: Callable[[], Coroutine[Any, Any, None]]  # runs if the pop ends while parked
-    taken_up: bool = False
 
 
 class IdleSlots:
@@ -85,7 +84,6 @@ class IdleSlots:
         """A pop of the container still waiting, parked by an earlier ask for as many values."""
         for parked in self._parked.get(container_id, ()):
             if parked.take == take and not parked.popping.done():
-                parked.taken_up = True
                 self._parked[container_id].remove(parked)
                 if not self._parked[container_id]:
                     del self._parked[container_id]
