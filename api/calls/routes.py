@@ -133,7 +133,7 @@ class InvokeController(Controller):
         "cannot carry comes back pickled, in `result_b64` with its `result_type`.",
         status_code=200,
         operation_class=CallInputOperation,
-        responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404, 413, 422, 429)},
+        responses={**PENDING_RESPONSE, **problem_responses(400, 401, 403, 404, 409, 413, 422, 429)},
     )
     async def create_call(
         self,

@@ -22,13 +22,14 @@ from api.calls.retries import max_attempts
 from api.calls.schemas import CallError, CallInput, CallOut, MapInput, PayloadType, PickledInput
 from api.calls.states import TERMINAL, CallStatus, sources_of
 from api.calls.store import CallStore, Claimed, FunctionRef, insert_batch
-from api.errors import NotFound, PayloadTooLarge, Unprocessable
+from api.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from api.idempotency.service import IdempotencyService, request_digest
 from api.ids import is_valid_id, new_id
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "call"
 BATCH_PREFIX = "map"
+STALE_ROUTE_TRIES = 3  # a submit resolves its route again after a deploy, a rollback or a stop; this many times
 JSON, PICKLE = PayloadType.JSON.value, PayloadType.PICKLE.value
 # After the first of many calls ends, how long a wait for many gathers more before answering.
 MANY_LINGER_SECONDS = 0.02
@@ -146,36 +147,69 @@ class CallService:
             if not fresh:
                 return call
         else:
-            # The common case: one statement to resolve, one to insert, each its own round trip.
-            fn = await self.store.resolve(workspace_id, app, function, version)
-            if fn is None:
-                async with self.sessionmaker() as session:
-                    await self.resolve(session, workspace_id, app, function, version)  # raises, saying what is missing
-                raise NotFound(f"function {function[:64]!r} not found in app {app[:64]!r}")
-            await self._check_backlog(fn.name, fn.function_id, fn.spec)
-            await self.quota.admit(self.store.count_active, workspace_id)
-            slot = self.idle_slots.take(fn.function_id) if self.idle_slots is not None else None
-            if slot is not None:
-                # Shielded: once the slot is taken, it hears what came of it even if this request goes away.
-                call = await asyncio.shield(self._insert_for(slot, workspace_id, fn, payload, input_type))
-                if call.status == CallStatus.RUNNING.value:
-                    return call  # already the slot's: nothing to queue
-            else:
-                call = await self.store.insert(
-                    new_id(ID_PREFIX), workspace_id, fn, **self._limits(fn.spec), payload=payload, input_type=input_type
-                )
-            function_id = fn.function_id
+            call = await self._submit_by_route(workspace_id, app, function, version, payload, input_type)
+            if call.status == CallStatus.RUNNING.value:
+                return call  # already a slot's: nothing to queue
+            function_id = call.function_id
         # Committed before we publish or answer: an accepted call is never lost.
         if not await self.dispatcher.try_publish(function_id, [call.id]):
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(update(Call).where(Call.id == call.id).values(published_at=None))
         return call
 
-    async def _insert_for(
-        self, slot: IdleSlot, workspace_id: str, fn: FunctionRef, payload: bytes, input_type: str
+    async def _submit_by_route(
+        self, workspace_id: str, app: str, function: str, version: int | None, payload: bytes, input_type: str
     ) -> Call:
+        """The common case: the function from this process's cache, and one statement that inserts the call
+        (claimed by an idle slot here when there is one) and checks that the function is still current."""
+        route = (workspace_id, app, function, version)
+        fn = await self._resolve_route(*route)
+        await self.quota.admit(self.store.count_active, workspace_id)
+        for _ in range(STALE_ROUTE_TRIES):
+            call = await self._insert_new(workspace_id, fn, payload, input_type, pinned=version is not None)
+            if call is not None:
+                return call
+            self.store.forget(*route)  # a deploy, a rollback or a stop since `fn` was resolved
+            fn = await self._resolve_route(*route)
+        raise Conflict(
+            f"app {app[:64]!r} changed version {STALE_ROUTE_TRIES} times while this call was submitted; submit it again"
+        )
+
+    async def _resolve_route(self, workspace_id: str, app: str, function: str, version: int | None) -> FunctionRef:
+        """The function the route names, its backlog checked; raises NotFound, saying what is missing."""
+        fn = await self.store.resolve(workspace_id, app, function, version)
+        if fn is None:
+            async with self.sessionmaker() as session:
+                await self.resolve(session, workspace_id, app, function, version)  # raises, saying what is missing
+            raise NotFound(f"function {function[:64]!r} not found in app {app[:64]!r}")
+        await self._check_backlog(fn.name, fn.function_id, fn.spec)
+        return fn
+
+    async def _insert_new(
+        self, workspace_id: str, fn: FunctionRef, payload: bytes, input_type: str, *, pinned: bool
+    ) -> Call | None:
+        """A new call, claimed at once by an idle slot of this process when there is one, else queued; None
+        when `fn` is no longer the function its route names."""
+        slot = self.idle_slots.take(fn.function_id) if self.idle_slots is not None else None
+        if slot is not None:
+            # Shielded: once the slot is taken, it hears what came of it even if this request goes away.
+            return await asyncio.shield(self._insert_for(slot, workspace_id, fn, payload, input_type, pinned))
+        return await self.store.insert(
+            new_id(ID_PREFIX),
+            workspace_id,
+            fn,
+            **self._limits(fn.spec),
+            payload=payload,
+            input_type=input_type,
+            pinned=pinned,
+        )
+
+    async def _insert_for(
+        self, slot: IdleSlot, workspace_id: str, fn: FunctionRef, payload: bytes, input_type: str, pinned: bool
+    ) -> Call | None:
         """A new call, claimed at once by an idle slot of this process; queued when the slot's container no
-        longer takes calls. The slot is handed the call, or given back, whatever happens here."""
+        longer takes calls; None when `fn` is no longer what its route names. The slot is handed the call, or
+        given back, whatever happens here."""
         assert self.idle_slots is not None
         lease_token = new_id("lease")
         try:
@@ -190,11 +224,12 @@ class CallService:
                 lease_token=lease_token,
                 lease_seconds=slot.lease_seconds,
                 cold_start_ms=slot.cold_start_ms,
+                pinned=pinned,
             )
         except BaseException:
             self.idle_slots.give_back(slot)
             raise
-        if call.status == CallStatus.RUNNING.value:
+        if call is not None and call.status == CallStatus.RUNNING.value:
             claimed = Claimed(call.id, lease_token, call.attempt, call.timeout_seconds, call.input_type, call.input)
             self.idle_slots.hand(slot, claimed)
         else:

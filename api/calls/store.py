@@ -40,10 +40,21 @@ WHERE a.workspace_id = $1 AND a.name = $2 AND f.name = $3 AND f.version = coales
   AND a.current_version IS NOT NULL
 """
 
+# A submit's function comes from a cache (`ResolvedFunctions`): its insert checks that the app still
+# takes calls and, unless the caller pinned the version ($12), that it is still the current one. When
+# either has changed since (a deploy, a rollback, a stop) nothing is inserted, no row comes back, and the
+# caller resolves the function again. This is a primary-key lookup beside the insert, where resolving
+# each call was a statement and a round trip of its own.
+LIVE = """EXISTS (
+    SELECT 1 FROM apps
+    WHERE id = $3::varchar AND current_version IS NOT NULL AND ($12::bool OR current_version = $7::int)
+)"""
+
 INSERT = f"""
 INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_name, version, status, attempt,
                    max_attempts, timeout_seconds, input, input_type, created_at, published_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, $10, $11, now(), now())
+SELECT $1, $2, $3, $4, $5, $6, $7, '{QUEUED}', 0, $8, $9, $10, $11, now(), now()
+WHERE {LIVE}
 RETURNING {CALL_COLUMNS}
 """
 
@@ -80,11 +91,12 @@ async def insert_batch(
 
 # A new call and its claim by an idle slot of this process, in one statement: queued and claimed at
 # once, with the same lease, counters and cold-start marks as CLAIM_MANY gives a call's first attempt.
-# When the container no longer takes calls (it is stopping or gone) the call is inserted queued.
+# When the container no longer takes calls (it is stopping or gone) the call is inserted queued; when
+# the function is no longer the one the route names (LIVE), nothing is inserted and no slot is taken.
 INSERT_CLAIMED = f"""
 WITH slot AS (
     UPDATE containers SET busy = busy + 1, idle_since = NULL
-    WHERE id = $12 AND function_id = $4 AND state = '{READY}'
+    WHERE id = $13 AND function_id = $4 AND state = '{READY}' AND {LIVE}
     RETURNING id, node_id
 )
 INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_name, version, status, attempt,
@@ -93,13 +105,14 @@ INSERT INTO calls (id, workspace_id, app_id, function_id, app_name, function_nam
 SELECT $1, $2, $3, $4, $5, $6, $7,
        CASE WHEN slot.id IS NULL THEN '{QUEUED}' ELSE '{RUNNING}' END, CASE WHEN slot.id IS NULL THEN 0 ELSE 1 END,
        $8, $9, $10, $11, now(), now(),
-       CASE WHEN slot.id IS NOT NULL THEN $13 END,
-       CASE WHEN slot.id IS NOT NULL THEN now() + make_interval(secs => $14) END,
+       CASE WHEN slot.id IS NOT NULL THEN $14 END,
+       CASE WHEN slot.id IS NOT NULL THEN now() + make_interval(secs => $15) END,
        slot.node_id, slot.id,
        CASE WHEN slot.id IS NOT NULL THEN now() END,
-       CASE WHEN slot.id IS NOT NULL THEN $15::float8 IS NOT NULL END,
-       CASE WHEN slot.id IS NOT NULL THEN $15::float8 END
+       CASE WHEN slot.id IS NOT NULL THEN $16::float8 IS NOT NULL END,
+       CASE WHEN slot.id IS NOT NULL THEN $16::float8 END
 FROM (SELECT 1) one LEFT JOIN slot ON true
+WHERE {LIVE}
 RETURNING {CALL_COLUMNS}
 """
 
@@ -233,6 +246,34 @@ class FunctionRef(NamedTuple):
     spec: dict[str, Any]
 
 
+RouteKey = tuple[str, str, str, int | None]  # workspace, app, function, pinned version
+
+
+class ResolvedFunctions:
+    """The functions submits resolved lately, by route: a deploy, a rollback or a stop makes an entry stale,
+    which the insert that uses it finds (LIVE) and the submit then drops. Holds up to `size` routes; a
+    full cache drops its oldest entry."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._refs: dict[RouteKey, FunctionRef] = {}
+
+    def get(self, key: RouteKey) -> FunctionRef | None:
+        return self._refs.get(key)
+
+    def put(self, key: RouteKey, fn: FunctionRef) -> FunctionRef:
+        if len(self._refs) >= self.size and key not in self._refs:
+            del self._refs[next(iter(self._refs))]
+        self._refs[key] = fn
+        return fn
+
+    def forget(self, key: RouteKey) -> None:
+        self._refs.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
 class Claimed(NamedTuple):
     id: str
     lease_token: str
@@ -327,6 +368,7 @@ class CallStore:
         self.timeout = timeout
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self.functions = ResolvedFunctions()
 
     async def pool(self) -> asyncpg.Pool:
         """The pool, for the request path's other single statements (checking a bearer token)."""
@@ -353,8 +395,20 @@ class CallStore:
             await pool.close()
 
     async def resolve(self, workspace_id: str, app: str, function: str, version: int | None) -> FunctionRef | None:
-        row = await (await self._connected()).fetchrow(RESOLVE, workspace_id, app, function, version)
-        return FunctionRef(*row) if row is not None else None
+        """The function the route names, from this process's cache when it has it (the inserts check that
+        it still is); None when there is none."""
+        key = (workspace_id, app, function, version)
+        fn = self.functions.get(key)
+        if fn is None:
+            row = await (await self._connected()).fetchrow(RESOLVE, workspace_id, app, function, version)
+            if row is None:
+                return None
+            fn = self.functions.put(key, FunctionRef(*row))
+        return fn
+
+    def forget(self, workspace_id: str, app: str, function: str, version: int | None) -> None:
+        """Drops what `resolve` cached for this route: an insert found it is no longer what the route names."""
+        self.functions.forget((workspace_id, app, function, version))
 
     async def insert(
         self,
@@ -366,11 +420,13 @@ class CallStore:
         timeout_seconds: int,
         payload: bytes,
         input_type: str,
-    ) -> Call:
+        pinned: bool,
+    ) -> Call | None:
+        """A new queued call; None when `fn` is no longer the function the route names (see LIVE): `pinned`
+        when the caller named the version."""
         values = _new_call(call_id, workspace_id, fn, max_attempts, timeout_seconds, payload, input_type)
-        row = await (await self._connected()).fetchrow(INSERT, *values)
-        assert row is not None
-        return as_call(row)
+        row = await (await self._connected()).fetchrow(INSERT, *values, pinned)
+        return as_call(row) if row is not None else None
 
     async def insert_claimed(
         self,
@@ -386,15 +442,15 @@ class CallStore:
         lease_token: str,
         lease_seconds: float,
         cold_start_ms: float | None,
-    ) -> Call:
+        pinned: bool,
+    ) -> Call | None:
         """A new call, claimed for the container's slot when the container still takes calls (then it is
-        `running`), else queued."""
+        `running`), else queued; None, as `insert`, when `fn` is no longer what the route names."""
         values = _new_call(call_id, workspace_id, fn, max_attempts, timeout_seconds, payload, input_type)
         row = await (await self._connected()).fetchrow(
-            INSERT_CLAIMED, *values, container_id, lease_token, lease_seconds, cold_start_ms
+            INSERT_CLAIMED, *values, pinned, container_id, lease_token, lease_seconds, cold_start_ms
         )
-        assert row is not None
-        return as_call(row)
+        return as_call(row) if row is not None else None
 
     async def read(self, workspace_id: str, call_id: str) -> Call | None:
         row = await (await self._connected()).fetchrow(READ, call_id, workspace_id)

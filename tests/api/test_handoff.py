@@ -219,8 +219,8 @@ async def test_a_slot_taken_while_its_pop_returned_keeps_the_handed_call_and_put
 
     calls = provide_calls(app.state)
     fn = await app.state.store.resolve(tenant.workspace_id, "greeter", "hello", None)
-    handed = await calls._insert_for(reserved, tenant.workspace_id, fn, b'{"args":[],"kwargs":{}}', JSON)
-    assert handed.status == "running"
+    handed = await calls._insert_for(reserved, tenant.workspace_id, fn, b'{"args":[],"kwargs":{}}', JSON, False)
+    assert handed is not None and handed.status == "running"
     answer = await asyncio.wait_for(asking, 5)
     assert answer["input"]["call_id"] == handed.id
     for _ in range(500):
