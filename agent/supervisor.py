@@ -87,6 +87,7 @@ class ContainerSupervisor:
         self.received = time.monotonic()  # a cold start counts from here
         self.container: Container | None = None
         self.start_error: CallError | None = None
+        self.start_outcome = Outcome.FAILED  # what a call taken after a failed start gets, with start_error
         self.running: dict[str, Running] = {}
         self.queued: dict[str, Running] = {}  # taken with the input running, waiting their turn
         self.seconds_per_input: float | None = None  # a moving average of run times
@@ -134,6 +135,15 @@ class ContainerSupervisor:
         except (BundleError, EnvironmentUnavailable, ContainerStartError) as exc:
             self.start_error = _start_error(exc)
             log.warning("container failed to start", extra={"container": self.id, "error": str(exc)[:500]})
+        except Exception as exc:
+            # Not the function's doing but this node's or the agent's (the API out of reach mid-fetch, a
+            # damaged cache, a bug): the container fails to start all the same, its calls hear why and run
+            # again while attempts remain, and its exit is reported so that another can be started.
+            self.start_error = CallError(
+                type_="AgentError", message=f"the node's agent could not start the container: {exc!r}"[:4000]
+            )
+            self.start_outcome = Outcome.CRASHED
+            log.exception("container failed to start", extra={"container": self.id})
         except BaseException:
             opening.cancel()
             await first.close()
@@ -265,7 +275,7 @@ class ContainerSupervisor:
         try:
             if self.container is None:
                 assert self.start_error is not None
-                return _call_outcome(item, Outcome.FAILED, error=self.start_error)
+                return _call_outcome(item, self.start_outcome, error=self.start_error)
             begun = time.monotonic()
             done = await self.container.run(_container_input(item), timeout_s=item.timeout_seconds)
             took = time.monotonic() - begun
@@ -276,7 +286,11 @@ class ContainerSupervisor:
             self.running.pop(item.call_id, None)
 
     def _dead(self) -> bool:
-        return self.container is not None and self.container.exit_status is not None
+        """The container exited, or never started for the agent's own reasons (then it answers one
+        call and goes, so that a start of its own may do better)."""
+        if self.container is None:
+            return self.start_outcome is Outcome.CRASHED
+        return self.container.exit_status is not None
 
     async def _report_out_of_band(self, outcomes: list[CallOutcome]) -> None:
         with contextlib.suppress(Unreachable, Refused):

@@ -1,7 +1,8 @@
 """Faults from the test plan with real processes: poison calls (T13), an agent killed mid-call (T1),
 a daemon that tries to outlive its agent (T2), a partition longer than the lease (T4) and short ones
-(T5), an API killed during a waiting call (T9), an agent stopped with SIGTERM (T14), and cancelling
-a running call. T13 and T1 are repeated nightly (tests/scale.py)."""
+(T5), an API killed during a waiting call (T9), an agent stopped with SIGTERM (T14), cancelling
+a running call, and a container the agent fails to start for reasons of its own. T13 and T1 are
+repeated nightly (tests/scale.py)."""
 
 from __future__ import annotations
 
@@ -385,3 +386,26 @@ def test_a_draining_agent_keeps_its_calls_leases_and_kills_a_call_cancelled_mean
         stopped_at = time.monotonic()
         assert other.popen.wait(30) == 0, other.output()[-2000:]
         assert time.monotonic() - stopped_at < 20, "the cancelled call ran on through the drain"
+
+
+def test_a_container_the_agent_fails_to_start_for_its_own_reasons_fails_its_calls_and_is_replaced(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A fault of the node rather than the function (here a damaged bundle cache: a file where the
+    unpacked bundle belongs) fails the container's start: its call is retried as a crash, then fails
+    naming the agent's error, and the node reports the exit, so the next start, once the cache is
+    repaired, is not blocked by a container left starting forever."""
+    with cluster.http() as http:
+        digest = str(deploy(http, "damaged", {"app.py": POISON}, POISON_MANIFEST)["bundle_digest"])
+        for name in cluster.agents:
+            (tmp_path / name / "bundles" / digest).write_text("not a bundle")
+        result = call(http, "damaged", "ok", wait=60).json()
+        assert result["status"] == "failed", result
+        assert result["error"]["type"] == "AgentError", result["error"]
+        assert "could not start the container" in result["error"]["message"], result["error"]
+        assert result["attempt"] == result["max_attempts"] == 2, result
+
+        for name in cluster.agents:
+            (tmp_path / name / "bundles" / digest).unlink()
+        healthy = call(http, "damaged", "ok", wait=60).json()
+        assert healthy["status"] == "succeeded" and healthy["result"] == "fine", healthy["error"]
