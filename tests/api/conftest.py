@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.db import create_sessionmaker
 from api.settings import Settings
 from scheduler.loop import Scheduler
+from scheduler.reconcile import mark_redis_known
 from tests.api.test_nodes import REGISTRATION
 from tests.conftest import Tenant, clear_leader_lease
 
@@ -117,5 +118,9 @@ async def agent(client: httpx.AsyncClient, tenant: Tenant) -> ScriptedAgent:
 async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
     await clear_leader_lease(engine)
     redis = aioredis.Redis.from_url(settings.redis_url)
-    yield Scheduler(settings, create_sessionmaker(engine), redis)
+    scheduler = Scheduler(settings, create_sessionmaker(engine), redis)
+    # As a scheduler that has run before: Redis is known to it. Else its first step takes this Redis
+    # for new or flushed and publishes every queued call again, beside the copies already queued.
+    await mark_redis_known(scheduler.dispatcher)
+    yield scheduler
     await redis.aclose()
