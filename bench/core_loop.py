@@ -10,11 +10,14 @@ keep-alive client:
 - cold: one call when no container of the function is alive (its scaledown_window is 2 s; we
   wait until no sandbox of it is left in /proc), to its result; plus the agent's own
   `cold_start_ms` (start command received -> container ready);
+- warm after a pause: the warm call again, 0.5 s after the previous one (as the zygote's settled cold
+  runs are), so that a cold path's hops are read against what waking the same processes costs;
 
 and, in the same process, the floors under them: a Redis LPUSH+BLPOP ping-pong between two
 connections, an arq job's enqueue -> result (a job queue on the same Redis), a Postgres INSERT
-committed (one round trip, WAL flushed), a GET /livez, and a sandboxed container's spawn -> first
-result without the control plane (bench/cold_start.py).
+committed (one round trip, WAL flushed), a GET /livez, a round trip to another process back to back and
+after a 0.5 s pause, and a sandboxed container's spawn -> first result without the control plane
+(bench/cold_start.py).
 With --rss-calls N, also the resident memory of the API, the scheduler, the agent and the warm
 container from before the timed warm calls to after N warm calls in all (untimed ones after the timed).
 Prints a markdown table; speed is measured, not asserted. Needs root and bubblewrap, like the agent.
@@ -30,6 +33,7 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -510,6 +514,9 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             extra["per_warm_call"] = counts
             log(f"warm: {options.calls} calls, p50 {statistics.median(warm):.2f} ms")
             warm_httpx = [timed_call(http, "noop", 10).ms for _ in range(options.calls)]
+            # The same warm call after the pause the settled zygote runs leave: what waking the processes
+            # on the path costs this machine, whatever the call does.
+            idle_calls = [idle_then(lambda: timed_call(lean, "noop", 10)) for _ in range(options.cold_runs)]
 
             # Cold: wait until no sandbox of `cold` is alive, then one call from zero.
             cold_calls: list[Timed] = []
@@ -542,6 +549,7 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
                 + phases("cold", COLD_PHASES, cold_calls, stamps)
                 + phases("cold, zygote warm", COLD_PHASES, forked_calls, stamps)
                 + phases(f"cold, zygote warm, {ZYGOTE_SETTLE_S:g} s after the exit", COLD_PHASES, settled_calls, stamps)
+                + phases(f"warm, {ZYGOTE_SETTLE_S:g} s after the previous call", WARM_PHASES, idle_calls, {})
             )
             log(f"cold: {options.cold_runs} runs, p50 {statistics.median(cold):.1f} ms")
 
@@ -550,6 +558,7 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             redis_rt = redis_ping_pong(stack.redis.url, options.calls)
             arq_rt = asyncio.run(arq_round_trips(stack.redis.url, options.calls))
             http_rt = livez(lean, options.calls)
+            wake = process_round_trips(options.cold_runs, ZYGOTE_SETTLE_S)
             lean.close()
         spawn = asyncio.run(container_floor(options.cold_runs, state))
         log("floors measured")
@@ -587,7 +596,18 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
                 to_zero,
                 "≤ 2 s window + 2 s zygote + 2 s",
             ),
+            Figure(
+                "warm_after_pause",
+                f"warm sync invoke, {ZYGOTE_SETTLE_S:g} s after the previous call (the processes asleep)",
+                [t.ms for t in idle_calls],
+            ),
             Figure("livez", "floor: GET /livez over keep-alive HTTP (the same lean client)", http_rt),
+            Figure("wake_hot", "floor: round trip to another process over a socket pair, back to back", wake["hot"]),
+            Figure(
+                "wake_idle",
+                f"floor: the same round trip, {ZYGOTE_SETTLE_S:g} s after the previous one (both processes asleep)",
+                wake["idle"],
+            ),
             Figure("redis", "floor: Redis LPUSH+BLPOP ping-pong, 2 connections", redis_rt),
             Figure("arq", "floor: arq job round trip, enqueue → result (JSON, polls 1 ms)", arq_rt),
             Figure("pg_insert", "floor: Postgres INSERT, autocommit (fsync on)", pg["insert"]),
@@ -616,6 +636,38 @@ def rss_growth(stack: Stack, http: httpx.Client, calls: int, before: dict[str, f
         for name, mib in after.items()
         if name in before
     }
+
+
+def idle_then(work: Callable[[], Timed]) -> Timed:
+    time.sleep(ZYGOTE_SETTLE_S)
+    return work()
+
+
+def process_round_trips(runs: int, pause: float) -> dict[str, list[float]]:
+    """One byte to a forked echo process and back: `runs` back to back, and `runs` each after `pause`
+    seconds of both processes asleep. The second is what each hop between processes costs after a
+    pause on this machine (a virtual CPU that halted wakes slowly), on any call path."""
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # the echo: no Python-level cleanup, no buffered output to flush twice
+        ours.close()
+        while data := theirs.recv(64):
+            theirs.send(data)
+        os._exit(0)
+    theirs.close()
+    found: dict[str, list[float]] = {"hot": [], "idle": []}
+    try:
+        for kind, gap in (("hot", 0.0), ("idle", pause)):
+            for _ in range(runs):
+                time.sleep(gap)
+                begun = time.perf_counter()
+                ours.send(b"x")
+                ours.recv(64)
+                found[kind].append(ms_since(begun))
+    finally:
+        ours.close()
+        os.waitpid(child, 0)
+    return found
 
 
 async def container_floor(runs: int, state: Path) -> list[float]:
