@@ -47,7 +47,7 @@ bench-core:
 .PHONY: bench bench-quick bench-peers bench-celery bench-venv-peers bench-venv-celery
 RESULTS := bench/results
 bench: bench-venv-peers bench-venv-celery
-	$(PEERS)/bin/python bench/peers.py --calls 2000 --tasks 10000 --runs 3 --json $(RESULTS)/ray.json
+	$(PEERS)/bin/python bench/peers.py --calls 2000 --tasks 10000 --client-calls 5000 --runs 3 --json $(RESULTS)/ray.json
 	$(CELERY)/bin/python bench/celery_peer.py --calls 2000 --tasks 10000 --runs 3 --json $(RESULTS)/celery.json
 	$(BIN)/python bench/core_loop.py --calls 2000 --rss-calls 20000 --json $(RESULTS)/core_loop.json
 	$(BIN)/python bench/cold_start.py --runs 30
@@ -57,7 +57,7 @@ bench: bench-venv-peers bench-venv-celery
 	$(BIN)/python bench/compare.py $(RESULTS)
 
 bench-quick: bench-venv-peers bench-venv-celery
-	$(PEERS)/bin/python bench/peers.py --calls 300 --tasks 1000 --runs 2 --json $(RESULTS)/quick/ray.json
+	$(PEERS)/bin/python bench/peers.py --calls 300 --tasks 1000 --client-calls 500 --runs 2 --json $(RESULTS)/quick/ray.json
 	$(CELERY)/bin/python bench/celery_peer.py --calls 300 --tasks 1000 --runs 2 --json $(RESULTS)/quick/celery.json
 	$(BIN)/python bench/core_loop.py --calls 300 --cold-runs 5 --rss-calls 1000 --json $(RESULTS)/quick/core_loop.json
 	$(BIN)/python bench/cold_start.py --runs 10

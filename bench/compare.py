@@ -99,10 +99,17 @@ def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
             p50.values[peer] = Value.of_runs(figures["round_trip_p50_ms"])
             p99.values[peer] = Value.of_runs(figures["round_trip_p99_ms"])
             at_once.values[peer] = Value.of_runs(figures["at_once_per_s"], found["tasks"])
+            if "clients_calls_per_s" in figures and found.get("clients") == clients_of(throughput):
+                clients.values[peer] = Value.of_runs(figures["clients_calls_per_s"], found["client_calls"])
     sizes = {value.size for value in at_once.values.values()}
     if len(sizes) == 1:
         at_once.name = at_once.name.replace("N", f"{sizes.pop():,}", 1)
     return [p50, p99, at_once, clients]
+
+
+def clients_of(throughput: dict[str, Any] | None) -> int:
+    """How many clients Skiff's client row had (32 unless its run said otherwise)."""
+    return int(throughput["options"]["clients"]) if throughput is not None else 32
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
