@@ -498,14 +498,17 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             def run_warm() -> None:
                 warm_calls.extend(timed_call(lean, "noop", 10) for _ in range(options.calls))
 
-            rss_before = {**stack.rss_mib(), WARM_CONTAINER: process_rss_mib(sandbox_pids("app:noop"))}
+            # The warm container's processes as they are now: the function's zygote, started beside the
+            # first container, may come up during the calls and is not the warm container's growth.
+            container_pids = sandbox_pids("app:noop")
+            rss_before = {**stack.rss_mib(), WARM_CONTAINER: process_rss_mib(container_pids)}
             counts = per_call_counts(stack, options.calls, run_warm, idle_seconds=3.0)
             extra["rss_mib"] = {name: (rss_before[name], mib) for name, mib in stack.rss_mib().items()}
             if options.rss_calls > options.calls:
                 more = options.rss_calls - options.calls
                 extra["rss_over_calls"] = {
                     "calls": options.rss_calls,
-                    "processes": rss_growth(stack, http, more, rss_before),
+                    "processes": rss_growth(stack, http, more, rss_before, container_pids),
                 }
             warm = [t.ms for t in warm_calls]
             containers = {t.body["container_id"] for t in warm_calls}
@@ -623,14 +626,16 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
 WARM_CONTAINER = "the warm container (its processes together)"
 
 
-def rss_growth(stack: Stack, http: httpx.Client, calls: int, before: dict[str, float]) -> dict[str, Any]:
+def rss_growth(
+    stack: Stack, http: httpx.Client, calls: int, before: dict[str, float], container_pids: list[int]
+) -> dict[str, Any]:
     """Untimed warm calls after the timed ones; resident memory of each process from before the timed
-    calls to after these, in MiB."""
+    calls to after these, in MiB (the warm container's: of `container_pids`, its processes before)."""
     for i in range(calls):
         call(http, "noop", 10)
         if (i + 1) % 5000 == 0:
             log(f"memory: {i + 1} of {calls} more warm calls")
-    after = {**stack.rss_mib(), WARM_CONTAINER: process_rss_mib(sandbox_pids("app:noop"))}
+    after = {**stack.rss_mib(), WARM_CONTAINER: process_rss_mib(container_pids)}
     return {
         name: {"before": before[name], "after": mib, "growth": mib - before[name]}
         for name, mib in after.items()
