@@ -2,11 +2,15 @@
 
 The queue's length is a round trip to Redis, on every submit's path. While a recent count left
 plenty of room, submits from this process use up half of that room before asking again, and ask
-at least once a second; near the limit every submit asks. Like the workspace quota, the limit is
-approximate when several API processes take submits at once. Every call it accepts is durable."""
+at least once a second; near the limit every submit asks. A count older than a second that, with
+what this process added since, still leaves the function under half its limit admits the submit at
+once and is asked again beside it: the first call after a quiet spell (a cold start, most often)
+does not wait for Redis. Like the workspace quota, the limit is approximate when several API
+processes take submits at once. Every call it accepts is durable."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ class _Count:
 class Backlog:
     def __init__(self) -> None:
         self._counts: dict[str, _Count] = {}
+        self._recounting: dict[str, asyncio.Task[None]] = {}
 
     async def admit(
         self, queue_length: Callable[[str], Awaitable[int]], name: str, function_id: str, limit: int, adding: int = 1
@@ -39,12 +44,13 @@ class Backlog:
         counts the calls waiting in a function's queue."""
         now = time.monotonic()
         known = self._counts.get(function_id)
-        if (
-            known is not None
-            and now - known.counted_at < RECOUNT_SECONDS
-            and known.added + adding <= (limit - known.pending) // 2
-        ):
+        if known is not None and now - known.counted_at < RECOUNT_SECONDS:
+            if known.added + adding <= (limit - known.pending) // 2:
+                known.added += adding
+                return
+        elif known is not None and known.pending + known.added + adding <= limit // 2:
             known.added += adding
+            self._recount_beside(queue_length, function_id)
             return
         try:
             pending = await queue_length(function_id)
@@ -57,6 +63,23 @@ class Backlog:
                 f"retry after {RETRY_AFTER_SECONDS} s or raise max_pending",
                 retry_after=RETRY_AFTER_SECONDS,
             )
+        self._remember(function_id, _Count(pending, now, adding))
+
+    def _remember(self, function_id: str, count: _Count) -> None:
         if len(self._counts) >= MAX_REMEMBERED:
             self._counts.clear()
-        self._counts[function_id] = _Count(pending, now, adding)
+        self._counts[function_id] = count
+
+    def _recount_beside(self, queue_length: Callable[[str], Awaitable[int]], function_id: str) -> None:
+        if function_id not in self._recounting:
+            task = asyncio.create_task(self._recount(queue_length, function_id))
+            self._recounting[function_id] = task
+            task.add_done_callback(lambda _: self._recounting.pop(function_id, None))
+
+    async def _recount(self, queue_length: Callable[[str], Awaitable[int]], function_id: str) -> None:
+        counted_at = time.monotonic()
+        try:
+            pending = await queue_length(function_id)
+        except (RedisError, OSError):
+            return  # the next submit past the second asks again
+        self._remember(function_id, _Count(pending, counted_at, 0))

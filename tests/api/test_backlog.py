@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from api.calls import backlog as backlog_module
@@ -39,16 +41,56 @@ async def test_near_the_limit_every_submit_asks_and_past_it_is_refused_naming_th
     assert queue.asked == 2
 
 
-async def test_a_count_is_asked_again_after_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    queue, backlog = Queue(0), Backlog()
+class HeldQueue(Queue):
+    """A queue length that answers only once the test lets it."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.answer = asyncio.Event()
+
+    async def __call__(self, function_id: str) -> int:
+        self.asked += 1
+        await self.answer.wait()
+        return self.length
+
+
+async def test_a_count_older_than_a_second_with_plenty_of_room_is_asked_again_beside_the_submit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queue, backlog = HeldQueue(0), Backlog()
     now = [1000.0]
     monkeypatch.setattr(backlog_module.time, "monotonic", lambda: now[0])
+    queue.answer.set()
     await backlog.admit(queue, "f", "fn_1", 1000)
     now[0] += 0.5
     await backlog.admit(queue, "f", "fn_1", 1000)
     assert queue.asked == 1
+
     now[0] += 0.6
+    queue.answer.clear()
+    admitting = asyncio.ensure_future(backlog.admit(queue, "f", "fn_1", 1000))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert admitting.done() and queue.asked == 2  # admitted, with the count still out
+    queue.length = 999  # the count beside comes back near the limit: the next submit asks first
+    queue.answer.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
     await backlog.admit(queue, "f", "fn_1", 1000)
+    assert queue.asked == 3
+
+
+async def test_a_count_older_than_a_second_near_the_limit_is_asked_before_the_submit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queue, backlog = Queue(499), Backlog()
+    now = [1000.0]
+    monkeypatch.setattr(backlog_module.time, "monotonic", lambda: now[0])
+    await backlog.admit(queue, "f", "fn_1", 1000)  # 499 + 1: half the limit, no more
+    now[0] += 1.1
+    queue.length = 1000
+    with pytest.raises(RateLimited, match="its limit"):
+        await backlog.admit(queue, "f", "fn_1", 1000)
     assert queue.asked == 2
 
 
