@@ -14,10 +14,10 @@ keep-alive client:
   runs are), so that a cold path's hops are read against what waking the same processes costs;
 
 and, in the same process, the floors under them: a Redis LPUSH+BLPOP ping-pong between two
-connections, an arq job's enqueue -> result (a job queue on the same Redis), a Postgres INSERT
-committed (one round trip, WAL flushed), a GET /livez, a round trip to another process back to back and
-after a 0.5 s pause, and a sandboxed container's spawn -> first result without the control plane
-(bench/cold_start.py).
+connections, an arq job's enqueue -> result (a job queue on the same Redis; polls of 1 ms, and arq's
+default 0.5 s), a Postgres INSERT committed (one round trip, WAL flushed), a GET /livez, a round trip to
+another process back to back and after a 0.5 s pause, and a sandboxed container's spawn -> first result
+without the control plane (bench/cold_start.py).
 With --rss-calls N, also the resident memory of the API, the scheduler, the agent and the warm
 container from before the timed warm calls to after N warm calls in all (untimed ones after the timed).
 Prints a markdown table; speed is measured, not asserted. Needs root and bubblewrap, like the agent.
@@ -85,6 +85,7 @@ SOURCE += "\ndef cold():\n    return None\n"
 ZYGOTE_SETTLE_S = 0.5  # see zygote_cold_calls
 TARGETS = {"warm_p50": 3.0, "warm_p99": 10.0, "cold_p50": 50.0}
 ARQ_POLL = 0.001  # seconds, the arq worker's queue poll and the client's result poll (arq's default: 0.5)
+ARQ_DEFAULT_POLL, ARQ_DEFAULT_ROUNDS = 0.5, 20  # arq as it comes: each round trip waits for polls
 
 
 # ---- statistics and the table -----------------------------------------------------------------
@@ -292,8 +293,9 @@ def to_json(job: dict[str, Any]) -> bytes:
     return json.dumps(job).encode()
 
 
-async def arq_round_trips(url: str, rounds: int) -> list[float]:
-    """`enqueue_job` -> `job.result()` of a no-op job, JSON-serialized, on a queue of our own.
+async def arq_round_trips(url: str, rounds: int, poll: float = ARQ_POLL, warmup: int = 50) -> list[float]:
+    """`enqueue_job` -> `job.result()` of a no-op job, JSON-serialized, on a queue of our own, the worker
+    and the client polling every `poll` seconds.
 
     The worker is a task in this event loop, with a Redis connection pool of its own (a thread with
     its own loop measured the same, plus GIL hand-offs).
@@ -304,7 +306,7 @@ async def arq_round_trips(url: str, rounds: int) -> list[float]:
         [noop],
         queue_name=queue,
         redis_settings=settings,
-        poll_delay=ARQ_POLL,
+        poll_delay=poll,
         handle_signals=False,
         job_serializer=to_json,
         job_deserializer=json.loads,
@@ -313,12 +315,12 @@ async def arq_round_trips(url: str, rounds: int) -> list[float]:
     pool = await create_pool(settings, default_queue_name=queue, job_serializer=to_json, job_deserializer=json.loads)
     samples, job_ids = [], []
     try:
-        for i in range(rounds + 50):
+        for i in range(rounds + warmup):
             begun = time.perf_counter()
             job = await pool.enqueue_job("noop")
             assert job is not None
-            await job.result(timeout=10, poll_delay=ARQ_POLL)
-            if i >= 50:
+            await job.result(timeout=10, poll_delay=poll)
+            if i >= warmup:
                 samples.append(ms_since(begun))
             job_ids.append(job.job_id)
         await pool.delete(*(f"arq:result:{job_id}" for job_id in job_ids))
@@ -560,6 +562,7 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             pg = asyncio.run(postgres_round_trips(stack.postgres.url, options.calls))
             redis_rt = redis_ping_pong(stack.redis.url, options.calls)
             arq_rt = asyncio.run(arq_round_trips(stack.redis.url, options.calls))
+            arq_default = asyncio.run(arq_round_trips(stack.redis.url, ARQ_DEFAULT_ROUNDS, ARQ_DEFAULT_POLL, warmup=2))
             http_rt = livez(lean, options.calls)
             wake = process_round_trips(options.cold_runs, ZYGOTE_SETTLE_S)
             lean.close()
@@ -613,6 +616,11 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             ),
             Figure("redis", "floor: Redis LPUSH+BLPOP ping-pong, 2 connections", redis_rt),
             Figure("arq", "floor: arq job round trip, enqueue → result (JSON, polls 1 ms)", arq_rt),
+            Figure(
+                "arq_default",
+                f"floor: the same with arq's default polls ({ARQ_DEFAULT_POLL:g} s)",
+                arq_default,
+            ),
             Figure("pg_insert", "floor: Postgres INSERT, autocommit (fsync on)", pg["insert"]),
             Figure("pg_select", "floor: Postgres SELECT 1", pg["select"]),
             Figure("sandbox", "floor: sandbox spawn → first result, no control plane", spawn),
