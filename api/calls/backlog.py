@@ -10,13 +10,13 @@ processes take submits at once. Every call it accepts is durable."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from api.calls.beside import RecountsBeside
 from api.calls.quota import adding_note
 from api.errors import RateLimited
 
@@ -35,7 +35,7 @@ class _Count:
 class Backlog:
     def __init__(self) -> None:
         self._counts: dict[str, _Count] = {}
-        self._recounting: dict[str, asyncio.Task[None]] = {}
+        self._recounts = RecountsBeside()
 
     async def admit(
         self, queue_length: Callable[[str], Awaitable[int]], name: str, function_id: str, limit: int, adding: int = 1
@@ -50,7 +50,7 @@ class Backlog:
                 return
         elif known is not None and known.pending + known.added + adding <= limit // 2:
             known.added += adding
-            self._recount_beside(queue_length, function_id)
+            self._recounts.start(function_id, lambda: self._recount(queue_length, function_id))
             return
         try:
             pending = await queue_length(function_id)
@@ -69,12 +69,6 @@ class Backlog:
         if len(self._counts) >= MAX_REMEMBERED:
             self._counts.clear()
         self._counts[function_id] = count
-
-    def _recount_beside(self, queue_length: Callable[[str], Awaitable[int]], function_id: str) -> None:
-        if function_id not in self._recounting:
-            task = asyncio.create_task(self._recount(queue_length, function_id))
-            self._recounting[function_id] = task
-            task.add_done_callback(lambda _: self._recounting.pop(function_id, None))
 
     async def _recount(self, queue_length: Callable[[str], Awaitable[int]], function_id: str) -> None:
         counted_at = time.monotonic()

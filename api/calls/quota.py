@@ -9,11 +9,11 @@ process may accept a few calls past it. Every call it accepts is durable all the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from api.calls.beside import RecountsBeside
 from api.errors import RateLimited
 
 RECOUNT_SECONDS = 1.0
@@ -27,7 +27,7 @@ class ActiveCallQuota:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._counts: dict[str, tuple[int, float]] = {}
-        self._recounting: dict[str, asyncio.Task[None]] = {}
+        self._recounts = RecountsBeside()
 
     async def admit(self, count_active: CountActive, workspace_id: str, calls: int = 1) -> None:
         """Raises RateLimited when the workspace's calls would go past its limit; counts those it admits.
@@ -39,7 +39,7 @@ class ActiveCallQuota:
         if known is None or (stale and known[0] + calls > self.limit // 2):
             known = (await count_active(workspace_id), time.monotonic())
         elif stale:
-            self._recount_beside(count_active, workspace_id)
+            self._recounts.start(workspace_id, lambda: self._recount(count_active, workspace_id))
         count, counted_at = known
         if count + calls > self.limit:
             raise RateLimited(
@@ -48,12 +48,6 @@ class ActiveCallQuota:
                 retry_after=RETRY_AFTER_SECONDS,
             )
         self._counts[workspace_id] = (count + calls, counted_at)
-
-    def _recount_beside(self, count_active: CountActive, workspace_id: str) -> None:
-        if workspace_id not in self._recounting:
-            task = asyncio.create_task(self._recount(count_active, workspace_id))
-            self._recounting[workspace_id] = task
-            task.add_done_callback(lambda _: self._recounting.pop(workspace_id, None))
 
     async def _recount(self, count_active: CountActive, workspace_id: str) -> None:
         try:

@@ -115,6 +115,14 @@ async def agent(client: httpx.AsyncClient, tenant: Tenant) -> ScriptedAgent:
 
 
 @pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """`time.monotonic()` as the test sets it. The event loop's clock stands still with it: no timeouts."""
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.fixture
 async def scheduler(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Scheduler]:
     await clear_leader_lease(engine)
     redis = aioredis.Redis.from_url(settings.redis_url)

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from api.calls import backlog as backlog_module
 from api.calls.backlog import Backlog
 from api.errors import RateLimited
 
@@ -55,18 +54,16 @@ class HeldQueue(Queue):
 
 
 async def test_a_count_older_than_a_second_with_plenty_of_room_is_asked_again_beside_the_submit(
-    monkeypatch: pytest.MonkeyPatch,
+    clock: list[float],
 ) -> None:
     queue, backlog = HeldQueue(0), Backlog()
-    now = [1000.0]
-    monkeypatch.setattr(backlog_module.time, "monotonic", lambda: now[0])
     queue.answer.set()
     await backlog.admit(queue, "f", "fn_1", 1000)
-    now[0] += 0.5
+    clock[0] += 0.5
     await backlog.admit(queue, "f", "fn_1", 1000)
     assert queue.asked == 1
 
-    now[0] += 0.6
+    clock[0] += 0.6
     queue.answer.clear()
     admitting = asyncio.ensure_future(backlog.admit(queue, "f", "fn_1", 1000))
     for _ in range(10):
@@ -80,14 +77,10 @@ async def test_a_count_older_than_a_second_with_plenty_of_room_is_asked_again_be
     assert queue.asked == 3
 
 
-async def test_a_count_older_than_a_second_near_the_limit_is_asked_before_the_submit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_count_older_than_a_second_near_the_limit_is_asked_before_the_submit(clock: list[float]) -> None:
     queue, backlog = Queue(499), Backlog()
-    now = [1000.0]
-    monkeypatch.setattr(backlog_module.time, "monotonic", lambda: now[0])
     await backlog.admit(queue, "f", "fn_1", 1000)  # 499 + 1: half the limit, no more
-    now[0] += 1.1
+    clock[0] += 1.1
     queue.length = 1000
     with pytest.raises(RateLimited, match="its limit"):
         await backlog.admit(queue, "f", "fn_1", 1000)

@@ -7,7 +7,6 @@ import asyncio
 
 import pytest
 
-from api.calls import quota as quota_module
 from api.calls.quota import ActiveCallQuota
 from api.errors import RateLimited
 
@@ -28,13 +27,6 @@ class Active:
         if self.failing:
             raise OSError("database away")
         return self.count
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    now = [1000.0]
-    monkeypatch.setattr(quota_module.time, "monotonic", lambda: now[0])
-    return now
 
 
 async def stale(clock: list[float], active: Active, calls: int = 1) -> ActiveCallQuota:
