@@ -410,7 +410,7 @@ class ExecutionService:
                 raise
             if not idle.handed.done() and self.idle_slots.withdraw(idle):
                 if not popping.done():  # this ask's time is up; the pop waits on for the next one
-                    self._park(container_id, take, popping, keys[0])
+                    self._park(container_id, take, popping, keys)
                     return None
                 item = popping.result()
                 if item is None and deadline - time.monotonic() > 0:
@@ -423,21 +423,24 @@ class ExecutionService:
             if handed is None:
                 return popping.result()
             if popping.done():
-                await self._put_back_popped(popping, keys[0])
+                await self._put_back_popped(popping, *keys)
             else:
-                self._park(container_id, take, popping, keys[0])
+                self._park(container_id, take, popping, keys)
             return handed
 
-    def _park(self, container_id: str, take: int, popping: asyncio.Future[Popped], queue: str) -> None:
+    def _park(self, container_id: str, take: int, popping: asyncio.Future[Popped], keys: list[str]) -> None:
         assert self.idle_slots is not None
-        self.idle_slots.park(container_id, take, popping, lambda: self._put_back_popped(popping, queue))
+        self.idle_slots.park(container_id, take, popping, lambda: self._put_back_popped(popping, *keys))
 
-    async def _put_back_popped(self, popping: asyncio.Future[Popped], queue: str) -> None:
-        """Puts back at the head of the queue, in order, what an ended pop took from it and nobody used."""
+    async def _put_back_popped(self, popping: asyncio.Future[Popped], queue: str, wake: str) -> None:
+        """Puts back what an ended pop took and nobody used: call ids at the head of the queue, in
+        order, and a wake-up of the container (it is being stopped) for its next ask to find."""
         with contextlib.suppress(RedisError, OSError):
             item = popping.result()
             if item is not None and item[0] == queue:
                 await self.dispatcher.put_back(queue, item[1])
+            elif item is not None and item[0] == wake:
+                await self.dispatcher.wake(wake)
 
     async def record_outcomes(self, principal: Principal, outcomes: Sequence[CallOutcome]) -> list[bool]:
         """Per outcome, whether it was recorded. A batch of which none was is a late report (T3): its

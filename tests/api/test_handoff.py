@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.calls.dispatch import Dispatcher, queue_key
+from api.calls.dispatch import Dispatcher, container_wake_key, queue_key
 from api.calls.handoff import IdleSlots
 from api.calls.service import JSON
 from api.dependencies import provide_calls
@@ -285,6 +285,40 @@ async def test_the_next_ask_takes_up_the_parked_pop(
     assert not slots._parked and not parked.popping.done()
     third = (await invoke(client, tenant)).json()
     assert (await asyncio.wait_for(asking, 5))["input"]["call_id"] == third["id"]
+
+
+async def test_a_wake_up_taken_by_a_parked_pop_reaches_the_containers_next_ask(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    agent: ScriptedAgent,
+    scheduler: Scheduler,
+    settings: Settings,
+) -> None:
+    """A container being stopped is woken through its wake key. When the pop parked while the slot
+    runs a handed call takes that wake-up, the wake-up is put back: an ask whose look at the
+    container's state came before the stop then answers at once instead of waiting out its time."""
+    await deploy(client, tenant, "greeter", hello_bundle())
+    spec, asking = await slot_asking_again(app, client, tenant, agent, scheduler)
+    await invoke(client, tenant)
+    answer = await asyncio.wait_for(asking, 5)
+    slots: IdleSlots = app.state.idle_slots
+    (parked,) = slots._parked[spec["container_id"]]
+
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await Dispatcher(redis).wake(container_wake_key(spec["container_id"]))
+        await asyncio.wait_for(parked.popping, 5)  # the parked pop took the wake-up
+        for _ in range(500):
+            if await redis.llen(container_wake_key(spec["container_id"])):  # type: ignore[misc]
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await redis.aclose()
+    after = await asyncio.wait_for(
+        agent.next(spec["container_id"], outcome=succeeded(answer["input"], '"two"'), wait_seconds=30), 10
+    )
+    assert after["input"] is None
 
 
 class CountingFuture(asyncio.Future[Any]):
