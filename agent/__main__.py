@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agent.daemon import Agent, AgentError, AgentOptions
 from agent.logs import configure_logging
+from agent.sandbox import users
 from agent.sandbox.bwrap import set_oom_score
 from agent.sandbox.cgroups import favor_dynamic_moves
 
@@ -38,6 +39,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=float(os.environ.get("SKIFF_ZYGOTE_IDLE_SECONDS", "300")),
         help="how long a function's zygote outlives its last container (longer than scaledown windows)",
+    )
+    parser.add_argument(
+        "--sandbox-uids",
+        default=os.environ.get("SKIFF_AGENT_SANDBOX_UIDS", users.AUTO),
+        metavar="auto|agent|START:COUNT",
+        help="host users for sandboxes (SKIFF_AGENT_SANDBOX_UIDS). An agent run as root gives each function its "
+        f"own uid from START:COUNT (auto: {users.DEFAULT_RANGE}, or, when those users cannot reach the agent's "
+        "files or bwrap cannot run as them, the agent's own user, with a warning); agent: the agent's own user",
     )
     parser.add_argument(
         "--slow-cgroup-moves",
@@ -76,6 +85,7 @@ async def main(argv: list[str] | None = None) -> int:
             labels=labels,
             bases=bases,
             zygote_idle_seconds=args.zygote_idle_seconds,
+            sandbox_uids=args.sandbox_uids,
         )
     )
     stop = asyncio.Event()

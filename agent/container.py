@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import functools
-import importlib.util
 import os
 import sys
 import time
@@ -24,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import agent.runtime
+from agent import runtime_files
 from agent.channel import (
     Output,
     ProtocolError,
@@ -34,14 +33,14 @@ from agent.channel import (
     SetupFailed,
 )
 from agent.runtime import frames
+from agent.runtime_files import RuntimeFiles
+from agent.sandbox import rootfs
 from agent.sandbox.bwrap import BwrapSandbox, SandboxStartError
 from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, LogSink, Sandbox, SandboxSpec
 
-RUNTIME_DIR = Path(agent.runtime.__file__).parent
 SANDBOX_RUNTIME_PARENT = "/opt/skiff"
 SANDBOX_RUNTIME_PACKAGE = "skiff_runtime"
 SANDBOX_PACKAGES = f"{SANDBOX_RUNTIME_PARENT}/packages"  # the runtime's --packages: searched after the venv's
-PLATFORM_PACKAGES = ("cloudpickle",)  # decodes the pickled arguments of callers that send Python values
 SANDBOX_BUNDLE = "/app"
 CANCEL_GRACE_S = 2.0  # an async input gets this long to honour a cancel before the container dies
 MiB = 1 << 20
@@ -72,6 +71,7 @@ class ContainerSpec:
     preload: tuple[str, ...] = ()  # modules the zygote imports before it forks ("numpy", "torch")
     devices: tuple[Path, ...] = ()  # device nodes bound read-write: the container's GPUs (agent.gpus)
     extra_ro_binds: tuple[Bind, ...] = ()  # more read-only paths, e.g. a GPU driver kept outside /usr
+    runtime_files: RuntimeFiles = field(default_factory=runtime_files.installed)  # the agent stages a copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,39 +121,28 @@ class ContainerNotReady(Exception):
 
 
 _LOST_ERROR_TYPES = {ExitKind.OOM: "OutOfMemory", ExitKind.SIGNALED: "ContainerCrashed"}
-_compiled_for: set[Path] = set()
+_compiled_for: set[tuple[Path, RuntimeFiles]] = set()
 
 
-@functools.cache
-def platform_packages() -> tuple[Path, ...]:
-    """The agent's own copies of PLATFORM_PACKAGES (found, not imported): bound into every sandbox."""
-    found = []
-    for name in PLATFORM_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations:
-            found.append(Path(next(iter(spec.submodule_search_locations))).resolve())
-    return tuple(found)
-
-
-def packages_option() -> dict[str, str]:
+def packages_option(spec: ContainerSpec) -> dict[str, str]:
     """The runtime's `--packages`, when the agent has packages to lend."""
-    return {"--packages": SANDBOX_PACKAGES} if platform_packages() else {}
+    return {"--packages": SANDBOX_PACKAGES} if spec.runtime_files.packages else {}
 
 
-async def precompile_runtime(python: Path) -> None:
+async def precompile_runtime(python: Path, files: RuntimeFiles) -> None:
     """Write the .pyc of the runtime and the platform's packages for this interpreter once: the
     sandbox sees them read-only."""
-    if python in _compiled_for:
+    if (python, files) in _compiled_for:
         return
-    _compiled_for.add(python)
+    _compiled_for.add((python, files))
     process = await asyncio.create_subprocess_exec(
         str(python),
         "-I",
         "-m",
         "compileall",
         "-q",
-        str(RUNTIME_DIR),
-        *map(str, platform_packages()),
+        str(files.runtime),
+        *map(str, files.packages),
         stdout=asyncio.subprocess.DEVNULL,
         env={},
     )
@@ -164,12 +153,17 @@ def runtime_python(spec: ContainerSpec) -> Path:
     return spec.venv / "bin" / "python" if spec.venv else spec.python.resolve()
 
 
+def python_sources() -> list[Path]:
+    """What every sandbox without a venv binds of the agent's own Python (beside /usr)."""
+    return [bind.source for bind in rootfs.python_binds(default_python())]
+
+
 def runtime_binds(spec: ContainerSpec) -> list[Bind]:
     """What a container of this spec sees besides the system: the runtime and the platform's
     packages, its bundle, its venv."""
     binds = [
-        Bind(RUNTIME_DIR, f"{SANDBOX_RUNTIME_PARENT}/{SANDBOX_RUNTIME_PACKAGE}"),
-        *(Bind(path, f"{SANDBOX_PACKAGES}/{path.name}") for path in platform_packages()),
+        Bind(spec.runtime_files.runtime, f"{SANDBOX_RUNTIME_PARENT}/{SANDBOX_RUNTIME_PACKAGE}"),
+        *(Bind(path, f"{SANDBOX_PACKAGES}/{path.name}") for path in spec.runtime_files.packages),
         Bind(spec.bundle_dir.resolve(), SANDBOX_BUNDLE),
     ]
     if spec.venv is not None:
@@ -235,7 +229,7 @@ class Container:
         """Launch the sandbox and wait for ``ready``; raises ContainerStartError otherwise."""
         self.state = ContainerState.STARTING
         python = runtime_python(self.spec)
-        await precompile_runtime(python)
+        await precompile_runtime(python, self.spec.runtime_files)
         to_runtime_r, to_runtime_w = os.pipe()
         from_runtime_r, from_runtime_w = os.pipe()
         self._sandbox = self._sandbox_factory(self._sandbox_spec(python, to_runtime_r, from_runtime_w), self._log_sink)
@@ -267,7 +261,7 @@ class Container:
             "--max-inputs": str(spec.max_inputs),
             "--max-input-bytes": str(spec.max_input_bytes),
             "--max-result-bytes": str(spec.max_result_bytes),
-            **packages_option(),
+            **packages_option(spec),
             "--in-fd": str(in_fd),
             "--out-fd": str(out_fd),
         }

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import httpx
 
-from agent import __version__
+from agent import __version__, runtime_files
 from agent.api import AgentApi, Refused, Unreachable
 from agent.bundles import BundleCache
+from agent.container import python_sources
 from agent.environments import EnvironmentCache
 from agent.gpus import GpuPool
 from agent.inventory import Inventory, read_inventory
 from agent.node import NodeLoop
+from agent.sandbox import users
 from agent.supervisor import NodeKit
 from agent.zygote_pool import ZygotePool
 from skiff_client import AuthenticatedClient
@@ -45,6 +47,7 @@ class AgentOptions:
     labels: dict[str, str] = field(default_factory=dict)
     bases: dict[str, Path] = field(default_factory=dict)
     zygote_idle_seconds: float = 300.0
+    sandbox_uids: str = users.AUTO  # "auto", "agent" or START:COUNT (agent.sandbox.users)
 
 
 class Agent:
@@ -90,14 +93,31 @@ class Agent:
             environments = EnvironmentCache(state / "environments", self.options.bases)
             # Named after this agent's state, so that its leftover sweep spares other agents on the host.
             owner = hashlib.sha256(str(state).encode()).hexdigest()[:10]
+            staged = runtime_files.stage(state / "runtime")
+            sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner, 16))
             zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
             zygotes.remove_leftovers()  # an earlier agent's, if it was killed
             gpus = GpuPool(self.inventory.gpus)
             try:
                 while not stop.is_set():
-                    await self._serve(stop, bundles, environments, zygotes, gpus)
+                    await self._serve(stop, bundles, environments, zygotes, gpus, sandbox_users, staged)
             finally:
                 await zygotes.close()
+
+    def _sandbox_users(
+        self, bundles: BundleCache, environments: EnvironmentCache, staged: runtime_files.RuntimeFiles, offset: int
+    ) -> users.SandboxUsers:
+        sources = [bundles.root, environments.root, staged.runtime.parent, *python_sources()]
+        sources += self.options.bases.values()
+        try:
+            chosen, fallback = users.choose(self.options.sandbox_uids, sources, offset)
+        except users.SandboxUsersError as exc:
+            raise AgentError(str(exc)) from None
+        if fallback:
+            log.warning("sandboxes run as the agent's own user (root, without capabilities): %s", fallback)
+        elif chosen.uids:
+            log.info("sandboxes run as unprivileged host users", extra={"first_uid": chosen.uids.first})
+        return chosen
 
     async def _serve(
         self,
@@ -106,11 +126,13 @@ class Agent:
         environments: EnvironmentCache,
         zygotes: ZygotePool,
         gpus: GpuPool,
+        sandbox_users: users.SandboxUsers,
+        staged: runtime_files.RuntimeFiles,
     ) -> None:
         """One registration's life: run the node loop until it ends, then wait a little."""
         try:
             config = await self.register()
-            kit = NodeKit(config.node.id, self.api, bundles, environments, zygotes, gpus)
+            kit = NodeKit(config.node.id, self.api, bundles, environments, zygotes, gpus, sandbox_users, staged)
             loop = NodeLoop(
                 kit,
                 config.node.epoch,

@@ -177,7 +177,13 @@ def _build(venv: Path, python: Path, requirements: list[str], over_base: bool) -
 
     def run(argv: list[str]) -> None:
         result = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False
+            argv,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_SECONDS,
+            check=False,
+            umask=0o022,  # sandboxes run as other users: they must read what is built (sandbox/users.py)
         )
         log.append(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}")
         if result.returncode != 0:

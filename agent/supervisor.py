@@ -31,7 +31,10 @@ from agent.gpus import GpuPool, NoFreeGpu, device_nodes, visible_devices
 from agent.inputs import InputChannel
 from agent.inventory import GpuDevice
 from agent.runtime import frames
+from agent.runtime_files import RuntimeFiles
+from agent.runtime_files import installed as installed_runtime_files
 from agent.sandbox.interface import Limits
+from agent.sandbox.users import SandboxUsers
 from agent.zygote_pool import ZygotePool
 from skiff_client.models import (
     BuildReport,
@@ -67,6 +70,8 @@ class NodeKit:
     environments: EnvironmentCache
     zygotes: ZygotePool
     gpus: GpuPool
+    users: SandboxUsers = field(default_factory=lambda: SandboxUsers(None))  # host uids of its sandboxes
+    runtime_files: RuntimeFiles = field(default_factory=installed_runtime_files)  # as the sandboxes bind them
 
 
 @dataclass
@@ -190,6 +195,8 @@ class ContainerSupervisor:
             zygote=bool(self.spec.get("zygote", True)),
             preload=tuple(self.spec.get("preload") or ()),
             devices=device_nodes(gpus),
+            run_as_uid=self.kit.users.uid_for(self.command.function_id),
+            runtime_files=self.kit.runtime_files,
         )
         # Raises when it cannot get ready: then it is gone already.
         key = f"{self.command.function_id}@{self.command.version}"

@@ -143,14 +143,14 @@ class Zygote:
     async def _launch(self) -> None:
         spec = self.spec
         python = runtime_python(spec)
-        await precompile_runtime(python)
+        await precompile_runtime(python, spec.runtime_files)
         self._control, theirs = credentials_socketpair()
         options = {
             "--bundle": SANDBOX_BUNDLE,
             "--handler": spec.handler,
             "--setup": spec.setup or "",
             "--preload": ",".join(spec.preload),
-            **packages_option(),
+            **packages_option(spec),
             "--control-fd": str(theirs.fileno()),
         }
         argv = runtime_command(spec, python, agent.runtime.ZYGOTE_BOOTSTRAP)

@@ -49,6 +49,7 @@ def zygote_identity(key: str, spec: ContainerSpec) -> Hashable:
         spec.devices,
         spec.extra_ro_binds,
         spec.run_as_uid,
+        spec.runtime_files,
         spec.limits.tmp_bytes,  # /tmp and /dev/shm belong to the zygote's sandbox
     )
 

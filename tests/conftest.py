@@ -44,6 +44,15 @@ def state_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture
+def open_tmp(state_dir: Path) -> Path:
+    """A fresh directory every user may enter, unlike tmp_path: agents keep their state here, and
+    their sandboxes, running as other users, must reach the files they bind from it."""
+    path = Path(tempfile.mkdtemp(prefix="t-", dir=state_dir))
+    path.chmod(0o755)
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres(state_dir: Path) -> Iterator[PostgresServer]:
     server = PostgresServer(

@@ -4,7 +4,8 @@ Flags and why (measured on bubblewrap 0.8, see DESIGN.md §5):
 - exec bwrap with an empty environment and pass only fixed and declared variables with
   --setenv: with --clearenv alone the sandbox can still read /proc/1/environ;
 - --unshare-all (no network at all) with --unshare-user and --cap-drop ALL: as root, bwrap keeps
-  nearly all capabilities otherwise; --disable-userns so user code cannot nest namespaces;
+  nearly all capabilities otherwise; --disable-userns so user code cannot nest namespaces; --uid and
+  --gid: inside, always the same unprivileged user, whichever host user the agent runs it as (users.py);
 - --args FD: the options travel in a memfd, so /proc/1/cmdline inside shows no host paths or
   variables (bwrap 0.8 still wants the command itself on its real command line);
 - --remount-ro / (and /dev): bwrap's root tmpfs is writable, and unbounded, otherwise;
@@ -69,6 +70,7 @@ def bwrap_arguments(
     """bwrap's options for one container (they travel through --args; the command does not)."""
     size = str(spec.limits.tmp_bytes)
     args = ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    args += ["--uid", str(rootfs.INSIDE_UID), "--gid", str(rootfs.INSIDE_GID)]  # whichever host user runs it (users.py)
     args += ["--die-with-parent", "--new-session", "--hostname", rootfs.HOSTNAME]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", rootfs.SANDBOX_SHM]
     args += ["--size", size, "--tmpfs", rootfs.SANDBOX_TMP]

@@ -12,15 +12,20 @@ from pathlib import Path
 from agent.sandbox.interface import Bind
 
 HOSTNAME = "skiff"
+# Who runs inside every sandbox, whichever host user runs the sandbox (users.py).
+INSIDE_UID = INSIDE_GID = 1000
+INSIDE_USER = "skiff"
 # paths inside the sandbox (fresh size-capped tmpfs mounts), not the host's shared /tmp
 SANDBOX_TMP = "/tmp"  # noqa: S108
 SANDBOX_SHM = "/dev/shm"  # noqa: S108
 # getpass.getuser() and libraries built on it (torch's caches) fail without a passwd entry.
 ETC_FILES = {
     "/etc/passwd": (
-        f"root:x:0:0:root:{SANDBOX_TMP}:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:{SANDBOX_TMP}:/usr/sbin/nologin\n"
+        f"root:x:0:0:root:{SANDBOX_TMP}:/usr/sbin/nologin\n"
+        f"{INSIDE_USER}:x:{INSIDE_UID}:{INSIDE_GID}:{INSIDE_USER}:{SANDBOX_TMP}:/usr/sbin/nologin\n"
+        f"nobody:x:65534:65534:nobody:{SANDBOX_TMP}:/usr/sbin/nologin\n"
     ),
-    "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
+    "/etc/group": f"root:x:0:\n{INSIDE_USER}:x:{INSIDE_GID}:\nnogroup:x:65534:\n",
     "/etc/hosts": "127.0.0.1 localhost\n::1 localhost\n",
 }
 FIXED_ENV = {

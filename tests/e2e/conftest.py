@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agent.sandbox import users
 from api.settings import Settings
 from skiff.local.services import free_port
 from tests.conftest import Tenant
@@ -69,6 +70,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         "SKIFF_BLOB_URL": settings.blob_url,
         "SKIFF_SECRET_KEYS": settings.secret_keys,
         "PYTHONUNBUFFERED": "1",
+        # Strict: an agent whose sandboxes cannot run as unprivileged users exits, rather than falling back.
+        "SKIFF_AGENT_SANDBOX_UIDS": users.DEFAULT_RANGE if os.geteuid() == 0 else users.AUTO,
         **extra,
     }
 
@@ -173,12 +176,12 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(platform: Platform, settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[Cluster]:
     tenant = bootstrap_tenant(settings, "cluster")
     node_token = httpx.post(
         f"{platform.url}/v1/tokens", json={"name": "agents", "kind": "node"}, headers=tenant.headers
     ).json()["token"]
-    agents = {name: start_agent(platform.url, node_token, settings, tmp_path / name, name) for name in ("a", "b")}
+    agents = {name: start_agent(platform.url, node_token, settings, open_tmp / name, name) for name in ("a", "b")}
     cluster = Cluster(platform.url, tenant, agents)
     deadline = time.monotonic() + 30
     with cluster.http() as http:

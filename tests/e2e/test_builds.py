@@ -72,12 +72,12 @@ class Builder:
 
 
 @pytest.fixture
-def builder(platform: Platform, settings: Settings, tmp_path: Path) -> Iterator[Builder]:
+def builder(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[Builder]:
     tenant = bootstrap_tenant(settings, "builds")
     token = httpx.post(
         f"{platform.url}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=tenant.headers
     ).json()["token"]
-    state = tmp_path / "node"
+    state = open_tmp / "node"
     node = Builder(platform.url, tenant, start_agent(platform.url, token, settings, state, "builder"), state)
     deadline = time.monotonic() + 30
     with node.http() as http:

@@ -141,12 +141,12 @@ class Stack:
 
 
 @pytest.fixture
-def stack(platform: Platform, settings: Settings, tmp_path: Path) -> Iterator[tuple[Stack, dict[str, str]]]:
+def stack(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[tuple[Stack, dict[str, str]]]:
     tenant = bootstrap_tenant(settings, "chaos")
     node_token = httpx.post(
         f"{platform.url}/v1/tokens", json={"name": "agents", "kind": "node"}, headers=tenant.headers
     ).json()["token"]
-    stack = Stack(settings, tmp_path, [], [], {}, node_token)
+    stack = Stack(settings, open_tmp, [], [], {}, node_token)
     try:
         stack.apis = [(port, stack.start_api(port)) for port in (free_port(), free_port())]
         stack.schedulers = [stack.start_scheduler()]  # with the platform's own: a leader and a standby

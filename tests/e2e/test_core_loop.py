@@ -9,11 +9,12 @@ from pathlib import Path
 
 import httpx
 
+from agent.sandbox import users
 from tests.bundles import make_bundle
 from tests.e2e.conftest import Platform
 
 SOURCE = """
-import os, time
+import getpass, os, time
 
 STATE = {"setups": 0}
 
@@ -30,6 +31,9 @@ def fail():
 def slow(seconds):
     time.sleep(seconds)
     return seconds
+
+def who():
+    return [os.getuid(), getpass.getuser()]
 
 def peek(path):
     try:
@@ -54,6 +58,10 @@ timeout = 2
 
 [functions.peek]
 handler = "app:peek"
+
+[functions.who]
+handler = "app:who"
+scaledown_window = 3
 """
 
 
@@ -128,6 +136,25 @@ def test_sandboxed_code_cannot_read_the_agents_secrets(platform: Platform) -> No
             result = call(http, "e2e", "peek", path).json()
             assert result["status"] == "succeeded", result
             assert result["result"] in ("FileNotFoundError", "PermissionError", ""), (path, result["result"])
+
+
+def test_each_function_runs_as_its_own_unprivileged_host_user(platform: Platform) -> None:
+    """The agent runs as root; its sandboxes do not: each function's processes belong to a host uid
+    of the sandbox range, another function's to another, and inside both run as `skiff`."""
+    with platform.http() as http:
+        deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
+        inside = call(http, "e2e", "who").json()["result"]
+        assert call(http, "e2e", "hello", "uids").json()["status"] == "succeeded"
+        host_uids = {}
+        for marker in ("app:who", "app:hello"):
+            pids = sandbox_processes(marker)
+            assert pids, marker
+            host_uids[marker] = {Path(f"/proc/{pid}").stat().st_uid for pid in pids}
+    first = users.DEFAULT_FIRST_UID
+    assert inside == [1000, "skiff"]
+    for marker, uids in host_uids.items():
+        assert len(uids) == 1 and first <= min(uids) < first + users.DEFAULT_UID_COUNT, (marker, uids)
+    assert host_uids["app:who"] != host_uids["app:hello"]
 
 
 def test_idle_containers_scale_to_zero(platform: Platform) -> None:

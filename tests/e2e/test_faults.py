@@ -229,7 +229,7 @@ def runtime_descendants(root_pid: int) -> list[int]:
 
 
 def test_a_partitioned_agent_kills_its_sandbox_and_another_runs_the_call(
-    platform: Platform, settings: Settings, tmp_path: Path
+    platform: Platform, settings: Settings, open_tmp: Path
 ) -> None:
     """T4: the agent behind a blackholed link stops renewing its lease; another node runs the call
     once, the partitioned agent kills its sandbox on its own, and rejoins cleanly when healed."""
@@ -238,7 +238,7 @@ def test_a_partitioned_agent_kills_its_sandbox_and_another_runs_the_call(
     node_token = token.json()["token"]
     api_port = int(platform.url.rsplit(":", 1)[1])
     with FaultProxy(api_port) as proxy, httpx.Client(base_url=platform.url, headers=tenant.headers, timeout=70) as http:
-        behind = start_agent(f"http://127.0.0.1:{proxy.port}", node_token, settings, tmp_path / "behind", "behind")
+        behind = start_agent(f"http://127.0.0.1:{proxy.port}", node_token, settings, open_tmp / "behind", "behind")
         direct: Process | None = None
         try:
             wait_for_nodes(http, 1)
@@ -247,7 +247,7 @@ def test_a_partitioned_agent_kills_its_sandbox_and_another_runs_the_call(
             call_id = http.post("/v1/apps/t4/functions/slow/calls", json={"args": [20]}).json()["id"]
             first = wait_for_status(http, call_id, "running")
             assert runtime_descendants(behind.pid)
-            direct = start_agent(platform.url, node_token, settings, tmp_path / "direct", "direct")
+            direct = start_agent(platform.url, node_token, settings, open_tmp / "direct", "direct")
             proxy.set(Mode.BLACKHOLE)
             second = wait_for_status(http, call_id, "running", timeout=30, attempt=2)
             assert second["node_id"] != first["node_id"]
@@ -321,7 +321,7 @@ def test_a_daemon_started_by_a_function_dies_with_its_agent(cluster: Cluster) ->
 
 
 def test_short_partitions_during_a_long_call_run_it_once(
-    platform: Platform, settings: Settings, tmp_path: Path
+    platform: Platform, settings: Settings, open_tmp: Path
 ) -> None:
     """T5: partitions shorter than the lease, and a reset of every connection, while a call runs:
     the call ends once, in its first attempt, on its first node."""
@@ -329,7 +329,7 @@ def test_short_partitions_during_a_long_call_run_it_once(
     token = httpx.post(f"{platform.url}/v1/tokens", json={"name": "n", "kind": "node"}, headers=tenant.headers)
     api_port = int(platform.url.rsplit(":", 1)[1])
     with FaultProxy(api_port) as proxy, httpx.Client(base_url=platform.url, headers=tenant.headers, timeout=70) as http:
-        behind = start_agent(f"http://127.0.0.1:{proxy.port}", token.json()["token"], settings, tmp_path / "a", "a")
+        behind = start_agent(f"http://127.0.0.1:{proxy.port}", token.json()["token"], settings, open_tmp / "a", "a")
         try:
             wait_for_nodes(http, 1)
             deploy(http, "t5", {"app.py": POISON}, POISON_MANIFEST)
@@ -389,7 +389,7 @@ def test_a_draining_agent_keeps_its_calls_leases_and_kills_a_call_cancelled_mean
 
 
 def test_a_container_the_agent_fails_to_start_for_its_own_reasons_fails_its_calls_and_is_replaced(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, open_tmp: Path
 ) -> None:
     """A fault of the node rather than the function (here a damaged bundle cache: a file where the
     unpacked bundle belongs) fails the container's start: its call is retried as a crash, then fails
@@ -398,7 +398,7 @@ def test_a_container_the_agent_fails_to_start_for_its_own_reasons_fails_its_call
     with cluster.http() as http:
         digest = str(deploy(http, "damaged", {"app.py": POISON}, POISON_MANIFEST)["bundle_digest"])
         for name in cluster.agents:
-            (tmp_path / name / "bundles" / digest).write_text("not a bundle")
+            (open_tmp / name / "bundles" / digest).write_text("not a bundle")
         result = call(http, "damaged", "ok", wait=60).json()
         assert result["status"] == "failed", result
         assert result["error"]["type"] == "AgentError", result["error"]
@@ -406,6 +406,6 @@ def test_a_container_the_agent_fails_to_start_for_its_own_reasons_fails_its_call
         assert result["attempt"] == result["max_attempts"] == 2, result
 
         for name in cluster.agents:
-            (tmp_path / name / "bundles" / digest).unlink()
+            (open_tmp / name / "bundles" / digest).unlink()
         healthy = call(http, "damaged", "ok", wait=60).json()
         assert healthy["status"] == "succeeded" and healthy["result"] == "fine", healthy["error"]

@@ -122,7 +122,7 @@ class NetnsCluster:
 
 
 @pytest.fixture
-def netns_cluster(exposed_api: int, settings: Settings, tmp_path: Path) -> Iterator[NetnsCluster]:
+def netns_cluster(exposed_api: int, settings: Settings, open_tmp: Path) -> Iterator[NetnsCluster]:
     tenant = bootstrap_tenant(settings, "netns")
     token = httpx.post(
         f"http://127.0.0.1:{exposed_api}/v1/tokens", json={"name": "hosts", "kind": "node"}, headers=tenant.headers
@@ -136,7 +136,7 @@ def netns_cluster(exposed_api: int, settings: Settings, tmp_path: Path) -> Itera
         with contextlib.suppress(NetnsError):
             network.close()
         pytest.fail(f"cannot make network namespaces on this machine: {exc}")
-    cluster = NetnsCluster(exposed_api, tenant, token, settings, tmp_path, network, {})
+    cluster = NetnsCluster(exposed_api, tenant, token, settings, open_tmp, network, {})
     try:
         for name in HOSTS:
             cluster.start_agent(name)

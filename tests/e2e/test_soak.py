@@ -106,24 +106,24 @@ class SoakStack:
 
 
 @pytest.fixture
-def soak_stack(platform: Platform, settings: Settings, tmp_path: Path) -> Iterator[SoakStack]:
+def soak_stack(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[SoakStack]:
     tenant = bootstrap_tenant(settings, "soak")
     port = free_port()
     api = Process(
-        [sys.executable, "-m", "api", "serve"], server_env(settings, SKIFF_PORT=str(port)), tmp_path / "api.log"
+        [sys.executable, "-m", "api", "serve"], server_env(settings, SKIFF_PORT=str(port)), open_tmp / "api.log"
     )
     agent: Process | None = None
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_ready(url)
         token = httpx.post(f"{url}/v1/tokens", json={"name": "soak", "kind": "node"}, headers=tenant.headers)
-        state, tmp = tmp_path / "agent", tmp_path / "agent-tmp"
+        state, tmp = open_tmp / "agent", open_tmp / "agent-tmp"
         tmp.mkdir()
         argv = ["--api", url, "--token", token.json()["token"], "--name", "soak", "--state-dir", str(state)]
         agent = Process(
             [sys.executable, "-m", "agent", *argv],
             server_env(settings, SKIFF_LOG_LEVEL="INFO", TMPDIR=str(tmp)),
-            tmp_path / "agent.log",
+            open_tmp / "agent.log",
         )
         with httpx.Client(base_url=url, headers=tenant.headers, timeout=30) as http:
             deadline = time.monotonic() + 30

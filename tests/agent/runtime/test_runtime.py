@@ -15,7 +15,7 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
-from agent import container
+from agent import runtime_files
 from agent.runtime import frames
 from tests.agent.runtime.conftest import RuntimeProcess, StartRuntime
 
@@ -217,7 +217,7 @@ def test_a_pickled_input_is_decoded_inside_the_runtime(start_runtime: StartRunti
 def platform_packages(tmp_path: Path) -> Path:
     """A directory laid out as the agent binds its packages into a sandbox (`--packages`)."""
     packages = tmp_path / "packages"
-    for package in container.platform_packages():
+    for package in runtime_files.platform_packages():
         shutil.copytree(package, packages / package.name)
     assert (packages / "cloudpickle").is_dir()
     return packages
