@@ -2,7 +2,8 @@
 
 An agent copies them from its installation into its state directory once at start, so that a
 sandbox's unprivileged host user (agent.sandbox.users) can read them wherever the agent is
-installed, e.g. under a home directory others cannot enter. Copies are named by their content.
+installed, e.g. under a home directory others cannot enter. Copies are named by the content of
+their sources.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import agent.runtime
 
 RUNTIME_DIR = Path(agent.runtime.__file__).parent
 PLATFORM_PACKAGES = ("cloudpickle",)  # decodes the pickled arguments of callers that send Python values
-SKIPPED = ("__pycache__", "*.pyc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,8 @@ def stage(root: Path, source: RuntimeFiles | None = None) -> RuntimeFiles:
         partial = root / f".{target.name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         for tree, copy in zip(trees, [staged.runtime, *staged.packages], strict=True):
-            shutil.copytree(tree, partial / copy.relative_to(target), ignore=shutil.ignore_patterns(*SKIPPED))
+            # Compiled files come along: copies keep their sources' times, which is what Python checks them against.
+            shutil.copytree(tree, partial / copy.relative_to(target))
         for path in [partial, *partial.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         partial.rename(target)

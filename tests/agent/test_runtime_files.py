@@ -47,13 +47,16 @@ def test_staging_copies_the_files_for_everyone_and_names_them_by_content(open_di
     staged = runtime_files.stage(open_dir / "state" / "runtime", source)
     assert (staged.runtime / "__init__.py").read_bytes() == (source.runtime / "__init__.py").read_bytes()
     assert [p.name for p in staged.packages] == [p.name for p in source.packages] == ["cloudpickle"]
-    assert not list(staged.runtime.parent.rglob("__pycache__"))
+    assert (staged.runtime / "__pycache__" / "x.cpython-311.pyc").read_bytes() == b"stale"  # compiled files come too
     for path in [staged.runtime.parent, *staged.runtime.parent.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
     marker = staged.runtime / "__init__.py"
     before = marker.stat().st_mtime_ns
     assert runtime_files.stage(open_dir / "state" / "runtime", source) == staged  # same content: kept
     assert marker.stat().st_mtime_ns == before
+
+    (source.runtime / "__pycache__" / "y.cpython-311.pyc").write_bytes(b"new")
+    assert runtime_files.stage(open_dir / "state" / "runtime", source) == staged  # named by the sources alone
 
     (source.runtime / "extra.py").write_text("changed = True\n")
     changed = runtime_files.stage(open_dir / "state" / "runtime", source)
