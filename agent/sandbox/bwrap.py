@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.sandbox import rootfs, seccomp
+from agent.sandbox.access import READ, WRITE, allows, described, unreachable
 from agent.sandbox.cgroups import CgroupUnavailable, ContainerCgroup
 from agent.sandbox.interface import ExitKind, ExitStatus, LogSink, SandboxSpec, format_bytes
 from agent.sandbox.output import CappedOutput
@@ -91,26 +92,38 @@ def bwrap_arguments(
 
 
 def check_sources(spec: SandboxSpec) -> None:
-    """What the sandbox binds must exist on this node.
+    """What the sandbox binds must exist on this node, and its user must be able to use it.
 
     bwrap finds a missing bind source only while it builds the sandbox, racing the agent's own
-    setup, so the same fault would read two ways; checked here it reads one way.
+    setup, so the same fault would read two ways; checked here it reads one way, naming the path.
     """
-    check_devices(spec.devices)
+    check_devices(spec.devices, spec.run_as_uid)
     for bind in spec.binds:
         if not bind.source.exists():
             raise SandboxStartError(f"cannot bind {bind.source} at {bind.target}: it does not exist on this node")
+        if spec.run_as_uid is not None and (why := unreachable(bind.source, spec.run_as_uid)):
+            raise SandboxStartError(
+                f"cannot bind {bind.source} at {bind.target}: the sandbox's user (uid {spec.run_as_uid}) "
+                f"cannot reach it: {why}"
+            )
 
 
-def check_devices(devices: Sequence[Path]) -> None:
-    """Every device must be a character device on this node: bwrap would bind a missing one silently wrong."""
+def check_devices(devices: Sequence[Path], uid: int | None = None) -> None:
+    """Every device must be a character device on this node (bwrap would bind a missing one silently
+    wrong) that the sandbox's user, when it is not the agent's, may open for reading and writing."""
     for device in devices:
         try:
-            mode = device.stat().st_mode
+            info = device.stat()
         except OSError as exc:
             raise SandboxStartError(f"device {device} is not available on this node: {exc.strerror}") from None
-        if not stat.S_ISCHR(mode):
+        if not stat.S_ISCHR(info.st_mode):
             raise SandboxStartError(f"device {device} is not a character device")
+        if uid is not None and not allows(info, uid, READ | WRITE):
+            raise SandboxStartError(
+                f"the sandbox's user (uid {uid}) cannot open device {device}: {described(device, info)}; "
+                "give others read and write on it (NVIDIA's default mode, 0666) or run the agent with "
+                "--sandbox-uids agent"
+            )
 
 
 def _memfd(name: str, data: bytes) -> int:

@@ -13,11 +13,11 @@ with that user's rights), so the agent checks those paths before it takes any wo
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.sandbox.access import unreachable
 from agent.sandbox.bwrap import BWRAP
 
 # systemd leaves 0x70000000 to 0x7FFFFFFF unused (its UIDS-GIDS notes); no account is created there.
@@ -73,30 +73,6 @@ class SandboxUsers:
             uid = self._by_key[key] = self.uids.first + self._next
             self._next = (self._next + 1) % self.uids.count
         return uid
-
-
-def unreachable(path: Path, uid: int) -> str | None:
-    """Why a process with this uid (its gid equal, no other groups) cannot read `path`; None if it can.
-
-    Every directory on the way needs search permission for it, and `path` itself read permission
-    (and search, for a directory); on the way as written and, past symlinks, as resolved.
-    """
-    for target in dict.fromkeys([Path.cwd() / path, path.resolve()]):
-        for directory in [*reversed(target.parents), target]:
-            try:
-                info = directory.stat()
-            except OSError as exc:
-                return f"{directory}: {exc.strerror}"
-            wanted = stat.S_IXOTH
-            if directory == target:
-                wanted = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(info.st_mode) else 0)
-            if info.st_uid == uid:
-                wanted <<= 6  # the owner's bits
-            elif info.st_gid == uid:
-                wanted <<= 3  # the group's bits
-            if info.st_mode & wanted != wanted:
-                return f"{directory} is mode {stat.S_IMODE(info.st_mode):04o}, owned by uid {info.st_uid}"
-    return None
 
 
 def probe(uid: int) -> str | None:

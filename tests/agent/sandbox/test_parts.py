@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 
 from agent.container import ContainerSpec
 from agent.sandbox import seccomp
-from agent.sandbox.bwrap import SandboxStartError, bwrap_arguments, check_devices
+from agent.sandbox.bwrap import SandboxStartError, bwrap_arguments, check_devices, check_sources
 from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, MiB, SandboxSpec
 from agent.sandbox.output import MAX_LINE_BYTES, CappedOutput
 from agent.zygote_pool import zygote_identity
@@ -108,6 +111,37 @@ def test_a_missing_or_non_device_path_is_refused_by_name(tmp_path: Path) -> None
     (tmp_path / "plain").write_text("")
     with pytest.raises(SandboxStartError, match=f"device {tmp_path / 'plain'} is not a character device"):
         check_devices([tmp_path / "plain"])
+
+
+def test_a_device_the_sandboxs_user_cannot_open_is_refused_naming_its_mode(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    device = tmp_path / "nvidia0"
+    os.mknod(device, 0o660 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers, as NVIDIA's nodes at 0660
+    device.chmod(0o660)
+    check_devices([device])  # the agent's own user (root) may open it
+    with pytest.raises(SandboxStartError) as refused:
+        check_devices([device], uid=1_900_000_001)
+    assert str(refused.value).startswith(
+        f"the sandbox's user (uid 1900000001) cannot open device {device}: {device} is mode 0660, owned by uid 0; "
+    )
+    device.chmod(0o666)
+    check_devices([device], uid=1_900_000_001)
+
+
+def test_a_bind_the_sandboxs_user_cannot_reach_is_refused_naming_the_directory(tmp_path: Path) -> None:
+    """pytest's tmp_path is private to its owner: users of the sandbox range cannot enter it."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    private = next(p for p in reversed([tmp_path, *tmp_path.parents]) if p.stat().st_mode & 0o001 == 0)
+    spec = SandboxSpec("c1", ["/usr/bin/python3"], Path("/usr/bin/python3"), binds=[Bind(bundle, "/app")])
+    check_sources(spec)
+    with pytest.raises(SandboxStartError) as refused:
+        check_sources(replace(spec, run_as_uid=1_900_000_001))
+    assert str(refused.value) == (
+        f"cannot bind {bundle} at /app: the sandbox's user (uid 1900000001) cannot reach it: "
+        f"{private} is mode 0700, owned by uid {private.stat().st_uid}"
+    )
 
 
 def _spec(**options: Any) -> ContainerSpec:

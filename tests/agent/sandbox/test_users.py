@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.sandbox import users
+from agent.sandbox import access, users
 from agent.sandbox.bwrap import BWRAP
 from agent.sandbox.users import SandboxUsers, SandboxUsersError, UidRange
 
@@ -58,23 +58,23 @@ def test_a_path_behind_a_private_directory_is_unreachable(open_dir: Path) -> Non
     private = open_dir / "private"
     (private / "inside").mkdir(parents=True)
     private.chmod(0o700)
-    assert users.unreachable(private / "inside", UID) == f"{private} is mode 0700, owned by uid 0"
-    assert users.unreachable(open_dir, UID) is None
+    assert access.unreachable(private / "inside", UID) == f"{private} is mode 0700, owned by uid 0"
+    assert access.unreachable(open_dir, UID) is None
     os.chown(private, UID, UID)  # its owner may enter it
-    assert users.unreachable(private / "inside", UID) is None
+    assert access.unreachable(private / "inside", UID) is None
     os.chown(private, 0, UID)
     private.chmod(0o750)  # and its group
-    assert users.unreachable(private / "inside", UID) is None
+    assert access.unreachable(private / "inside", UID) is None
 
 
 def test_a_file_others_cannot_read_is_unreachable_and_so_is_a_missing_one(open_dir: Path) -> None:
     secret = open_dir / "secret.py"
     secret.write_text("x = 1\n")
     secret.chmod(0o600)
-    assert users.unreachable(secret, UID) == f"{secret} is mode 0600, owned by uid 0"
+    assert access.unreachable(secret, UID) == f"{secret} is mode 0600, owned by uid 0"
     secret.chmod(0o644)
-    assert users.unreachable(secret, UID) is None
-    assert users.unreachable(open_dir / "missing", UID) == f"{open_dir / 'missing'}: No such file or directory"
+    assert access.unreachable(secret, UID) is None
+    assert access.unreachable(open_dir / "missing", UID) == f"{open_dir / 'missing'}: No such file or directory"
 
 
 def test_a_symlink_is_judged_on_both_paths(open_dir: Path) -> None:
@@ -83,7 +83,7 @@ def test_a_symlink_is_judged_on_both_paths(open_dir: Path) -> None:
     private.chmod(0o700)
     link = open_dir / "link"
     link.symlink_to(private / "target")
-    assert users.unreachable(link, UID) == f"{private} is mode 0700, owned by uid 0"
+    assert access.unreachable(link, UID) == f"{private} is mode 0700, owned by uid 0"
 
 
 @pytest.fixture
