@@ -16,7 +16,7 @@ import httpx
 from agent import __version__, runtime_files
 from agent.api import AgentApi, Refused, Unreachable
 from agent.bundles import BundleCache
-from agent.container import python_sources
+from agent.container import default_python, precompile_runtime, python_sources
 from agent.environments import EnvironmentCache
 from agent.gpus import GpuPool
 from agent.inventory import Inventory, read_inventory
@@ -94,6 +94,7 @@ class Agent:
             # Named after this agent's state, so that its leftover sweep spares other agents on the host.
             owner = hashlib.sha256(str(state).encode()).hexdigest()[:10]
             staged = runtime_files.stage(state / "runtime")
+            await precompile_runtime(default_python(), staged)  # not in the first cold start
             sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner, 16))
             zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
             zygotes.remove_leftovers()  # an earlier agent's, if it was killed
