@@ -17,7 +17,6 @@ from api.blobs.base import (
     check_digest,
 )
 from api.blobs.local import LocalBlobStore
-from api.blobs.s3 import S3BlobStore
 
 
 def blob_store_from_url(url: str, *, s3_endpoint_url: str | None = None) -> BlobStore:
@@ -27,6 +26,8 @@ def blob_store_from_url(url: str, *, s3_endpoint_url: str | None = None) -> Blob
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ValueError(f"blob URL {url!r} names no bucket; use s3://bucket/prefix")
+        from api.blobs.s3 import S3BlobStore  # boto3 takes ~90 ms to import: only when S3 is used
+
         return S3BlobStore(parts.netloc, parts.path.strip("/"), endpoint_url=s3_endpoint_url or None)
     if parts.scheme == "file":
         # file:///abs/path is absolute; file://.state/blobs (no host) is relative to the working dir.
@@ -44,7 +45,6 @@ __all__ = [
     "BlobStream",
     "InvalidDigest",
     "LocalBlobStore",
-    "S3BlobStore",
     "blob_store_from_url",
     "check_digest",
 ]

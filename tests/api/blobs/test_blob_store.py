@@ -16,10 +16,9 @@ from api.blobs import (
     BlobStore,
     InvalidDigest,
     LocalBlobStore,
-    S3BlobStore,
     blob_store_from_url,
 )
-from api.blobs.s3 import s3_client
+from api.blobs.s3 import S3BlobStore, s3_client
 from tests.api.conftest import S3Server
 
 
