@@ -119,6 +119,9 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     url: str = ""
     token: str = ""
+    # The cold figures are from zero: a function's zygote is reclaimed too, 2 s after its last container.
+    agent_args: list[str] = field(default_factory=lambda: ["--zygote-idle-seconds", "2"])
+    node_token: str = ""
 
     def env(self, **extra: str) -> dict[str, str]:
         assert self.postgres is not None and self.redis is not None
@@ -153,25 +156,22 @@ class Stack:
         headers = {"Authorization": f"Bearer {self.token}"}
         answer = httpx.post(f"{self.url}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=headers)
         answer.raise_for_status()
-        node_token = answer.json()["token"]
-        agent_argv = [sys.executable, "-m", "agent", "--api", self.url, "--token", node_token]
-        # The cold figure is from zero: the function's zygote is reclaimed too, 2 s after its last container.
-        agent = self.spawn(
-            "agent",
-            [
-                *agent_argv,
-                "--name",
-                "bench-node",
-                "--state-dir",
-                str(self.state / "agent"),
-                "--zygote-idle-seconds",
-                "2",
-            ],
-        )
-        self.wait_for(
-            agent, lambda: bool(httpx.get(f"{self.url}/v1/nodes", headers=headers).json()["items"]), "agent registered"
-        )
+        self.node_token = answer.json()["token"]
+        agent = self.start_agent()
         log(f"api {self.url} (pid {api.pid}), scheduler, agent (pid {agent.pid}) up")
+
+    def start_agent(self) -> Child:
+        """The agent, its node registered (again, with the same name and state, after a kill)."""
+        argv = [sys.executable, "-m", "agent", "--api", self.url, "--token", self.node_token, "--name", "bench-node"]
+        agent = self.spawn("agent", [*argv, "--state-dir", str(self.state / "agent"), *self.agent_args])
+        headers = {"Authorization": f"Bearer {self.token}"}
+
+        def registered() -> bool:
+            nodes = httpx.get(f"{self.url}/v1/nodes", headers=headers).json()["items"]
+            return any(node["state"] == "ready" for node in nodes)
+
+        self.wait_for(agent, registered, "agent registered")
+        return agent
 
     def spawn(self, name: str, argv: list[str], **extra: str) -> Child:
         child = Child(name, argv, self.env(**extra), self.state)
