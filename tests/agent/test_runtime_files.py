@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +15,6 @@ from agent import runtime_files
 from agent.container import Container, ContainerSpec, ContainerStartError
 from agent.runtime_files import RuntimeFiles
 from tests.agent.sandbox.conftest import SYSTEM_PYTHON, call, result_of
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="skiff-staged-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
 
 
 def private_installation(root: Path) -> RuntimeFiles:
@@ -42,9 +32,9 @@ def private_installation(root: Path) -> RuntimeFiles:
     return copy
 
 
-def test_staging_copies_the_files_for_everyone_and_names_them_by_content(open_dir: Path) -> None:
-    source = private_installation(open_dir)
-    staged = runtime_files.stage(open_dir / "state" / "runtime", source)
+def test_staging_copies_the_files_for_everyone_and_names_them_by_content(open_tmp: Path) -> None:
+    source = private_installation(open_tmp)
+    staged = runtime_files.stage(open_tmp / "state" / "runtime", source)
     assert (staged.runtime / "__init__.py").read_bytes() == (source.runtime / "__init__.py").read_bytes()
     assert [p.name for p in staged.packages] == [p.name for p in source.packages] == ["cloudpickle"]
     assert (staged.runtime / "__pycache__" / "x.cpython-311.pyc").read_bytes() == b"stale"  # compiled files come too
@@ -52,30 +42,30 @@ def test_staging_copies_the_files_for_everyone_and_names_them_by_content(open_di
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
     marker = staged.runtime / "__init__.py"
     before = marker.stat().st_mtime_ns
-    assert runtime_files.stage(open_dir / "state" / "runtime", source) == staged  # same content: kept
+    assert runtime_files.stage(open_tmp / "state" / "runtime", source) == staged  # same content: kept
     assert marker.stat().st_mtime_ns == before
 
     (source.runtime / "__pycache__" / "y.cpython-311.pyc").write_bytes(b"new")
-    assert runtime_files.stage(open_dir / "state" / "runtime", source) == staged  # named by the sources alone
+    assert runtime_files.stage(open_tmp / "state" / "runtime", source) == staged  # named by the sources alone
 
     (source.runtime / "extra.py").write_text("changed = True\n")
-    changed = runtime_files.stage(open_dir / "state" / "runtime", source)
+    changed = runtime_files.stage(open_tmp / "state" / "runtime", source)
     assert changed.runtime != staged.runtime and (changed.runtime / "extra.py").exists()
-    assert [p.name for p in (open_dir / "state" / "runtime").iterdir()] == [changed.runtime.parent.name]
+    assert [p.name for p in (open_tmp / "state" / "runtime").iterdir()] == [changed.runtime.parent.name]
 
 
-async def test_a_sandbox_of_another_user_runs_from_the_staged_copy(open_dir: Path) -> None:
+async def test_a_sandbox_of_another_user_runs_from_the_staged_copy(open_tmp: Path) -> None:
     if os.geteuid() != 0 or shutil.which("/usr/bin/bwrap") is None:
         pytest.skip("needs bubblewrap and root")
-    source = private_installation(open_dir)
-    bundle = open_dir / "bundle"
+    source = private_installation(open_tmp)
+    bundle = open_tmp / "bundle"
     bundle.mkdir()
     (bundle / "fn.py").write_text(
         "import cloudpickle, os\ndef main():\n    return [os.getuid(), cloudpickle.__name__]\n"
     )
     bundle.chmod(0o755)
     (bundle / "fn.py").chmod(0o644)
-    staged = runtime_files.stage(open_dir / "runtime", source)
+    staged = runtime_files.stage(open_tmp / "runtime", source)
     spec = ContainerSpec("test-staged", bundle, "fn:main", python=SYSTEM_PYTHON, run_as_uid=65534, runtime_files=staged)
     container = Container(spec)
     try:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +14,6 @@ from agent.sandbox.bwrap import BWRAP
 from agent.sandbox.users import SandboxUsers, SandboxUsersError, UidRange
 
 UID = users.DEFAULT_FIRST_UID + 7
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """A directory under /tmp that every user may enter (pytest's tmp_path is private to its owner)."""
-    path = Path(tempfile.mkdtemp(prefix="skiff-users-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
 
 
 @pytest.mark.parametrize(
@@ -54,12 +43,12 @@ def test_each_function_keeps_its_own_uid_until_the_range_is_used_up() -> None:
     assert SandboxUsers(None).uid_for("a") is None
 
 
-def test_a_path_behind_a_private_directory_is_unreachable(open_dir: Path) -> None:
-    private = open_dir / "private"
+def test_a_path_behind_a_private_directory_is_unreachable(open_tmp: Path) -> None:
+    private = open_tmp / "private"
     (private / "inside").mkdir(parents=True)
     private.chmod(0o700)
     assert access.unreachable(private / "inside", UID) == f"{private} is mode 0700, owned by uid 0"
-    assert access.unreachable(open_dir, UID) is None
+    assert access.unreachable(open_tmp, UID) is None
     os.chown(private, UID, UID)  # its owner may enter it
     assert access.unreachable(private / "inside", UID) is None
     os.chown(private, 0, UID)
@@ -67,21 +56,21 @@ def test_a_path_behind_a_private_directory_is_unreachable(open_dir: Path) -> Non
     assert access.unreachable(private / "inside", UID) is None
 
 
-def test_a_file_others_cannot_read_is_unreachable_and_so_is_a_missing_one(open_dir: Path) -> None:
-    secret = open_dir / "secret.py"
+def test_a_file_others_cannot_read_is_unreachable_and_so_is_a_missing_one(open_tmp: Path) -> None:
+    secret = open_tmp / "secret.py"
     secret.write_text("x = 1\n")
     secret.chmod(0o600)
     assert access.unreachable(secret, UID) == f"{secret} is mode 0600, owned by uid 0"
     secret.chmod(0o644)
     assert access.unreachable(secret, UID) is None
-    assert access.unreachable(open_dir / "missing", UID) == f"{open_dir / 'missing'}: No such file or directory"
+    assert access.unreachable(open_tmp / "missing", UID) == f"{open_tmp / 'missing'}: No such file or directory"
 
 
-def test_a_symlink_is_judged_on_both_paths(open_dir: Path) -> None:
-    private = open_dir / "private"
+def test_a_symlink_is_judged_on_both_paths(open_tmp: Path) -> None:
+    private = open_tmp / "private"
     (private / "target").mkdir(parents=True)
     private.chmod(0o700)
-    link = open_dir / "link"
+    link = open_tmp / "link"
     link.symlink_to(private / "target")
     assert access.unreachable(link, UID) == f"{private} is mode 0700, owned by uid 0"
 
@@ -98,18 +87,18 @@ def test_bwrap_runs_as_a_user_of_the_range() -> None:
 
 
 @pytest.mark.usefixtures("as_root")
-def test_auto_takes_the_range_when_its_users_reach_everything(open_dir: Path) -> None:
-    chosen, fallback = users.choose(users.AUTO, [open_dir], offset=3)
+def test_auto_takes_the_range_when_its_users_reach_everything(open_tmp: Path) -> None:
+    chosen, fallback = users.choose(users.AUTO, [open_tmp], offset=3)
     assert fallback is None and chosen.uids == UidRange(users.DEFAULT_FIRST_UID, users.DEFAULT_UID_COUNT)
     assert chosen.uid_for("f") == users.DEFAULT_FIRST_UID + 3
 
 
 @pytest.mark.usefixtures("as_root")
-def test_auto_falls_back_to_the_agents_user_saying_why_and_an_explicit_range_refuses(open_dir: Path) -> None:
-    private = open_dir / "private"
+def test_auto_falls_back_to_the_agents_user_saying_why_and_an_explicit_range_refuses(open_tmp: Path) -> None:
+    private = open_tmp / "private"
     (private / "state").mkdir(parents=True)
     private.chmod(0o700)
-    chosen, fallback = users.choose(users.AUTO, [open_dir, private / "state"])
+    chosen, fallback = users.choose(users.AUTO, [open_tmp, private / "state"])
     assert chosen.uids is None and chosen.uid_for("f") is None
     assert fallback == (
         f"an unprivileged sandbox user cannot reach what sandboxes need: {private} is mode 0700, owned by uid 0"
