@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stack import BenchError, Stack, deploy, interrupt_on_sigterm, log, sandbox_pids
+from stack import BenchError, Stack, deploy, descendants, interrupt_on_sigterm, log, sandbox_pids
 
 APP = "gpucheck"
 WORK = """
@@ -127,6 +127,7 @@ class Gpus:
 
 class Client:
     def __init__(self, stack: Stack) -> None:
+        self.stack = stack
         self.http = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {stack.token}"}, timeout=90)
 
     def call(self, function: str, *args: object) -> tuple[dict[str, Any], float]:
@@ -168,9 +169,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
     return time.monotonic() - begun
 
 
-def no_container_of(function: str) -> Callable[[], bool]:
+def ours(stack: Stack, *markers: str) -> list[int]:
+    """Sandbox processes of this check's agent (not those of other agents on the machine, a test suite's)."""
+    agents = [child.pid for child in stack.children if child.name == "agent" and child.alive()]
+    below = {pid for agent in agents for pid in descendants(agent)}
+    return [pid for pid in sandbox_pids(*markers) if pid in below]
+
+
+def no_container_of(stack: Stack, function: str) -> Callable[[], bool]:
     """True once no process of `function`'s containers is left (its zygote may live on)."""
-    return lambda: not [pid for pid in sandbox_pids(f"app:{function}") if in_container(pid)]
+    return lambda: not [pid for pid in ours(stack, f"app:{function}") if in_container(pid)]
 
 
 def in_container(pid: int) -> bool:
@@ -187,7 +195,7 @@ def cold_calls(client: Client, function: str, runs: int) -> tuple[list[float], l
     """Calls each made once the function's last container is gone: (totals, agent's cold_start_ms)."""
     totals, agent_ms = [], []
     while len(totals) < runs:
-        wait_until(no_container_of(function), 60, f"{function}'s containers to scale down")
+        wait_until(no_container_of(client.stack, function), 60, f"{function}'s containers to scale down")
         body, took = client.call(function)
         if body.get("cold_start"):
             totals.append(took)
@@ -250,17 +258,20 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         call_id = client.spawn("hold", 600)
         wait_until(holds(gpus, idle_mib, client, call_id), 120, "the call to hold GPU memory")
         client.http.delete(f"/v1/calls/{call_id}").raise_for_status()
-        freed = wait_until(released(gpus, idle_mib, "hold"), 60, "the memory to be freed")
+        freed = wait_until(released(gpus, idle_mib, stack, "hold"), 60, "the memory to be freed")
         check.expect(f"cancelled: {held(options)} is freed", True, f"in {freed:.1f} s")
 
         log("kill the agent with SIGKILL while CUDA holds memory")
         call_id = client.spawn("hold", 5)
         wait_until(holds(gpus, idle_mib, client, call_id), 120, "the call to hold GPU memory")
         agent = next(c for c in stack.children if c.name == "agent" and c.alive())
+        sandbox = ours(stack, "app:hold")
         os.kill(agent.pid, signal.SIGKILL)  # the agent alone: its sandboxes must die with it
         agent.popen.wait()
-        freed = wait_until(released(gpus, idle_mib, "hold"), 60, "the memory to be freed")
-        check.expect(f"agent killed: {held(options)} is freed", True, f"in {freed:.1f} s")
+        memory = released(gpus, idle_mib, stack, "hold") if idle_mib is not None else lambda: True
+        freed = wait_until(lambda: memory() and not alive(sandbox), 60, "the sandbox and its memory to go")
+        gone = f"{len(sandbox)} processes, gone in {freed:.1f} s"
+        check.expect(f"agent killed: its sandbox exits, {held(options)} is freed", bool(sandbox), gone)
         stack.start_agent()
         ended = client.result(call_id, timeout=120)
         check.expect(
@@ -270,7 +281,7 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         )
 
         log("scale to zero: the windows pass")
-        gone = wait_until(lambda: not sandbox_pids(), 2 + ZYGOTE_IDLE_S + 30, "every sandbox process to exit")
+        gone = wait_until(lambda: not ours(stack), 2 + ZYGOTE_IDLE_S + 30, "every sandbox process to exit")
         check.expect("no sandbox process left", True, f"after {gone:.1f} s")
         if idle_mib is not None:
             used = gpus.used_mib() or 0
@@ -294,9 +305,13 @@ def holds(gpus: Gpus, idle_mib: float | None, client: Client, call_id: str) -> C
     return holding
 
 
-def released(gpus: Gpus, idle_mib: float | None, function: str) -> Callable[[], bool]:
+def alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def released(gpus: Gpus, idle_mib: float | None, stack: Stack, function: str) -> Callable[[], bool]:
     if idle_mib is None:
-        return no_container_of(function)
+        return no_container_of(stack, function)
     return lambda: (gpus.used_mib() or 0) <= idle_mib + GPU_MEMORY_SLACK_MIB
 
 

@@ -34,4 +34,6 @@ def test_the_checks_steps_pass_with_a_cpu_function() -> None:
     for step in ("fully cold ≤ bare process + 0.5 s", "zygote-warm call ≤ 1 s", "no sandbox process left"):
         assert rows[step].endswith("| ok |"), rows[step]
     assert "succeeded, attempt 2 | ok" in rows["the killed call's retry succeeds"]
+    killed = next(row for name, row in rows.items() if name.startswith("agent killed: its sandbox exits"))
+    assert killed.endswith("| ok |"), killed
     assert "unprivileged host users" in rows["sandbox users (the agent's log)"]
