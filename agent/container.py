@@ -36,7 +36,7 @@ from agent.runtime import frames
 from agent.runtime_files import RuntimeFiles
 from agent.sandbox import rootfs
 from agent.sandbox.bwrap import BwrapSandbox, SandboxStartError
-from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, LogSink, Sandbox, SandboxSpec
+from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, LogSink, ProcView, Sandbox, SandboxSpec
 
 SANDBOX_RUNTIME_PARENT = "/opt/skiff"
 SANDBOX_RUNTIME_PACKAGE = "skiff_runtime"
@@ -70,6 +70,7 @@ class ContainerSpec:
     zygote: bool = False  # fork it from a warm zygote of its function version (agent.zygote_pool)
     preload: tuple[str, ...] = ()  # modules the zygote imports before it forks ("numpy", "torch")
     devices: tuple[Path, ...] = ()  # device nodes bound read-write: the container's GPUs (agent.gpus)
+    proc_views: tuple[ProcView, ...] = ()  # /proc directories shown in part: the driver's list of its GPUs
     extra_ro_binds: tuple[Bind, ...] = ()  # more read-only paths, e.g. a GPU driver kept outside /usr
     runtime_files: RuntimeFiles = field(default_factory=runtime_files.installed)  # the agent stages a copy
 
@@ -278,6 +279,7 @@ class Container:
             pass_fds=(in_fd, out_fd),
             run_as_uid=spec.run_as_uid,
             devices=spec.devices,
+            proc_views=spec.proc_views,
         )
 
     async def _await_ready(self, timeout_s: float) -> None:

@@ -166,6 +166,7 @@ class Zygote:
             pass_fds=(theirs.fileno(),),
             run_as_uid=spec.run_as_uid,
             devices=spec.devices,  # its children share its mount namespace: they see what it sees
+            proc_views=spec.proc_views,
         )
         self.sandbox = BwrapSandbox(sandbox_spec, self._log_output)
         try:

@@ -47,6 +47,7 @@ def zygote_identity(key: str, spec: ContainerSpec) -> Hashable:
         spec.venv,
         env,
         spec.devices,
+        spec.proc_views,
         spec.extra_ro_binds,
         spec.run_as_uid,
         spec.runtime_files,

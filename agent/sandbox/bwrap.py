@@ -10,6 +10,9 @@ Flags and why (measured on bubblewrap 0.8, see DESIGN.md §5):
   variables (bwrap 0.8 still wants the command itself on its real command line);
 - --remount-ro / (and /dev): bwrap's root tmpfs is writable, and unbounded, otherwise;
 - --seccomp: without it user code could ptrace the sandbox's pid 1 (see seccomp.py);
+- the fresh /proc trimmed (rootfs.proc_cover): /proc/sys read-only and root-only files hidden. A
+  sandbox run as the agent's own user is that user to the kernel: as root, it could otherwise write
+  kernel.core_pattern, which runs a program as root on the next crash;
 - no --as-pid-1: bwrap's pid 1 reaps orphans (double-forked daemons), and its exit when the
   runtime exits makes the kernel kill everything left in the pid namespace;
 - --info-fd/--block-fd: bwrap reports the sandbox's pid-1 and waits while the agent puts it into
@@ -38,7 +41,7 @@ from pathlib import Path
 from agent.sandbox import rootfs, seccomp
 from agent.sandbox.access import READ, WRITE, allows, described, unreachable
 from agent.sandbox.cgroups import CgroupUnavailable, ContainerCgroup
-from agent.sandbox.interface import ExitKind, ExitStatus, LogSink, SandboxSpec, format_bytes
+from agent.sandbox.interface import ExitKind, ExitStatus, LogSink, ProcView, SandboxSpec, format_bytes
 from agent.sandbox.output import CappedOutput
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,8 @@ def bwrap_arguments(
     args = ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     args += ["--uid", str(rootfs.INSIDE_UID), "--gid", str(rootfs.INSIDE_GID)]  # whichever host user runs it (users.py)
     args += ["--die-with-parent", "--new-session", "--hostname", rootfs.HOSTNAME]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", rootfs.SANDBOX_SHM]
+    args += ["--proc", "/proc", *proc_arguments(rootfs.proc_cover(), spec.proc_views)]
+    args += ["--dev", "/dev", "--size", size, "--tmpfs", rootfs.SANDBOX_SHM]
     args += ["--size", size, "--tmpfs", rootfs.SANDBOX_TMP]
     for device in spec.devices:  # before --remount-ro /dev; a device node stays writable on a ro mount
         args += ["--dev-bind", str(device), str(device)]
@@ -88,6 +92,20 @@ def bwrap_arguments(
     for name, value in {**rootfs.FIXED_ENV, **spec.env}.items():
         args += ["--setenv", name, value]
     args += ["--seccomp", str(seccomp_fd), "--info-fd", str(info_fd), "--block-fd", str(block_fd)]
+    return args
+
+
+def proc_arguments(cover: rootfs.ProcCover, views: Sequence[ProcView]) -> list[str]:
+    """Trim the sandbox's fresh /proc: entries hidden, read-only, or shown in part."""
+    args = [arg for path in cover.hidden_files for arg in ("--ro-bind", "/dev/null", path)]
+    args += [arg for path in cover.hidden_dirs for arg in ("--tmpfs", path, "--remount-ro", path)]
+    args += [arg for path in cover.read_only for arg in ("--ro-bind", path, path)]  # the same kernel's entries
+    for view in views:
+        args += ["--tmpfs", view.directory]
+        for entry in view.entries:
+            path = f"{view.directory}/{entry}"
+            args += ["--ro-bind", path, path]
+        args += ["--remount-ro", view.directory]
     return args
 
 

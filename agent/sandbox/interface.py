@@ -39,6 +39,15 @@ class Bind:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcView:
+    """A /proc directory shown with only some of its entries, e.g. a GPU container's
+    /proc/driver/nvidia/gpus, which lists its own GPUs and no others."""
+
+    directory: str
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SandboxSpec:
     container_id: str  # also names the cgroup: letters, digits, '-' and '_' only
     argv: Sequence[str]  # the command inside the sandbox
@@ -50,6 +59,7 @@ class SandboxSpec:
     pass_fds: Sequence[int] = ()  # fds kept open, with the same numbers, inside the sandbox
     run_as_uid: int | None = None  # host uid to run the sandbox as (None: the agent's uid)
     devices: Sequence[Path] = ()  # character devices bound read-write at the same path (GPUs)
+    proc_views: Sequence[ProcView] = ()
 
 
 class ExitKind(enum.StrEnum):

@@ -7,6 +7,10 @@ agent configuration. Paths are bound at the same place inside so that a venv's a
 
 from __future__ import annotations
 
+import functools
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.sandbox.interface import Bind
@@ -58,3 +62,41 @@ def python_binds(executable: Path) -> list[Bind]:
     if prefix == Path("/usr") or Path("/usr") in prefix.parents:
         return []
     return [Bind(prefix, str(prefix))]
+
+
+# /proc entries every sandbox sees empty: what runc hides by default, and every top-level file the
+# host keeps to root (slabinfo, timer_list, kpage*...). A sandbox run as the agent's own user is
+# that user to the kernel, so without this one run as root could read them.
+PROC_HIDDEN = ("kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats", "acpi", "asound", "scsi")
+# Kept read-only (bwrap covers sysrq-trigger, irq and bus itself). To the kernel, a sandbox run as
+# root is root writing sysctls: it could set the host's kernel.core_pattern and have a program run
+# as root on the next crash.
+PROC_READ_ONLY = ("sys", "fs")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcCover:
+    """How a sandbox's own /proc is trimmed on this node (paths inside the sandbox)."""
+
+    hidden_files: tuple[str, ...]  # /dev/null bound over them
+    hidden_dirs: tuple[str, ...]  # an empty read-only tmpfs over them
+    read_only: tuple[str, ...]
+
+
+@functools.cache
+def proc_cover(proc: Path = Path("/proc")) -> ProcCover:
+    """The entries of PROC_HIDDEN and PROC_READ_ONLY this kernel has, and its root-only files."""
+    files, dirs, read_only = [], [], []
+    for entry in sorted(os.scandir(proc), key=lambda e: e.name):
+        if entry.name.isdigit() or entry.is_symlink():
+            continue
+        info = entry.stat(follow_symlinks=False)
+        inside = f"/proc/{entry.name}"
+        if entry.name in PROC_READ_ONLY:
+            read_only.append(inside)
+        elif stat.S_ISDIR(info.st_mode):
+            if entry.name in PROC_HIDDEN:
+                dirs.append(inside)
+        elif entry.name in PROC_HIDDEN or not info.st_mode & stat.S_IROTH:
+            files.append(inside)
+    return ProcCover(tuple(files), tuple(dirs), tuple(read_only))

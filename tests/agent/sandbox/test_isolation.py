@@ -1,4 +1,5 @@
-"""What user code can see and reach from inside the sandbox (TESTPLAN S1, S2, S3, S9)."""
+"""What user code can see and reach from inside the sandbox (TESTPLAN S1, S2, S3, S9, S10, S12, and S14's
+stand-ins: a GPU node's device files and its driver's /proc list of GPUs)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.container import ContainerStartError
+from agent import runtime_files
+from agent.container import Container, ContainerSpec, ContainerStartError
+from agent.sandbox import rootfs
+from agent.sandbox.bwrap import BwrapSandbox
+from agent.sandbox.interface import ProcView
 from agent.sandbox.rootfs import FIXED_ENV
+from agent.sandbox.users import DEFAULT_FIRST_UID
 from tests.agent.sandbox.conftest import StartContainer, call, result_of
 
 PROBE_FILES = """
@@ -228,7 +234,7 @@ def main(paths):
 """
 
 
-async def test_s12_only_the_listed_devices_are_bound_and_they_are_writable(
+async def test_s14_stand_in_only_the_listed_devices_are_bound_and_they_are_writable(
     start_container: StartContainer, tmp_path: Path
 ) -> None:
     # a GPU node binds /dev/nvidiaN; here a node with /dev/null's numbers stands in for one
@@ -244,6 +250,194 @@ async def test_s12_only_the_listed_devices_are_bound_and_they_are_writable(
     }
 
 
-async def test_s12_a_device_missing_on_the_node_fails_the_start_by_name(start_container: StartContainer) -> None:
+async def test_s14_stand_in_a_device_missing_on_the_node_fails_the_start_by_name(
+    start_container: StartContainer,
+) -> None:
     with pytest.raises(ContainerStartError, match="device /dev/nvidia9 is not available on this node"):
         await start_container("def main():\n    pass\n", devices=(Path("/dev/nvidia9"),))
+
+
+async def test_s14_stand_in_a_proc_directory_lists_only_the_entries_the_container_is_given(
+    start_container: StartContainer,
+) -> None:
+    # A GPU node shows a container only its own GPUs' entries of /proc/driver/nvidia/gpus; here
+    # /proc/irq, a directory of per-device entries every Linux has, stands in for it.
+    irqs = sorted(entry.name for entry in Path("/proc/irq").iterdir() if entry.name.isdigit())
+    assert len(irqs) >= 2, "the host must have more than one entry to hide"
+    source = (
+        "import os\n"
+        "def main(kept):\n"
+        "    return {'listed': sorted(os.listdir('/proc/irq')), 'kept': os.listdir('/proc/irq/' + kept)}\n"
+    )
+    container = await start_container(source, proc_views=(ProcView("/proc/irq", (irqs[0],)),))
+    found = result_of(await container.run(call(irqs[0])))
+    assert found["listed"] == [irqs[0]]
+    assert sorted(found["kept"]) == sorted(
+        entry.name for entry in Path(f"/proc/irq/{irqs[0]}").iterdir()
+    )  # the kept entry is whole
+
+
+PROBE_PROC = """
+import errno, os
+
+def write_back(path):
+    try:
+        with open(path) as handle:
+            current = handle.read()
+        with open(path, "w") as handle:
+            handle.write(current)  # its own value: harmless should the write go through
+        return "written"
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+
+def read(path):
+    try:
+        with open(path, "rb") as handle:
+            return "read %d bytes" % len(handle.read())
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+
+def text(path):
+    with open(path) as handle:
+        return handle.read()
+
+def main(sysctls, private):
+    return {
+        "sys": os.path.exists("/sys"),
+        "sysctl_writes": {path: write_back(path) for path in sysctls},
+        "hostname": text("/proc/sys/kernel/hostname").strip(),
+        "private": {path: read(path) for path in private},
+        "tcp": text("/proc/net/tcp") + text("/proc/net/tcp6"),
+        "unix": text("/proc/net/unix"),
+        "mountinfo": text("/proc/self/mountinfo"),
+    }
+"""
+VIRTUAL_FILESYSTEMS = {"tmpfs", "proc", "devtmpfs", "devpts", "mqueue"}
+
+
+async def test_s10_proc_and_sys_show_nothing_of_the_host_beyond_the_documented_figures(
+    start_container: StartContainer, tmp_path: Path
+) -> None:
+    # The sandbox tests run their sandboxes as the agent's own user, here root: the case where the
+    # kernel itself would let a sandbox write host-wide sysctls and read root-only /proc files.
+    assert os.geteuid() == 0
+    sysctls = ["/proc/sys/vm/overcommit_ratio", "/proc/sys/kernel/core_pattern", "/proc/sys/kernel/domainname"]
+    private = [p for p in ("/proc/slabinfo", "/proc/timer_list", "/proc/vmallocinfo", "/proc/keys") if Path(p).exists()]
+    assert len(private) >= 3, "the host must have the root-only files the test expects to stay hidden"
+    with socket.socket() as listener, socket.socket(socket.AF_UNIX) as unix_listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        unix_path = tmp_path / f"host-{uuid.uuid4().hex[:8]}.sock"
+        unix_listener.bind(str(unix_path))
+        unix_listener.listen()
+        listening = f"0100007F:{listener.getsockname()[1]:04X}"
+        assert listening in Path("/proc/net/tcp").read_text() and str(unix_path) in Path("/proc/net/unix").read_text()
+        container = await start_container(PROBE_PROC)
+        found = result_of(await container.run(call(sysctls, private)))
+    assert found["sys"] is False
+    assert found["sysctl_writes"] == dict.fromkeys(sysctls, "EROFS")
+    assert found["hostname"] == rootfs.HOSTNAME  # what /proc/sys shows is still the sandbox's own
+    assert found["private"] == dict.fromkeys(private, "EACCES")
+    assert listening not in found["tcp"] and str(unix_path) not in found["unix"]  # its own network namespace
+    # mountinfo names host paths: those of the container's own read-only binds, and nothing else
+    sandbox = container.sandbox
+    assert isinstance(sandbox, BwrapSandbox)
+    _, system_binds = rootfs.system_layout()
+    bound = [*system_binds, *rootfs.python_binds(sandbox.spec.python_executable), *sandbox.spec.binds]
+    sources = {str(bind.source.resolve()) for bind in bound}
+    for line in found["mountinfo"].splitlines():
+        fields = line.split()
+        root, fstype = fields[3], fields[fields.index("-") + 1]
+        if fstype not in VIRTUAL_FILESYSTEMS:
+            assert any(source.endswith(root) for source in sources), line  # its path within its filesystem
+
+
+async def test_s12_two_functions_containers_cannot_see_or_signal_each_other(open_tmp: Path) -> None:
+    # Two functions (two workspaces, say) run as two host uids of the range, each in its own sandbox.
+    staged = runtime_files.stage(open_tmp / "runtime", runtime_files.installed())
+    bundle = open_tmp / "bundle"
+    bundle.mkdir()
+    (bundle / "fn.py").write_text(PROBE_NEIGHBOUR)
+    bundle.chmod(0o755)
+    containers = []
+    for offset in (1, 2):
+        spec = ContainerSpec(
+            f"test-s12-{offset}-{uuid.uuid4().hex[:8]}",
+            bundle,
+            "fn:main",
+            python=Path("/usr/bin/python3"),
+            run_as_uid=DEFAULT_FIRST_UID + 100 + offset,
+            runtime_files=staged,
+        )
+        containers.append(Container(spec))
+    try:
+        for container in containers:
+            await container.start(60.0)
+        target, prober = containers
+        name = f"s12-{uuid.uuid4().hex[:8]}"
+        held = result_of(await target.run(call("hold", name, 0, 0)))
+        host_pids = target.sandbox.pids()
+        assert {owner(pid) for pid in host_pids} == {DEFAULT_FIRST_UID + 101}
+        assert {owner(pid) for pid in prober.sandbox.pids()} == {DEFAULT_FIRST_UID + 102}
+        seen = result_of(await prober.run(call("probe", name, max(host_pids), held["shm_key"])))
+    finally:
+        for container in containers:
+            await container.kill("the test is over")
+    assert held == {"shm_key": held["shm_key"], "shm_id": held["shm_id"], "listening": True}
+    assert seen == {
+        "pids": [1, 2],  # its own reaper and runtime
+        "signal_host_pid": "ESRCH",  # the other container's process has no number here
+        "abstract_socket": "ECONNREFUSED",  # abstract names belong to a network namespace
+        "sysv_shm": "ENOENT",  # and SysV objects to an IPC namespace
+        "dev_shm": [],
+        "tmp": [],
+    }
+
+
+PROBE_NEIGHBOUR = """
+import ctypes, errno, os, socket
+
+HELD = []
+IPC_CREAT = 0o1000
+libc = ctypes.CDLL(None, use_errno=True)
+
+def attempt(action):
+    try:
+        action()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+
+def main(role, name, host_pid, shm_key):
+    if role == "hold":
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind("\\0" + name)
+        listener.listen()
+        with open("/dev/shm/" + name, "w") as handle:
+            handle.write("mine")
+        with open("/tmp/" + name, "w") as handle:
+            handle.write("mine")
+        key = 0x5C1F
+        shm_id = libc.shmget(key, 4096, IPC_CREAT | 0o666)
+        HELD.extend([listener, shm_id])
+        return {"shm_key": key, "shm_id": shm_id, "listening": True}
+    found = {"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+    found["signal_host_pid"] = attempt(lambda: os.kill(host_pid, 0))
+    def connect():
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect("\\0" + name)
+    found["abstract_socket"] = attempt(connect)
+    shm = libc.shmget(shm_key, 0, 0)
+    found["sysv_shm"] = "found" if shm >= 0 else errno.errorcode[ctypes.get_errno()]
+    found["dev_shm"] = os.listdir("/dev/shm")
+    found["tmp"] = [entry for entry in os.listdir("/tmp") if entry.startswith("s12-")]
+    return found
+"""
+
+
+def owner(pid: int) -> int:
+    """The real uid of a host process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")

@@ -13,9 +13,10 @@ import pytest
 
 from agent.container import ContainerSpec
 from agent.sandbox import seccomp
-from agent.sandbox.bwrap import SandboxStartError, bwrap_arguments, check_devices, check_sources
-from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, MiB, SandboxSpec
+from agent.sandbox.bwrap import SandboxStartError, bwrap_arguments, check_devices, check_sources, proc_arguments
+from agent.sandbox.interface import Bind, ExitKind, ExitStatus, Limits, MiB, ProcView, SandboxSpec
 from agent.sandbox.output import MAX_LINE_BYTES, CappedOutput
+from agent.sandbox.rootfs import ProcCover, proc_cover
 from agent.zygote_pool import zygote_identity
 
 
@@ -86,6 +87,31 @@ def test_the_launcher_uses_every_flag_the_design_requires() -> None:
     assert not binds & {"/etc", "/home", "/root", "/", "/var", "/proc", "/sys"}
 
 
+def test_the_proc_cover_hides_what_the_host_keeps_to_root_and_keeps_sysctls_read_only(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"  # a directory laid out like /proc, modes included
+    for name, mode in [("slabinfo", 0o400), ("meminfo", 0o444), ("keys", 0o444), ("kcore", 0o400)]:
+        (proc / name).parent.mkdir(exist_ok=True)
+        (proc / name).touch(mode)
+    for name in ("sys", "fs", "acpi", "driver", "1234"):
+        (proc / name).mkdir()
+    (proc / "4321").touch(0o400)  # a pid's entries are the sandbox's own
+    (proc / "self").symlink_to("1234")
+    cover = proc_cover.__wrapped__(proc)
+    assert cover == ProcCover(
+        hidden_files=("/proc/kcore", "/proc/keys", "/proc/slabinfo"),
+        hidden_dirs=("/proc/acpi",),
+        read_only=("/proc/fs", "/proc/sys"),
+    )
+    args = proc_arguments(cover, [ProcView("/proc/driver/nvidia/gpus", ("0000:3b:00.0",))])
+    assert " ".join(args) == (
+        "--ro-bind /dev/null /proc/kcore --ro-bind /dev/null /proc/keys --ro-bind /dev/null /proc/slabinfo "
+        "--tmpfs /proc/acpi --remount-ro /proc/acpi --ro-bind /proc/fs /proc/fs --ro-bind /proc/sys /proc/sys "
+        "--tmpfs /proc/driver/nvidia/gpus "
+        "--ro-bind /proc/driver/nvidia/gpus/0000:3b:00.0 /proc/driver/nvidia/gpus/0000:3b:00.0 "
+        "--remount-ro /proc/driver/nvidia/gpus"
+    )
+
+
 def test_the_seccomp_program_is_well_formed_for_known_architectures() -> None:
     for machine in seccomp.ARCHITECTURES:
         program = seccomp.denylist_program(machine)
@@ -101,7 +127,8 @@ def test_devices_are_bound_read_write_under_the_sandboxs_dev_before_it_turns_rea
     bound = [(args[i + 1], args[i + 2]) for i, arg in enumerate(args) if arg == "--dev-bind"]
     assert bound == [(str(d), str(d)) for d in gpus]  # only the listed devices, never /dev as a whole
     first_bind = args.index("--dev-bind")
-    assert args.index("--dev") < first_bind < args.index("/dev", args.index("--remount-ro"))
+    read_only_dev = next(i for i, arg in enumerate(args) if arg == "--remount-ro" and args[i + 1] == "/dev")
+    assert args.index("--dev") < first_bind < read_only_dev
 
 
 def test_a_missing_or_non_device_path_is_refused_by_name(tmp_path: Path) -> None:
@@ -154,6 +181,7 @@ def _spec(**options: Any) -> ContainerSpec:
         (_spec(env={"MODEL": "small", "CUDA_VISIBLE_DEVICES": "GPU-b"}), True),  # set per container
         (_spec(env={"MODEL": "large", "CUDA_VISIBLE_DEVICES": "GPU-a"}), False),  # declared env, secrets
         (_spec(env={"MODEL": "small"}, devices=(Path("/dev/nvidia1"),)), False),  # its sandbox binds them
+        (_spec(env={"MODEL": "small"}, proc_views=(ProcView("/proc/driver/nvidia/gpus", ("0000:3b:00.0",)),)), False),
         (_spec(env={"MODEL": "small"}, preload=("torch",)), False),
         (_spec(env={"MODEL": "small"}, extra_ro_binds=(Bind(Path("/opt/nvidia"), "/opt/nvidia"),)), False),
         (_spec(env={"MODEL": "small"}, limits=Limits(memory_bytes=4 << 30)), True),  # each child's own cgroup
