@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.inventory import GpuDevice
+from agent.sandbox.interface import ProcView
 
 # Besides /dev/nvidiaN, CUDA needs the control and unified-memory devices.
 SHARED_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
+# The driver lists every GPU of the node here (model, UUID, bus); a container's list holds its own.
+DRIVER_GPUS = Path("/proc/driver/nvidia/gpus")
 
 
 class NoFreeGpu(Exception):
@@ -41,6 +44,13 @@ def visible_devices(devices: Sequence[GpuDevice]) -> str:
 
 def device_nodes(devices: Sequence[GpuDevice]) -> tuple[Path, ...]:
     """The device files to bind: the assigned GPUs, and the shared ones that exist on this node."""
-    own = [Path(f"/dev/nvidia{d.index}") for d in devices]
+    own = [Path(f"/dev/nvidia{d.minor}") for d in devices]
     shared = [Path(p) for p in SHARED_DEVICES if Path(p).exists()]
     return (*own, *shared) if devices else ()
+
+
+def proc_views(devices: Sequence[GpuDevice], driver_gpus: Path = DRIVER_GPUS) -> tuple[ProcView, ...]:
+    """The driver's /proc list of GPUs, trimmed to the assigned ones (where the driver has it)."""
+    if not devices or not driver_gpus.is_dir():
+        return ()
+    return (ProcView(str(driver_gpus), tuple(d.pci_bus_id for d in devices)),)

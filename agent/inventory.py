@@ -28,10 +28,22 @@ _GPU_MODELS: list[tuple[re.Pattern[str], str]] = [
 
 @dataclass(frozen=True)
 class GpuDevice:
-    index: int
+    index: int  # NVML's, ordered by PCI bus
     uuid: str
     model: str
     memory_mib: int
+    minor: int  # the N of /dev/nvidiaN, which need not equal the index
+    pci_bus_id: str  # as /proc/driver/nvidia/gpus names it: 0000:3b:00.0
+
+
+def proc_bus_id(nvml_bus_id: str) -> str:
+    """NVML's `00000000:3B:00.0` → the driver's /proc/driver/nvidia/gpus name `0000:3b:00.0`."""
+    domain, _, rest = nvml_bus_id.partition(":")
+    return f"{int(domain, 16):04x}:{rest.lower()}"
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode()
 
 
 @dataclass(frozen=True)
@@ -71,15 +83,15 @@ def _gpus() -> list[GpuDevice]:
         devices = []
         for index in range(pynvml.nvmlDeviceGetCount()):
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            name = pynvml.nvmlDeviceGetName(handle)
-            uuid = pynvml.nvmlDeviceGetUUID(handle)
             memory = pynvml.nvmlDeviceGetMemoryInfo(handle).total // (1024 * 1024)
             devices.append(
                 GpuDevice(
                     index=index,
-                    uuid=uuid if isinstance(uuid, str) else uuid.decode(),
-                    model=normalise_gpu_model(name if isinstance(name, str) else name.decode()),
+                    uuid=_text(pynvml.nvmlDeviceGetUUID(handle)),
+                    model=normalise_gpu_model(_text(pynvml.nvmlDeviceGetName(handle))),
                     memory_mib=int(memory),
+                    minor=int(pynvml.nvmlDeviceGetMinorNumber(handle)),
+                    pci_bus_id=proc_bus_id(_text(pynvml.nvmlDeviceGetPciInfo(handle).busId)),
                 )
             )
         return devices

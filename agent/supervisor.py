@@ -27,7 +27,7 @@ from agent.container import ContainerSpec as SandboxedSpec
 from agent.container import Input as ContainerInput
 from agent.container import Outcome as ContainerOutcome
 from agent.environments import EnvironmentCache, EnvironmentUnavailable
-from agent.gpus import GpuPool, NoFreeGpu, device_nodes, visible_devices
+from agent.gpus import GpuPool, NoFreeGpu, device_nodes, proc_views, visible_devices
 from agent.inputs import InputChannel
 from agent.inventory import GpuDevice
 from agent.runtime import frames
@@ -195,6 +195,7 @@ class ContainerSupervisor:
             zygote=bool(self.spec.get("zygote", True)),
             preload=tuple(self.spec.get("preload") or ()),
             devices=device_nodes(gpus),
+            proc_views=proc_views(gpus),
             run_as_uid=self.kit.users.uid_for(self.command.function_id),
             runtime_files=self.kit.runtime_files,
         )

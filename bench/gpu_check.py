@@ -54,7 +54,9 @@ def matmul(n=4096):
     begun = time.perf_counter()
     name, count, checksum = work(n)
     devices = sorted(d for d in os.listdir("/dev") if d.startswith("nvidia"))
-    return {"device": name, "count": count, "checksum": checksum, "devices": devices,
+    listed = "/proc/driver/nvidia/gpus"
+    driver_gpus = sorted(os.listdir(listed)) if os.path.isdir(listed) else None
+    return {"device": name, "count": count, "checksum": checksum, "devices": devices, "driver_gpus": driver_gpus,
             "visible": os.environ.get("CUDA_VISIBLE_DEVICES"), "seconds": time.perf_counter() - begun}
 
 def fresh(n=4096):
@@ -252,6 +254,8 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
             nvidia_n = [d for d in result["devices"] if d.removeprefix("nvidia").isdigit()]
             check.expect("the container sees one GPU", result["count"] == 1, f"torch sees {result['count']}")
             check.expect("its /dev holds one GPU", len(nvidia_n) == 1, nvidia_n)
+            listed = result["driver_gpus"]
+            check.expect("the driver's /proc lists one GPU", listed is None or len(listed) == 1, listed)
             check.expect("CUDA_VISIBLE_DEVICES names it", bool(result["visible"]), result["visible"])
 
         log("cancel a call that holds GPU memory")
