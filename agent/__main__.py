@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from agent.daemon import Agent, AgentError, AgentOptions
+from agent.inventory import stand_in_gpus
 from agent.logs import configure_logging
 from agent.sandbox import users
 from agent.sandbox.bwrap import set_oom_score
@@ -55,6 +56,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="leave the kernel's `favordynmods` off: cold starts then wait up to ~20 ms more for a cgroup "
         "move after an idle spell, and forks elsewhere on the machine stay a little cheaper",
     )
+    parser.add_argument(
+        "--stand-in-gpus",
+        type=Path,
+        default=os.environ.get("SKIFF_AGENT_STAND_IN_GPUS") or None,
+        metavar="FILE",
+        help="for machines without a GPU (tests, demonstrations): report, assign and bind the devices this JSON "
+        'file lists, [{"model": "H100", "memory_mib": 81559, "device_file": PATH}, ...], instead of NVML\'s',
+    )
     parser.add_argument("--log-level", default=os.environ.get("SKIFF_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if not args.api or not args.token:
@@ -74,6 +83,15 @@ async def main(argv: list[str] | None = None) -> int:
         )
     if not args.slow_cgroup_moves:
         logging.getLogger("skiff.agent").info("fast cgroup moves", extra={"favordynmods": favor_dynamic_moves()})
+    try:
+        stand_ins = stand_in_gpus(args.stand_in_gpus) if args.stand_in_gpus else None
+    except ValueError as exc:
+        print(f"skiff agent: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    if stand_ins is not None:
+        logging.getLogger("skiff.agent").warning(
+            "stand-in GPUs instead of NVML's", extra={"file": str(args.stand_in_gpus), "count": len(stand_ins)}
+        )
     labels = dict(label.split("=", 1) for label in args.label if "=" in label)
     bases = {name: Path(path) for name, _, path in (b.partition("=") for b in args.base) if path}
     agent = Agent(
@@ -86,6 +104,7 @@ async def main(argv: list[str] | None = None) -> int:
             bases=bases,
             zygote_idle_seconds=args.zygote_idle_seconds,
             sandbox_uids=args.sandbox_uids,
+            stand_in_gpus=stand_ins,
         )
     )
     stop = asyncio.Event()

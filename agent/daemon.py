@@ -19,7 +19,7 @@ from agent.bundles import BundleCache
 from agent.container import default_python, precompile_runtime, python_sources
 from agent.environments import EnvironmentCache
 from agent.gpus import GpuPool
-from agent.inventory import Inventory, read_inventory
+from agent.inventory import GpuDevice, Inventory, read_inventory
 from agent.node import NodeLoop
 from agent.sandbox import users
 from agent.supervisor import NodeKit
@@ -48,12 +48,13 @@ class AgentOptions:
     bases: dict[str, Path] = field(default_factory=dict)
     zygote_idle_seconds: float = 300.0
     sandbox_uids: str = users.AUTO  # "auto", "agent" or START:COUNT (agent.sandbox.users)
+    stand_in_gpus: list[GpuDevice] | None = None  # instead of NVML's, on a machine without a GPU
 
 
 class Agent:
     def __init__(self, options: AgentOptions, inventory: Inventory | None = None) -> None:
         self.options = options
-        self.inventory = inventory or read_inventory()
+        self.inventory = inventory or read_inventory(options.stand_in_gpus)
         self.client = AuthenticatedClient(
             base_url=options.api_url, token=options.token, timeout=httpx.Timeout(HTTP_TIMEOUT_SECONDS)
         )

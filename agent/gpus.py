@@ -3,7 +3,9 @@ back to the pool when its container ends, however it ends."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent.inventory import GpuDevice
@@ -13,6 +15,8 @@ from agent.sandbox.interface import ProcView
 SHARED_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
 # The driver lists every GPU of the node here (model, UUID, bus); a container's list holds its own.
 DRIVER_GPUS = Path("/proc/driver/nvidia/gpus")
+# How long a start waits for the GPUs of containers being stopped (idle ones stop in milliseconds).
+HANDOVER_WAIT_SECONDS = 30.0
 
 
 class NoFreeGpu(Exception):
@@ -20,12 +24,17 @@ class NoFreeGpu(Exception):
 
 
 class GpuPool:
+    """The scheduler counts a GPU free as soon as it tells its container to stop, so that it can send
+    the container that needs the GPU next at once: that start waits here until the GPU is given back."""
+
     def __init__(self, devices: Sequence[GpuDevice]) -> None:
         self.devices = list(devices)
         self.holders: dict[int, str] = {}  # device index → container id
+        self.leaving: set[str] = set()  # containers told to stop: what they hold comes back soon
+        self._released = asyncio.Event()
 
     def assign(self, container_id: str, model: str, count: int) -> list[GpuDevice]:
-        free = [d for d in self.devices if d.index not in self.holders and (model in ("any", d.model))]
+        free = self._matching(model, lambda holder: holder is None)
         if len(free) < count:
             raise NoFreeGpu(f"{count} {model} wanted, {len(free)} free on this node")
         chosen = free[:count]
@@ -33,8 +42,35 @@ class GpuPool:
             self.holders[device.index] = container_id
         return chosen
 
+    async def acquire(
+        self, container_id: str, model: str, count: int, wait_s: float = HANDOVER_WAIT_SECONDS
+    ) -> list[GpuDevice]:
+        """Assign now, or as soon as containers being stopped give back what is missing."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            try:
+                return self.assign(container_id, model, count)
+            except NoFreeGpu as exc:
+                coming = self._matching(model, lambda holder: holder is None or holder in self.leaving)
+                remaining = deadline - asyncio.get_running_loop().time()
+                if len(coming) < count or remaining <= 0:
+                    held = "" if len(coming) < count else f" (the stopping containers kept theirs for {wait_s:g} s)"
+                    raise NoFreeGpu(f"{exc}{held}") from None
+            with contextlib.suppress(TimeoutError):  # then the loop says what is still held
+                await asyncio.wait_for(self._released.wait(), remaining)
+
+    def stopping(self, container_id: str) -> None:
+        if container_id in self.holders.values():
+            self.leaving.add(container_id)
+
     def release(self, container_id: str) -> None:
         self.holders = {index: holder for index, holder in self.holders.items() if holder != container_id}
+        self.leaving.discard(container_id)
+        self._released.set()  # wakes the starts waiting now; later ones wait on a fresh event
+        self._released = asyncio.Event()
+
+    def _matching(self, model: str, holder_ok: Callable[[str | None], bool]) -> list[GpuDevice]:
+        return [d for d in self.devices if model in ("any", d.model) and holder_ok(self.holders.get(d.index))]
 
 
 def visible_devices(devices: Sequence[GpuDevice]) -> str:
@@ -44,13 +80,14 @@ def visible_devices(devices: Sequence[GpuDevice]) -> str:
 
 def device_nodes(devices: Sequence[GpuDevice]) -> tuple[Path, ...]:
     """The device files to bind: the assigned GPUs, and the shared ones that exist on this node."""
-    own = [Path(f"/dev/nvidia{d.minor}") for d in devices]
+    own = [d.device_file for d in devices]
     shared = [Path(p) for p in SHARED_DEVICES if Path(p).exists()]
     return (*own, *shared) if devices else ()
 
 
 def proc_views(devices: Sequence[GpuDevice], driver_gpus: Path = DRIVER_GPUS) -> tuple[ProcView, ...]:
     """The driver's /proc list of GPUs, trimmed to the assigned ones (where the driver has it)."""
-    if not devices or not driver_gpus.is_dir():
+    listed = tuple(d.pci_bus_id for d in devices if d.pci_bus_id)
+    if not listed or not driver_gpus.is_dir():
         return ()
-    return (ProcView(str(driver_gpus), tuple(d.pci_bus_id for d in devices)),)
+    return (ProcView(str(driver_gpus), listed),)

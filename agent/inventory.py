@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ class GpuDevice:
     uuid: str
     model: str
     memory_mib: int
-    minor: int  # the N of /dev/nvidiaN, which need not equal the index
-    pci_bus_id: str  # as /proc/driver/nvidia/gpus names it: 0000:3b:00.0
+    device_file: Path  # /dev/nvidiaN, N its minor number, which need not equal the index
+    pci_bus_id: str  # as /proc/driver/nvidia/gpus names it, 0000:3b:00.0 ('' for a stand-in)
 
 
 def proc_bus_id(nvml_bus_id: str) -> str:
@@ -90,7 +91,7 @@ def _gpus() -> list[GpuDevice]:
                     uuid=_text(pynvml.nvmlDeviceGetUUID(handle)),
                     model=normalise_gpu_model(_text(pynvml.nvmlDeviceGetName(handle))),
                     memory_mib=int(memory),
-                    minor=int(pynvml.nvmlDeviceGetMinorNumber(handle)),
+                    device_file=Path(f"/dev/nvidia{pynvml.nvmlDeviceGetMinorNumber(handle)}"),
                     pci_bus_id=proc_bus_id(_text(pynvml.nvmlDeviceGetPciInfo(handle).busId)),
                 )
             )
@@ -99,8 +100,34 @@ def _gpus() -> list[GpuDevice]:
         pynvml.nvmlShutdown()
 
 
-def read_inventory() -> Inventory:
-    return Inventory(cpus=float(len(os.sched_getaffinity(0))), memory_mib=_memory_mib(), gpus=_gpus())
+def stand_in_gpus(path: Path) -> list[GpuDevice]:
+    """GPUs for a machine without one (tests, demonstrations), instead of NVML's: a JSON list of
+    {"model": "H100", "memory_mib": 81559, "device_file": "/path/to/a/character/device"}. The agent
+    reports, assigns and binds them as it would real ones; nothing checks that they are GPUs."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"stand-in GPUs {path}: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"stand-in GPUs {path}: expected a JSON list of devices")
+    devices = []
+    for index, entry in enumerate(entries):
+        fields = entry if isinstance(entry, dict) else {}
+        model, memory, device = fields.get("model"), fields.get("memory_mib"), fields.get("device_file")
+        if not (isinstance(model, str) and model and isinstance(memory, int) and isinstance(device, str) and device):
+            raise ValueError(
+                f"stand-in GPUs {path}: device {index} needs model (text), memory_mib (a whole number) "
+                "and device_file (a path)"
+            )
+        devices.append(
+            GpuDevice(index, f"GPU-stand-in-{index}", model, memory, device_file=Path(device), pci_bus_id="")
+        )
+    return devices
+
+
+def read_inventory(stand_in: list[GpuDevice] | None = None) -> Inventory:
+    gpus = _gpus() if stand_in is None else stand_in
+    return Inventory(cpus=float(len(os.sched_getaffinity(0))), memory_mib=_memory_mib(), gpus=gpus)
 
 
 @dataclass(frozen=True)

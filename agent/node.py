@@ -165,14 +165,14 @@ class NodeLoop:
                     del self.containers[report.container_id]
 
     async def _act(self, work: NodeWork, *, starting: bool = True) -> None:
+        for container_id in work.stop:  # first: a start may wait for what these give back (GPUs)
+            if (stopping := self.containers.get(container_id)) is not None:
+                await stopping.stop()
         for command in work.start if starting else ():
             if command.container_id not in self.containers:
                 supervisor = ContainerSupervisor(command, self.kit)
                 self.containers[command.container_id] = supervisor
                 supervisor.launch()
-        for container_id in work.stop:
-            if (stopping := self.containers.get(container_id)) is not None:
-                await stopping.stop()
         for call_id in work.abandon:
             for supervisor in self.containers.values():
                 await supervisor.abandon(call_id)

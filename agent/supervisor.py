@@ -125,6 +125,7 @@ class ContainerSupervisor:
 
     async def stop(self) -> None:
         self.stopping = True
+        self.kit.gpus.stopping(self.id)  # a start waiting for its GPUs may have them once it is gone
 
     async def kill(self, reason: str) -> None:
         if self.container is not None and self.container.exit_status is None:
@@ -140,6 +141,10 @@ class ContainerSupervisor:
         except (BundleError, EnvironmentUnavailable, ContainerStartError) as exc:
             self.start_error = _start_error(exc)
             log.warning("container failed to start", extra={"container": self.id, "error": str(exc)[:500]})
+        except NoFreeGpu as exc:  # the scheduler's view was stale: not the function's doing, so its calls run again
+            self.start_error = CallError(type_="NoFreeGpu", message=f"cannot start: {exc}")
+            self.start_outcome = Outcome.CRASHED
+            log.warning("container failed to start", extra={"container": self.id, "error": str(exc)})
         except Exception as exc:
             # Not the function's doing but this node's or the agent's (the API out of reach mid-fetch, a
             # damaged cache, a bug): the container fails to start all the same, its calls hear why and run
@@ -175,7 +180,7 @@ class ContainerSupervisor:
             raise
         if environment.built_in_seconds:
             await self._report_build(True, environment.built_in_seconds, environment.log)
-        gpus = self._assign_gpus()
+        gpus = await self._assign_gpus()
         env = dict(self.spec.get("env") or {})
         # Never logged: the values reach the sandbox's environment and nothing else.
         if not isinstance(self.command.secrets, Unset):
@@ -213,15 +218,12 @@ class ContainerSupervisor:
             },
         )
 
-    def _assign_gpus(self) -> list[GpuDevice]:
+    async def _assign_gpus(self) -> list[GpuDevice]:
         count = self.command.gpu_count if isinstance(self.command.gpu_count, int) else 0
         if not count:
             return []
         model = self.command.gpu_model if isinstance(self.command.gpu_model, str) else "any"
-        try:
-            return self.kit.gpus.assign(self.id, model, count)
-        except NoFreeGpu as exc:
-            raise ContainerStartError(f"cannot start: {exc}") from exc
+        return await self.kit.gpus.acquire(self.id, model, count)
 
     async def _report_build(self, succeeded: bool, seconds: float, build_log: str) -> None:
         report = BuildReport(

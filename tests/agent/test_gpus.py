@@ -5,18 +5,41 @@ There is no GPU on CI machines: these devices are a stand-in named as such; the 
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
 from agent.gpus import GpuPool, NoFreeGpu, device_nodes, proc_views, visible_devices
-from agent.inventory import GpuDevice, proc_bus_id
+from agent.inventory import GpuDevice, proc_bus_id, stand_in_gpus
 from agent.sandbox.interface import ProcView
 
 STAND_IN_GPUS = [
-    GpuDevice(index=0, uuid="GPU-aaaa", model="H100", memory_mib=81559, minor=0, pci_bus_id="0000:18:00.0"),
-    GpuDevice(index=1, uuid="GPU-bbbb", model="H100", memory_mib=81559, minor=1, pci_bus_id="0000:3b:00.0"),
-    GpuDevice(index=2, uuid="GPU-cccc", model="A100-80GB", memory_mib=81920, minor=2, pci_bus_id="0000:86:00.0"),
+    GpuDevice(
+        index=0,
+        uuid="GPU-aaaa",
+        model="H100",
+        memory_mib=81559,
+        device_file=Path("/dev/nvidia0"),
+        pci_bus_id="0000:18:00.0",
+    ),
+    GpuDevice(
+        index=1,
+        uuid="GPU-bbbb",
+        model="H100",
+        memory_mib=81559,
+        device_file=Path("/dev/nvidia1"),
+        pci_bus_id="0000:3b:00.0",
+    ),
+    GpuDevice(
+        index=2,
+        uuid="GPU-cccc",
+        model="A100-80GB",
+        memory_mib=81920,
+        device_file=Path("/dev/nvidia2"),
+        pci_bus_id="0000:86:00.0",
+    ),
 ]
 
 
@@ -42,15 +65,26 @@ def test_a_container_sees_its_own_devices_by_uuid() -> None:
     assert device_nodes([]) == ()
 
 
-def test_the_device_file_is_named_by_the_minor_number_not_the_index() -> None:
+def test_the_device_file_is_the_one_nvml_named_not_one_made_from_the_index() -> None:
     # NVML orders devices by PCI bus; the driver numbers /dev/nvidiaN on its own, and they can differ
-    swapped = [
-        GpuDevice(index=0, uuid="GPU-aaaa", model="H100", memory_mib=81559, minor=1, pci_bus_id="0000:18:00.0"),
-        GpuDevice(index=1, uuid="GPU-bbbb", model="H100", memory_mib=81559, minor=0, pci_bus_id="0000:3b:00.0"),
+    swapped = GpuDevice(0, "GPU-aaaa", "H100", 81559, device_file=Path("/dev/nvidia1"), pci_bus_id="0000:18:00.0")
+    assert device_nodes(GpuPool([swapped]).assign("c1", "H100", 1))[0] == Path("/dev/nvidia1")
+
+
+def test_stand_in_gpus_are_read_from_a_file_and_bad_ones_are_named(tmp_path: Path) -> None:
+    listed = tmp_path / "gpus.json"
+    listed.write_text(json.dumps([{"model": "H100", "memory_mib": 81559, "device_file": "/dev/null"}]))
+    assert stand_in_gpus(listed) == [
+        GpuDevice(0, "GPU-stand-in-0", "H100", 81559, device_file=Path("/dev/null"), pci_bus_id="")
     ]
-    devices = GpuPool(swapped).assign("c1", "H100", 1)
-    assert devices[0].index == 0
-    assert device_nodes(devices)[0] == Path("/dev/nvidia1")
+    listed.write_text(json.dumps([{"model": "H100", "memory_mib": "lots", "device_file": "/dev/null"}]))
+    with pytest.raises(ValueError, match=r"device 0 needs model \(text\), memory_mib \(a whole number\)"):
+        stand_in_gpus(listed)
+    listed.write_text("{}")
+    with pytest.raises(ValueError, match="expected a JSON list of devices"):
+        stand_in_gpus(listed)
+    with pytest.raises(ValueError, match=r"missing\.json"):
+        stand_in_gpus(tmp_path / "missing.json")
 
 
 def test_the_bus_id_is_written_as_the_driver_names_its_proc_entries() -> None:
@@ -65,3 +99,33 @@ def test_the_drivers_gpu_list_is_trimmed_to_the_assigned_gpus(tmp_path: Path) ->
     assert proc_views(devices, driver_gpus) == (ProcView(str(driver_gpus), ("0000:18:00.0", "0000:3b:00.0")),)
     assert proc_views([], driver_gpus) == ()
     assert proc_views(devices, tmp_path / "no-driver") == ()  # a node whose driver keeps no such list
+    stand_in = GpuDevice(0, "GPU-stand-in-0", "H100", 1, device_file=Path("/dev/null"), pci_bus_id="")
+    assert proc_views([stand_in], driver_gpus) == ()
+
+
+async def test_a_start_waits_for_the_gpu_a_stopping_container_gives_back() -> None:
+    pool = GpuPool(STAND_IN_GPUS[:1])
+    pool.assign("old", "H100", 1)
+    pool.stopping("old")  # the scheduler stopped it to make room, and sent the next container at once
+    waiting = asyncio.ensure_future(pool.acquire("new", "H100", 1))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    pool.release("old")
+    assert [d.index for d in await asyncio.wait_for(waiting, 5)] == [0]
+    assert pool.holders == {0: "new"}
+
+
+async def test_a_start_fails_at_once_when_no_stopping_container_holds_what_it_needs() -> None:
+    pool = GpuPool(STAND_IN_GPUS[:1])
+    pool.assign("busy", "H100", 1)
+    with pytest.raises(NoFreeGpu, match=r"^1 H100 wanted, 0 free on this node$"):
+        await asyncio.wait_for(pool.acquire("new", "H100", 1), 1)
+
+
+async def test_a_start_gives_up_when_the_stopping_container_keeps_its_gpu() -> None:
+    pool = GpuPool(STAND_IN_GPUS[:1])
+    pool.assign("old", "H100", 1)
+    pool.stopping("old")
+    with pytest.raises(NoFreeGpu, match=r"the stopping containers kept theirs for 0\.2 s"):
+        await pool.acquire("new", "H100", 1, wait_s=0.2)
+    assert pool.holders == {0: "old"}

@@ -112,10 +112,10 @@ class Platform:
         return httpx.Client(base_url=self.url, headers=self.tenant.headers, timeout=70)
 
 
-def start_agent(url: str, node_token: str, settings: Settings, state: Path, name: str) -> Process:
+def start_agent(url: str, node_token: str, settings: Settings, state: Path, name: str, **env: str) -> Process:
     return Process(
         [sys.executable, "-m", "agent", "--api", url, "--token", node_token, "--name", name, "--state-dir", str(state)],
-        server_env(settings, SKIFF_LOG_LEVEL="INFO"),
+        server_env(settings, SKIFF_LOG_LEVEL="INFO", **env),
         state.with_suffix(".log"),
     )
 
