@@ -46,7 +46,7 @@ scaledown_window = 2
 
 [functions.hold]
 handler = "app:hold"
-gpu = "H100"
+gpu = "H100:2"
 scaledown_window = 2
 
 [functions.crash]
@@ -70,7 +70,7 @@ class GpuNode:
     url: str
     tenant: Tenant
     agent: Process
-    devices: list[str]  # the stand-in device files: an H100, then an A100-80GB
+    devices: list[str]  # the stand-in device files: two H100s, then an A100-80GB
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.tenant.headers, timeout=90)
@@ -80,7 +80,7 @@ class GpuNode:
 def gpu_node(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[GpuNode]:
     tenant = bootstrap_tenant(settings, "gpus")
     devices = []
-    for index in range(2):
+    for index in range(3):
         device = open_tmp / f"stand-in-gpu{index}"
         os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
         device.chmod(0o666)  # the umask must not keep the sandbox's user out
@@ -90,7 +90,8 @@ def gpu_node(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator
         json.dumps(
             [
                 {"model": "H100", "memory_mib": 81559, "device_file": devices[0]},
-                {"model": "A100-80GB", "memory_mib": 81920, "device_file": devices[1]},
+                {"model": "H100", "memory_mib": 81559, "device_file": devices[1]},
+                {"model": "A100-80GB", "memory_mib": 81920, "device_file": devices[2]},
             ]
         )
     )
@@ -118,54 +119,64 @@ def succeeded(response: httpx.Response) -> dict[str, object]:
 
 
 def test_each_container_gets_the_gpu_it_asked_for_and_sees_no_other(gpu_node: GpuNode) -> None:
-    h100, a100 = gpu_node.devices
+    first_h100, second_h100, a100 = gpu_node.devices
     with gpu_node.http() as http:
         [node] = http.get("/v1/nodes").json()["items"]
         assert [(g["index"], g["uuid"], g["model"]) for g in node["gpus"]] == [
             (0, "GPU-stand-in-0", "H100"),
-            (1, "GPU-stand-in-1", "A100-80GB"),
+            (1, "GPU-stand-in-1", "H100"),
+            (2, "GPU-stand-in-2", "A100-80GB"),
         ]
         assert "stand-in GPUs instead of NVML's" in gpu_node.agent.output()
         on_h100 = succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))["result"]
-        assert on_h100 == {"visible": "GPU-stand-in-0", "bound": [h100]}
+        assert on_h100 in (
+            {"visible": "GPU-stand-in-0", "bound": [first_h100]},
+            {"visible": "GPU-stand-in-1", "bound": [second_h100]},
+        )
         on_a100 = succeeded(call(http, "gpus", "a100", gpu_node.devices, wait=60))["result"]  # its second choice
-        assert on_a100 == {"visible": "GPU-stand-in-1", "bound": [a100]}
+        assert on_a100 == {"visible": "GPU-stand-in-2", "bound": [a100]}
+        on_two = succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))["result"]
+        assert on_two == {"visible": "GPU-stand-in-0,GPU-stand-in-1", "bound": [first_h100, second_h100]}
         on_cpu = succeeded(call(http, "gpus", "cpu", gpu_node.devices, wait=60))["result"]
         assert on_cpu == {"visible": None, "bound": []}
 
 
 def test_a_gpu_is_never_held_twice_and_comes_back_however_its_container_ends(gpu_node: GpuNode) -> None:
+    both = "GPU-stand-in-0,GPU-stand-in-1"
     with gpu_node.http() as http:
-        # `hold` keeps the node's one H100 for 3 s; `where` wants it too and waits for it
+        # `hold` keeps both of the node's H100s for 3 s; `where` wants one and waits for it
         holding = http.post("/v1/apps/gpus/functions/hold/calls", json={"args": [3, gpu_node.devices]})
         assert holding.status_code == 202, holding.text
-        deadline = time.monotonic() + 60
-        while http.get(holding.headers["location"]).json()["status"] != "running":
-            assert time.monotonic() < deadline, "the holding call never started"
-            time.sleep(0.05)
+        running(http, holding.headers["location"])
         waiting = succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))
         held = http.get(f"{holding.headers['location']}/result", params={"wait": 30}).json()
-        assert held["status"] == "succeeded", held
-        assert held["result"]["visible"] == waiting["result"]["visible"] == "GPU-stand-in-0"  # type: ignore[index]
-        assert at(waiting["started_at"]) >= at(held["finished_at"])  # it ran only once the H100 was free
+        assert held["status"] == "succeeded" and held["result"]["visible"] == both, held
+        assert at(waiting["started_at"]) >= at(held["finished_at"])  # it ran only once an H100 was free
 
-        # a container that crashes gives the GPU back
+        # a container that crashes gives its GPU back: `hold` finds both H100s free again (the idle
+        # `where` container is stopped to make room, and `hold` waits for the GPU it gives back)
         crashed = call(http, "gpus", "crash", wait=60).json()
         assert crashed["status"] == "failed", crashed
-        assert succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))["result"]["visible"] == (  # type: ignore[index]
-            "GPU-stand-in-0"
-        )
+        assert succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))["result"] == {
+            "visible": both,
+            "bound": gpu_node.devices[:2],
+        }
 
         # so does one killed by a cancel
         cancelled = http.post("/v1/apps/gpus/functions/hold/calls", json={"args": [600, gpu_node.devices]})
-        deadline = time.monotonic() + 60
-        while http.get(cancelled.headers["location"]).json()["status"] != "running":
-            assert time.monotonic() < deadline, "the call to cancel never started"
-            time.sleep(0.05)
+        running(http, cancelled.headers["location"])
         assert http.delete(cancelled.headers["location"]).status_code in (200, 202)
-        again = succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))
-        assert again["result"]["visible"] == "GPU-stand-in-0"  # type: ignore[index]
+        again = succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))
+        assert again["result"] == {"visible": both, "bound": gpu_node.devices[:2]}
+        assert again["container_id"] != http.get(cancelled.headers["location"]).json()["container_id"]  # a new one
     assert "wanted, 0 free" not in gpu_node.agent.output()  # the scheduler never sent a start the pool refused
+
+
+def running(http: httpx.Client, location: str) -> None:
+    deadline = time.monotonic() + 60
+    while http.get(location).json()["status"] != "running":
+        assert time.monotonic() < deadline, f"{location} never started"
+        time.sleep(0.05)
 
 
 def at(value: object) -> datetime:
