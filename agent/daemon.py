@@ -18,7 +18,7 @@ from agent.api import AgentApi, Refused, Unreachable
 from agent.bundles import BundleCache
 from agent.container import default_python, precompile_runtime, python_sources
 from agent.environments import EnvironmentCache
-from agent.gpus import GpuPool
+from agent.gpus import GpuPool, ensure_uvm
 from agent.inventory import GpuDevice, Inventory, read_inventory
 from agent.node import NodeLoop
 from agent.sandbox import users
@@ -100,6 +100,8 @@ class Agent:
             zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
             zygotes.remove_leftovers()  # an earlier agent's, if it was killed
             gpus = GpuPool(self.inventory.gpus)
+            if self.inventory.gpus and self.options.stand_in_gpus is None and (missing := ensure_uvm()):
+                log.warning(missing)
             try:
                 while not stop.is_set():
                     await self._serve(stop, bundles, environments, zygotes, gpus, sandbox_users, staged)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,6 +19,7 @@ SHARED_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
 DRIVER_GPUS = Path("/proc/driver/nvidia/gpus")
 # How long a start waits for the GPUs of containers being stopped (idle ones stop in milliseconds).
 HANDOVER_WAIT_SECONDS = 30.0
+UVM_DEVICE = "nvidia-uvm"
 
 
 class NoFreeGpu(Exception):
@@ -91,3 +94,22 @@ def proc_views(devices: Sequence[GpuDevice], driver_gpus: Path = DRIVER_GPUS) ->
     if not listed or not driver_gpus.is_dir():
         return ()
     return (ProcView(str(driver_gpus), listed),)
+
+
+def ensure_uvm(dev: Path = Path("/dev"), modprobe: str = "nvidia-modprobe") -> str | None:
+    """CUDA needs /dev/nvidia-uvm, which the driver creates only once something loads its module; a
+    sandbox cannot (no privileges, no /dev of its own), so the agent does it at start, as container
+    runtimes do. Returns a warning when the device is still missing."""
+    if (dev / UVM_DEVICE).exists():
+        return None
+    tool = shutil.which(modprobe)
+    if tool is not None:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run([tool, "-u", "-c=0"], capture_output=True, timeout=30, check=False)
+        if (dev / UVM_DEVICE).exists():
+            return None
+    tried = f"{tool} -u -c=0 did not create it" if tool else f"{modprobe} is not installed"
+    return (
+        f"{dev / UVM_DEVICE} is missing ({tried}): CUDA will fail in sandboxes until it exists; "
+        "run `nvidia-modprobe -u -c=0` or any CUDA program once as root"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.gpus import GpuPool, NoFreeGpu, device_nodes, proc_views, visible_devices
+from agent.gpus import GpuPool, NoFreeGpu, device_nodes, ensure_uvm, proc_views, visible_devices
 from agent.inventory import GpuDevice, proc_bus_id, stand_in_gpus
 from agent.sandbox.interface import ProcView
 
@@ -129,3 +129,19 @@ async def test_a_start_gives_up_when_the_stopping_container_keeps_its_gpu() -> N
     with pytest.raises(NoFreeGpu, match=r"the stopping containers kept theirs for 0\.2 s"):
         await pool.acquire("new", "H100", 1, wait_s=0.2)
     assert pool.holders == {0: "old"}
+
+
+def test_a_missing_unified_memory_device_is_created_or_named(tmp_path: Path) -> None:
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    warning = ensure_uvm(dev, modprobe="no-such-nvidia-modprobe")
+    assert warning == (
+        f"{dev}/nvidia-uvm is missing (no-such-nvidia-modprobe is not installed): CUDA will fail in sandboxes "
+        "until it exists; run `nvidia-modprobe -u -c=0` or any CUDA program once as root"
+    )
+    tool = tmp_path / "fake-nvidia-modprobe"  # stands in for nvidia-modprobe: it creates the device
+    tool.write_text(f"#!/bin/sh\n[ \"$1 $2\" = '-u -c=0' ] && touch {dev}/nvidia-uvm\n")
+    tool.chmod(0o755)
+    assert ensure_uvm(dev, modprobe=str(tool)) is None
+    assert (dev / "nvidia-uvm").exists()
+    assert ensure_uvm(dev, modprobe="no-such-nvidia-modprobe") is None  # present: nothing to do
