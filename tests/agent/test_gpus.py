@@ -15,31 +15,15 @@ from agent.gpus import GpuPool, NoFreeGpu, device_nodes, ensure_uvm, proc_views,
 from agent.inventory import GpuDevice, proc_bus_id, stand_in_gpus
 from agent.sandbox.interface import ProcView
 
+
+def stand_in(index: int, model: str, memory_mib: int, bus: str) -> GpuDevice:
+    return GpuDevice(index, f"GPU-{'abc'[index] * 4}", model, memory_mib, Path(f"/dev/nvidia{index}"), bus)
+
+
 STAND_IN_GPUS = [
-    GpuDevice(
-        index=0,
-        uuid="GPU-aaaa",
-        model="H100",
-        memory_mib=81559,
-        device_file=Path("/dev/nvidia0"),
-        pci_bus_id="0000:18:00.0",
-    ),
-    GpuDevice(
-        index=1,
-        uuid="GPU-bbbb",
-        model="H100",
-        memory_mib=81559,
-        device_file=Path("/dev/nvidia1"),
-        pci_bus_id="0000:3b:00.0",
-    ),
-    GpuDevice(
-        index=2,
-        uuid="GPU-cccc",
-        model="A100-80GB",
-        memory_mib=81920,
-        device_file=Path("/dev/nvidia2"),
-        pci_bus_id="0000:86:00.0",
-    ),
+    stand_in(0, "H100", 81559, "0000:18:00.0"),
+    stand_in(1, "H100", 81559, "0000:3b:00.0"),
+    stand_in(2, "A100-80GB", 81920, "0000:86:00.0"),
 ]
 
 
