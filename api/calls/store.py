@@ -180,11 +180,15 @@ SUCCEED_MANY = _succeed(
 
 
 def _slot_idle(container: str, workspace: str, cold_start_ms: str) -> str:
-    """A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready."""
+    """A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready.
+
+    The container's idle time runs from its last input (a claim clears it): an idle slot asks again each
+    time its wait runs out, and those asks must not restart it, or a container whose scaledown window is
+    longer than the agent's wait would never be stopped."""
     starting = f"before.state = '{STARTING}'"
     return f"""
 UPDATE containers c
-SET idle_since = now(), busy = 0,
+SET idle_since = CASE WHEN c.busy > 0 THEN now() ELSE coalesce(c.idle_since, now()) END, busy = 0,
     state = CASE WHEN {starting} THEN '{READY}' ELSE c.state END,
     ready_at = CASE WHEN {starting} THEN now() ELSE c.ready_at END,
     cold_start_ms = CASE WHEN {starting} THEN {cold_start_ms}::float8 ELSE c.cold_start_ms END

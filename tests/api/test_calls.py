@@ -257,6 +257,26 @@ async def test_scale_to_zero_stops_idle_containers(
     assert answer["stop"] is True
 
 
+async def test_an_idle_slot_asking_again_keeps_its_container_idle_since_its_last_input(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    """A warm slot asks again each time its wait runs out; those asks must not restart its idle time,
+    or a container whose window is longer than the agent's wait would never scale down."""
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
+    await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
+    await invoke(client, tenant, app="brief")
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
+    for _ in range(3):  # idle asks that find nothing, as the slot's waits run out
+        await asyncio.sleep(0.5)
+        assert (await agent.next(spec["container_id"], wait_seconds=0))["input"] is None
+    await asyncio.sleep(0.7)
+    await scheduler.step()
+    work = await agent.poll(containers=[{"container_id": spec["container_id"], "state": "ready"}])
+    assert work["stop"] == [spec["container_id"]]
+
+
 async def test_logs_are_paged_as_text_and_followed_over_sse(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
