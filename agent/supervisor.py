@@ -8,6 +8,10 @@ run within TAKE_BUDGET_SECONDS at its recent pace, and reports their outcomes to
 
 A container that cannot start still serves its slots: every input it is handed fails with the
 start error, so the calls waiting for it end with the user's traceback instead of waiting.
+
+A container the scheduler puts to sleep (its function's last, scaled down while its zygote stays
+warm here) lets its process exit and keeps its slots asking; the next input it is handed forks a new
+process first, as a start would, without waiting for a placement.
 """
 
 from __future__ import annotations
@@ -99,6 +103,10 @@ class ContainerSupervisor:
         self.exit_reason: str | None = None
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
+        self.sandboxed: SandboxedSpec | None = None  # what each of its processes starts from
+        self.asleep: asyncio.Task[object] | None = None  # its process going down: it sleeps until an input
+        self.waking = asyncio.Lock()
+        self.woken_for: dict[str, float] = {}  # an input that woke it -> the new process's start, ms
 
     # ---- what the node loop sees ---------------------------------------------------------------
 
@@ -204,10 +212,10 @@ class ContainerSupervisor:
             run_as_uid=self.kit.users.uid_for(self.command.function_id),
             runtime_files=self.kit.runtime_files,
         )
-        # Raises when it cannot get ready: then it is gone already.
-        key = f"{self.command.function_id}@{self.command.version}"
+        self.sandboxed = spec
         prepared = time.monotonic()
-        self.container = await self.kit.zygotes.start_container(key, spec, log_sink=self._on_output)
+        # Raises when it cannot get ready: then it is gone already.
+        self.container = await self._process(spec)
         log.info(
             "container ready",
             extra={
@@ -217,6 +225,37 @@ class ContainerSupervisor:
                 "start_ms": round((time.monotonic() - prepared) * 1000, 2),
             },
         )
+
+    async def _process(self, spec: SandboxedSpec) -> Container:
+        key = f"{self.command.function_id}@{self.command.version}"
+        return await self.kit.zygotes.start_container(key, spec, log_sink=self._on_output)
+
+    def sleep(self) -> None:
+        """The scheduler put it to sleep: its process exits when it runs nothing (an input taken
+        meanwhile keeps it awake; the scheduler then sees it busy again)."""
+        container, spec = self.container, self.sandboxed
+        if self.asleep or self.stopping or self.running or self.queued:
+            return
+        if container is None or container.exit_status is not None or spec is None or spec.devices:
+            return  # the scheduler lets no GPU container sleep: the GPU would be kept from others
+        self.asleep = asyncio.create_task(container.shutdown())
+        log.info("container asleep", extra={"container": self.id})
+
+    async def _wake(self, call_id: str) -> None:
+        """An input came for it asleep: a new process, forked from the zygote as a start would be. The
+        input's outcome carries how long that took (its call was a cold start)."""
+        async with self.waking:
+            if self.asleep is None:
+                return
+            await self.asleep
+            assert self.sandboxed is not None
+            begun = time.monotonic()
+            try:
+                self.container = await self._process(self.sandboxed)
+            finally:
+                self.asleep = None
+            self.woken_for[call_id] = start_ms = (time.monotonic() - begun) * 1000
+            log.info("container awake", extra={"container": self.id, "start_ms": round(start_ms, 2)})
 
     async def _assign_gpus(self) -> list[GpuDevice]:
         count = self.command.gpu_count if isinstance(self.command.gpu_count, int) else 0
@@ -253,6 +292,8 @@ class ContainerSupervisor:
             items = [answer.input_, *_more(answer)] if isinstance(answer.input_, Input) else []
             if answer.stop or (not items and self.stopping):
                 return
+            if not items and answer.sleep is True:
+                self.sleep()
             # Inputs taken together wait here in turn; the node's polls renew their leases meanwhile.
             self.queued.update({item.call_id: Running(item.lease_token) for item in items})
             for index, item in enumerate(items):
@@ -263,6 +304,9 @@ class ContainerSupervisor:
                     await self._report_out_of_band([outcome, *self._never_ran(items[index + 1 :])])
                     return
                 outcomes.append(outcome)
+            if outcomes:  # the next ask says how long the first one waited for a new process, if it did
+                cold_start_ms = self.woken_for.pop(outcomes[0].call_id, None)
+            self.woken_for.clear()
 
     def _take(self) -> int:
         """How many inputs to take at once: one, unless the function is quick enough that the inputs
@@ -286,6 +330,14 @@ class ContainerSupervisor:
             if self.container is None:
                 assert self.start_error is not None
                 return _call_outcome(item, self.start_outcome, error=self.start_error)
+            if self.asleep is not None:
+                try:
+                    await self._wake(item.call_id)
+                except Exception as exc:  # gone for good: the call runs again, on a container of its own
+                    log.warning("container failed to wake", extra={"container": self.id, "error": str(exc)[:500]})
+                    self.exit_reason = f"could not wake: {exc}"[:4000]
+                    error = CallError(type_="ContainerExited", message=f"the container could not wake: {exc}"[:4000])
+                    return _call_outcome(item, Outcome.CRASHED, error=error)
             begun = time.monotonic()
             done = await self.container.run(_container_input(item), timeout_s=item.timeout_seconds)
             took = time.monotonic() - begun
@@ -316,8 +368,10 @@ class ContainerSupervisor:
         if self.container is None:
             self.exit_reason = f"start failed: {self.start_error.message if self.start_error else 'unknown'}"
             return
+        if self.asleep is not None:
+            await self.asleep
         status = self.container.exit_status or await self.container.shutdown()
-        self.exit_reason = status.reason
+        self.exit_reason = self.exit_reason or status.reason
 
     def _on_output(self, stream: str, data: bytes) -> None:
         """Output is the running input's log when exactly one runs; otherwise the container's."""

@@ -252,6 +252,21 @@ def phases(
     return rows
 
 
+def woke(call: Timed, containers: dict[str, dict[str, datetime]]) -> bool:
+    """Whether the call woke an asleep container (placed before the call) rather than a new one."""
+    return bool(containers[call.body["container_id"]]["created_at"] < call.stamp("created_at"))
+
+
+def cold_phases(path: str, calls: list[Timed], containers: dict[str, dict[str, datetime]]) -> list[dict[str, Any]]:
+    """A cold path's phases: a call that woke an asleep container has a warm call's, its new process
+    started between the claim and the outcome; one that placed a new container has the start's."""
+    woken = [t for t in calls if woke(t, containers)]
+    placed = [t for t in calls if not woke(t, containers)]
+    return (phases(f"{path}, woke the asleep container", WARM_PHASES, woken, containers) if woken else []) + (
+        phases(f"{path}, placed a new container", COLD_PHASES, placed, containers) if placed else []
+    )
+
+
 def render_phases(rows: list[dict[str, Any]]) -> str:
     lines = ["| path | phase | p50 ms | p90 ms |", "|---|---|---:|---:|"]
     lines += [f"| {r['path']} | {r['phase']} | {r['p50']:.1f} | {r['p90']:.1f} |" for r in rows]
@@ -446,8 +461,10 @@ def _is_bwrap(pid: int) -> bool:
 
 
 def zygote_cold_calls(http: httpx.Client, runs: int, settle: float = 0.0) -> tuple[list[Timed], int]:
-    """Calls of `cold` made when its last container has exited but its zygote still waits (the
-    zygote's idle window, 2 s here): each container is forked. With `settle` 0 each call comes the
+    """Calls of `cold` made when its last container's process has exited but its zygote still waits
+    (the zygote's idle window, 2 s here): the container is asleep (scheduler.autoscale), and the call
+    wakes it, forking a new process; where it was stopped instead, the call places a new container,
+    forked too. With `settle` 0 each call comes the
     moment the last container's process is gone, while the agent and the API still handle its exit;
     with `settle` seconds it comes that much later, as most calls do (the zygote waits 300 s by
     default, its function's containers 60 s). Returns the calls, and how many tries missed the
@@ -552,11 +569,15 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             log(f"cold from a warm zygote: {len(forked)} runs ({missed} missed its window)")
             every_cold = cold_calls + forked_calls + settled_calls
             stamps = asyncio.run(container_stamps(stack.postgres.url, [t.body["container_id"] for t in every_cold]))
+            extra["woken_asleep"] = {
+                name: sum(woke(t, stamps) for t in calls)
+                for name, calls in (("cold", cold_calls), ("zygote", forked_calls), ("zygote_settled", settled_calls))
+            }
             extra["phases"] = (
                 phases("warm", WARM_PHASES, warm_calls, {})
-                + phases("cold", COLD_PHASES, cold_calls, stamps)
-                + phases("cold, zygote warm", COLD_PHASES, forked_calls, stamps)
-                + phases(f"cold, zygote warm, {ZYGOTE_SETTLE_S:g} s after the exit", COLD_PHASES, settled_calls, stamps)
+                + cold_phases("cold", cold_calls, stamps)
+                + cold_phases("cold, zygote warm", forked_calls, stamps)
+                + cold_phases(f"cold, zygote warm, {ZYGOTE_SETTLE_S:g} s after the exit", settled_calls, stamps)
                 + phases(f"warm, {ZYGOTE_SETTLE_S:g} s after the previous call", WARM_PHASES, idle_calls, {})
             )
             log(f"cold: {options.cold_runs} runs, p50 {statistics.median(cold):.1f} ms")
@@ -581,21 +602,21 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             Figure("cold_agent", "cold start: agent's `cold_start_ms` (command → ready)", agent_cold, "", "sandbox"),
             Figure(
                 "cold_zygote",
-                "cold start: sync call from zero containers, the zygote warm → result",
+                "cold start: sync call from no process, the zygote warm (the container asleep) → result",
                 forked,
                 "",
                 "sandbox",
             ),
             Figure(
                 "cold_zygote_settled",
-                f"cold start: the same, {ZYGOTE_SETTLE_S:g} s after the last container's exit → result",
+                f"cold start: the same, {ZYGOTE_SETTLE_S:g} s after its last process exited → result",
                 settled,
                 "",
                 "sandbox",
             ),
             Figure(
                 "cold_zygote_agent",
-                "cold start from the zygote: agent's `cold_start_ms` (command → ready)",
+                "cold start from the zygote: agent's `cold_start_ms` (input or command → ready)",
                 agent_forked,
                 "≤ 10",
             ),

@@ -2,6 +2,12 @@
 
 Desired = clamp(ceil((queued + running) / max_inputs) + buffer, min, max) — Modal's knobs.
 Only idle containers are stopped, longest idle first, and only after `scaledown_window`.
+
+When that would stop a function's last container and the container may sleep (its node keeps the
+function's zygote warm), it sleeps instead: its process exits as a stopped one's would, but it stays
+placed, so its next input forks a process on the node without waiting for a placement. An asleep
+container counts as one that serves the function; it goes when it may no longer sleep (its zygote was
+reclaimed, its version is no longer current), or when another function needs its room.
 """
 
 from __future__ import annotations
@@ -28,12 +34,15 @@ class LiveContainer:
     # When it last finished an input (or became ready); None while starting.
     idle_since: datetime | None
     starting: bool = False
+    asleep: bool = False
+    may_sleep: bool = False  # its function and node allow it (see the module's docstring)
 
 
 @dataclass(frozen=True)
 class ScalePlan:
     start: int
     stop: tuple[str, ...]
+    sleep: tuple[str, ...] = ()
 
 
 def desired_containers(queued: int, running: int, policy: ScalingPolicy) -> int:
@@ -49,12 +58,20 @@ def plan_scale(
         return ScalePlan(start=desired - len(live), stop=())
     surplus = len(live) - desired
     window = timedelta(seconds=policy.scaledown_window)
+    lapsed = sorted((c for c in live if c.asleep and not c.may_sleep), key=lambda c: c.id)
     idle = sorted(
         (
             c
             for c in live
-            if not c.busy and not c.starting and c.idle_since is not None and now - c.idle_since >= window
+            if not c.asleep
+            and not c.busy
+            and not c.starting
+            and c.idle_since is not None
+            and now - c.idle_since >= window
         ),
         key=lambda c: (c.idle_since, c.id),
     )
-    return ScalePlan(start=0, stop=tuple(c.id for c in idle[:surplus]))
+    going = [*lapsed, *idle][:surplus]
+    if going and len(going) == len(live) and going[-1].may_sleep and not going[-1].asleep:
+        return ScalePlan(start=0, stop=tuple(c.id for c in going[:-1]), sleep=(going[-1].id,))
+    return ScalePlan(start=0, stop=tuple(c.id for c in going))

@@ -39,6 +39,7 @@ class LiveRow(msgspec.Struct, frozen=True):
     idle_since: datetime | None
     gpu_model: str | None
     gpu_count: int
+    asleep: bool  # scaled down to no process, still placed (scheduler.autoscale)
 
 
 class FunctionRow(msgspec.Struct, frozen=True):
@@ -96,7 +97,7 @@ WITH demand AS (
         AND (CAST(:only AS text[]) IS NULL OR function_id = ANY(CAST(:only AS text[])))
     GROUP BY function_id
 ), live AS (
-    SELECT id, function_id, node_id, state, busy, idle_since, gpu_model, gpu_count
+    SELECT id, function_id, node_id, state, busy, idle_since, gpu_model, gpu_count, asleep_since IS NOT NULL AS asleep
     FROM containers WHERE state IN ({_LIVE})
 ), standing AS (
     SELECT f.id FROM functions f

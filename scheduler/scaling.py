@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
@@ -79,6 +79,7 @@ class ClusterView:
     policies: dict[str, ScalingPolicy] = field(default_factory=dict)  # by function id
     starts: list[NewContainer] = field(default_factory=list)
     stops: set[str] = field(default_factory=set)
+    sleeps: set[str] = field(default_factory=set)
 
     def live_of(self, function_id: str) -> list[LiveRow]:
         return [c for c in self.containers if c.function_id == function_id and c.id not in self.stops]
@@ -137,6 +138,12 @@ class ClusterView:
         return placement
 
 
+def may_sleep(fn: FunctionRow, container: LiveRow, warm_on_node: set[str]) -> bool:
+    """Whether a container may sleep rather than stop (scheduler.autoscale): its version is current and
+    forks from a zygote its node keeps warm, and it holds no GPU (an asleep one would keep it from others)."""
+    return fn.current and fn.spec.get("zygote", True) is not False and not container.gpu_count and fn.id in warm_on_node
+
+
 async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]:
     """Plan every function with calls or containers, or just `only` (the others still count as
     capacity in use and as candidates to make room). Returns the wake keys of the nodes and slots
@@ -145,18 +152,25 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
     functions = {fn.id: fn for fn in cluster.functions}
     view = ClusterView(functions, cluster.containers, _snapshots(cluster, functions), _policies(cluster))
     demand = {d.function_id: (d.queued, d.running) for d in cluster.demand}
+    warm = {node.id: set(node.warm_functions or ()) for node in cluster.nodes}
     for fn in sorted(functions.values(), key=lambda f: f.id):
         if only is not None and fn.id not in only:
             continue
         queued, running = demand.get(fn.id, (0, 0))
         live = [
             LiveContainer(
-                id=c.id, busy=c.busy > 0, idle_since=c.idle_since, starting=c.state != ContainerState.READY.value
+                id=c.id,
+                busy=c.busy > 0,
+                idle_since=c.idle_since,
+                starting=c.state != ContainerState.READY.value,
+                asleep=c.asleep,
+                may_sleep=may_sleep(fn, c, warm.get(c.node_id, set())),
             )
             for c in view.live_of(fn.id)
         ]
         plan = plan_scale(queued, running, live, view.policy(fn), now)
         view.stops |= set(plan.stop)
+        view.sleeps |= set(plan.sleep)
         for _ in range(plan.start):
             placement = view.place(fn, request_of(fn.spec, fn.image_key, fn.id))
             if placement is None:
@@ -180,6 +194,19 @@ async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
         pending = {"state": ContainerState.PENDING.value, "busy": 0}
         await session.execute(insert(Container), [{**asdict(c), **pending} for c in view.starts])
     woken = {node_wake_key(c.node_id) for c in view.starts}
+    if sleeps := view.sleeps - view.stops:  # its slot hears it at once and takes the process down
+        asleep = await session.scalars(
+            update(Container)
+            .where(  # a claim since the read wins: the container is busy again
+                Container.id.in_(sleeps),
+                Container.state == ContainerState.READY.value,
+                Container.busy == 0,
+                Container.asleep_since.is_(None),
+            )
+            .values(asleep_since=func.now())
+            .returning(Container.id)
+        )
+        woken |= {container_wake_key(container_id) for container_id in asleep.all()}
     if view.stops:
         stopped = (
             await session.execute(

@@ -95,7 +95,7 @@ async def insert_batch(
 # the function is no longer the one the route names (LIVE), nothing is inserted and no slot is taken.
 INSERT_CLAIMED = f"""
 WITH slot AS (
-    UPDATE containers SET busy = busy + 1, idle_since = NULL
+    UPDATE containers SET busy = busy + 1, idle_since = NULL, asleep_since = NULL
     WHERE id = $13 AND function_id = $4 AND state = '{READY}' AND {LIVE}
     RETURNING id, node_id
 )
@@ -148,7 +148,7 @@ WITH wanted AS (
       AND (c.not_before IS NULL OR c.not_before <= now())
     RETURNING c.id, c.lease_token, c.attempt, c.timeout_seconds, c.input_type, c.input, w.position
 ), counted AS (
-    UPDATE containers SET busy = busy + (SELECT count(*) FROM claimed), idle_since = NULL
+    UPDATE containers SET busy = busy + (SELECT count(*) FROM claimed), idle_since = NULL, asleep_since = NULL
     WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed)
 )
 SELECT id, lease_token, attempt, timeout_seconds, input_type, input FROM claimed ORDER BY position
@@ -202,6 +202,11 @@ RETURNING before.state AS was, c.state, c.function_id, c.node_id
 
 
 SLOT_IDLE = _slot_idle("$1", "$2", "$3")
+ASLEEP = "SELECT asleep_since IS NOT NULL FROM containers WHERE id = $1"
+WOKE_FOR = f"""
+UPDATE calls SET cold_start = true, cold_start_ms = $3
+WHERE id = $1 AND (container_id = $2 AND workspace_id = $4 AND status = '{RUNNING}') IS TRUE
+"""
 # The common ask in one statement: the slot's last input succeeded, and the slot is idle again.
 SUCCEED_AND_IDLE = f"""
 WITH slot AS ({_slot_idle("$1", "$2", "$3")}), done AS ({_succeed("$4", "$5", "$2", "$6", "$7")})
@@ -537,6 +542,14 @@ class CallStore:
         for start in starts:
             del start["stop"], start["ours"]
         return NodeWake(starts, list(rows[0]["stop"]), set(rows[0]["ours"]))
+
+    async def asleep(self, container_id: str) -> bool:
+        """Whether the scheduler put the container to sleep (and no claim has woken it since)."""
+        return bool(await (await self._connected()).fetchval(ASLEEP, container_id))
+
+    async def woke_for(self, workspace_id: str, call_id: str, container_id: str, cold_start_ms: float) -> None:
+        """The call waited for its container's process to start: an asleep one woke for it."""
+        await (await self._connected()).execute(WOKE_FOR, call_id, container_id, cold_start_ms, workspace_id)
 
     async def slot_idle(self, workspace_id: str, container_id: str, cold_start_ms: float | None) -> SlotState | None:
         """None when the workspace has no such container, or it has exited."""

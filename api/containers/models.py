@@ -34,3 +34,7 @@ class Container(CreatedAt, Base):
     exited_at: Mapped[datetime | None]
     exit_reason: Mapped[str | None] = mapped_column(Text)
     cold_start_ms: Mapped[float | None]
+    # Set while it is asleep: the scheduler scaled down its function's last container and its process
+    # exited, but the container stays placed with its zygote warm on the node, and its next input
+    # forks a new process there without a new placement. Claiming an input clears it.
+    asleep_since: Mapped[datetime | None]

@@ -146,6 +146,8 @@ class NextInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: CallOutcome | None = None
     outcomes: Annotated[list[CallOutcome], msgspec.Meta(max_length=MAX_TAKE)] = msgspec.field(default_factory=list)
     wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
+    # On a container's first ask, its start; with an outcome, the start of a new process that the
+    # first outcome's input waited for (it woke an asleep container).
     cold_start_ms: Annotated[float, msgspec.Meta(ge=0)] | None = None
     take: Annotated[int, msgspec.Meta(ge=1, le=MAX_TAKE)] = 1
 
@@ -170,6 +172,9 @@ class NextInputAnswer(msgspec.Struct, kw_only=True):
     outcome_accepted: bool | None = None
     # Inputs after `input`, claimed for this slot too, when it asked to take more than one.
     more: list[Input] = msgspec.field(default_factory=list)
+    # The container is asleep (scaled down, still placed): its process should exit, and its slots go on
+    # asking; the next input they get starts a new one.
+    sleep: bool = False
 
 
 class OutcomeBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

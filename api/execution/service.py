@@ -255,6 +255,8 @@ class ExecutionService:
     async def next_input(self, principal: Principal, container_id: str, body: NextInput) -> NextInputAnswer:
         outcomes = ([body.outcome] if body.outcome is not None else []) + list(body.outcomes)
         workspace_id = principal.workspace_id
+        if outcomes and body.cold_start_ms is not None:  # before the outcome: its answer says cold start
+            await self.store.woke_for(workspace_id, outcomes[0].call_id, container_id, body.cold_start_ms)
         result = self._plain_success(outcomes[0]) if len(outcomes) == 1 else None
         if result is not None:  # the common ask: one statement for the outcome and the slot
             ended, slot = await self.store.succeed_and_idle(
@@ -281,7 +283,8 @@ class ExecutionService:
         cold_start_ms = body.cold_start_ms if starting else None
         calls = await self._take(container_id, slot, body.wait_seconds, cold_start_ms, body.take)
         if not calls:
-            return NextInputAnswer(input=None, stop=False, outcome_accepted=accepted)
+            asleep = await self.store.asleep(container_id)
+            return NextInputAnswer(input=None, stop=False, outcome_accepted=accepted, sleep=asleep)
         first, *more = [_input(call) for call in calls]
         return NextInputAnswer(input=first, stop=False, outcome_accepted=accepted, more=more)
 

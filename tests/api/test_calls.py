@@ -257,6 +257,46 @@ async def test_scale_to_zero_stops_idle_containers(
     assert answer["stop"] is True
 
 
+async def test_the_last_container_sleeps_while_its_zygote_is_warm_and_its_next_call_needs_no_placement(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
+    await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
+    await invoke(client, tenant, app="brief")
+    spec = await start_container(agent, scheduler)
+    container_id, ready = spec["container_id"], [{"container_id": spec["container_id"], "state": "ready"}]
+    input_ = (await agent.next(container_id, wait_seconds=2))["input"]
+    await agent.next(container_id, outcome=succeeded(input_, "1"))
+    await agent.poll(containers=ready, warm_functions=[spec["function_id"]])  # its zygote is warm here
+    await asyncio.sleep(2.2)
+
+    waiting = asyncio.create_task(agent.next(container_id, wait_seconds=10))
+    await asyncio.sleep(0.2)
+    await scheduler.step()
+    answer = await asyncio.wait_for(waiting, 5)  # told at once, not when its wait runs out
+    assert (answer["input"], answer["stop"], answer["sleep"]) == (None, False, True)
+    assert (await agent.poll(containers=ready))["stop"] == []
+
+    # Asleep, its slot asks on; a call is its at once, with no new container placed.
+    waiting = asyncio.create_task(agent.next(container_id, wait_seconds=10))
+    call = (await invoke(client, tenant, app="brief")).json()
+    woken = await asyncio.wait_for(waiting, 5)
+    assert woken["input"]["call_id"] == call["id"] and woken["sleep"] is False
+    await scheduler.step()
+    assert (await agent.poll(containers=ready))["start"] == []
+    await agent.next(container_id, outcome=succeeded(woken["input"], "1"))
+    assert (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()["status"] == "succeeded"
+
+    # Asleep again after its window; once its node no longer keeps the zygote, it goes.
+    await asyncio.sleep(2.2)
+    await scheduler.step()
+    assert (await agent.next(container_id, wait_seconds=0))["sleep"] is True
+    await agent.poll(containers=ready, warm_functions=[])
+    await scheduler.step()
+    assert (await agent.poll(containers=ready))["stop"] == [container_id]
+    assert (await agent.next(container_id))["stop"] is True
+
+
 async def test_an_idle_slot_asking_again_keeps_its_container_idle_since_its_last_input(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:

@@ -3,13 +3,19 @@ results, errors and logs; the agent runs each call in a bubblewrap sandbox and s
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from agent.sandbox import users
+from api.calls.store import dsn_of
+from api.settings import Settings
 from tests.bundles import make_bundle
 from tests.e2e.conftest import Platform
 
@@ -157,17 +163,107 @@ def test_each_function_runs_as_its_own_unprivileged_host_user(platform: Platform
     assert host_uids["app:who"] != host_uids["app:hello"]
 
 
-def test_idle_containers_scale_to_zero(platform: Platform) -> None:
+def container_state(settings: Settings, container_id: str) -> tuple[str, bool]:
+    """(its state, whether it is asleep), as the database has them."""
+
+    async def read() -> tuple[str, bool]:
+        connection = await asyncpg.connect(dsn_of(settings.database_url))
+        try:
+            row = await connection.fetchrow(
+                "SELECT state, asleep_since IS NOT NULL AS asleep FROM containers WHERE id = $1", container_id
+            )
+        finally:
+            await connection.close()
+        assert row is not None, container_id
+        return row["state"], row["asleep"]
+
+    return asyncio.run(read())
+
+
+def function_processes(marker: str) -> tuple[list[int], list[int]]:
+    """(its zygotes, its containers' processes) on this host: the runtime's processes of `marker`
+    without bwrap's, a zygote being one whose parent is not one of them."""
+    pythons = set()
+    for pid in sandbox_processes(marker):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "bwrap":
+                pythons.add(pid)
+    parents = {}
+    for pid in pythons:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    zygotes = sorted(p for p in pythons if p in parents and parents[p] not in pythons and b"zygote" in _cmdline(p))
+    return zygotes, sorted(pythons - set(zygotes))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_idle_containers_scale_to_zero(platform: Platform, settings: Settings) -> None:
     with platform.http() as http:
         deploy(http, "e2e", {"app.py": SOURCE}, MANIFEST)
         container = call(http, "e2e", "hello", "zero").json()["container_id"]
         assert sandbox_processes("app:hello")
-        deadline = time.monotonic() + 3 + 15
-        while time.monotonic() < deadline and sandbox_processes("app:hello"):
-            time.sleep(0.25)
-        assert sandbox_processes("app:hello") == []
+        # scaledown_window 3 s, then the zygote's idle 3 s (tests/e2e/conftest.py), then the scheduler's
+        # tick after the node reports it gone
+        assert wait_until(lambda: not sandbox_processes("app:hello"), 3 + 3 + 15)
+        assert wait_until(lambda: container_state(settings, container)[0] == "exited", 10)
         after = call(http, "e2e", "hello", "again").json()
         assert after["status"] == "succeeded" and after["container_id"] != container and after["cold_start"]
+
+
+SLEEPY_MANIFEST = """
+[functions.hello]
+handler = "sleepy:hello"
+setup = "sleepy:warm_up"
+scaledown_window = 2
+"""
+
+
+def test_the_last_container_sleeps_and_its_next_call_forks_it_from_the_warm_zygote(
+    platform: Platform, settings: Settings
+) -> None:
+    with platform.http() as http:
+        deploy(http, "sleepy", {"sleepy.py": SOURCE}, SLEEPY_MANIFEST)
+        first = call(http, "sleepy", "hello", "a").json()
+        container = first["container_id"]
+        assert first["status"] == "succeeded" and first["cold_start"]
+
+        # Past its window its process exits; the zygote stays, and so does the container, asleep.
+        assert wait_until(
+            lambda: function_processes("sleepy:hello") != ([], []) and not function_processes("sleepy:hello")[1], 2 + 10
+        )
+        zygotes, running = function_processes("sleepy:hello")
+        assert len(zygotes) == 1 and running == []
+        assert container_state(settings, container) == ("ready", True)
+
+        woken = call(http, "sleepy", "hello", "b").json()
+        assert woken["status"] == "succeeded" and woken["container_id"] == container
+        assert woken["cold_start"] is True and woken["cold_start_ms"] > 0  # it waited for a new process
+        assert woken["result"]["pid"] != first["result"]["pid"] and woken["result"]["setups"] == 1
+        zygotes_now, running = function_processes("sleepy:hello")
+        assert zygotes_now == zygotes and len(running) == 1 and running[0] not in zygotes  # forked from it
+        assert container_state(settings, container) == ("ready", False)
+
+        warm = call(http, "sleepy", "hello", "c").json()
+        assert warm["cold_start"] is False and warm["result"]["pid"] == woken["result"]["pid"]
+
+        # Asleep again, then the zygote's idle window: nothing runs and the container is gone.
+        assert wait_until(lambda: function_processes("sleepy:hello") == ([], []), 2 + 3 + 10)
+        assert wait_until(lambda: container_state(settings, container)[0] == "exited", 10)
 
 
 def test_the_agent_is_shielded_from_the_oom_killer_and_its_sandboxes_are_not(platform: Platform) -> None:

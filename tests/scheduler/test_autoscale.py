@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,15 @@ def idle(cid: str, seconds: float) -> LiveContainer:
 
 def busy(cid: str) -> LiveContainer:
     return LiveContainer(id=cid, busy=True, idle_since=None)
+
+
+def sleepy(cid: str, seconds: float) -> LiveContainer:
+    """Idle, on a node that keeps its function's zygote warm: it may sleep."""
+    return replace(idle(cid, seconds), may_sleep=True)
+
+
+def asleep(cid: str, *, may_sleep: bool = True) -> LiveContainer:
+    return replace(idle(cid, 600), asleep=True, may_sleep=may_sleep)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +82,37 @@ def test_plan_scale(
     queued: int, running: int, live: list[LiveContainer], policy: ScalingPolicy, plan: ScalePlan
 ) -> None:
     assert plan_scale(queued, running, live, policy, NOW) == plan
+
+
+SLEEP_WINDOW = ScalingPolicy(scaledown_window=60)
+
+
+@pytest.mark.parametrize(
+    ("queued", "live", "policy", "plan"),
+    [
+        # the last one past its window sleeps rather than stops
+        (0, [sleepy("a", 61)], SLEEP_WINDOW, ScalePlan(0, (), sleep=("a",))),
+        # of several, the others stop and the one idle the shortest sleeps
+        (0, [sleepy("a", 120), sleepy("b", 61)], SLEEP_WINDOW, ScalePlan(0, ("a",), sleep=("b",))),
+        # one that may not sleep (no warm zygote on its node, a GPU, an old version) stops as before
+        (0, [idle("a", 61)], SLEEP_WINDOW, ScalePlan(0, ("a",))),
+        # inside its window it stays awake
+        (0, [sleepy("a", 30)], SLEEP_WINDOW, ScalePlan(0, ())),
+        # one asleep already: it stays, and no second one sleeps
+        (0, [asleep("z")], SLEEP_WINDOW, ScalePlan(0, ())),
+        (0, [asleep("z"), sleepy("a", 61)], SLEEP_WINDOW, ScalePlan(0, ("a",))),
+        # an asleep one serves the function: a call wakes it, and nothing starts
+        (1, [asleep("z")], SLEEP_WINDOW, ScalePlan(0, ())),
+        (2, [asleep("z")], SLEEP_WINDOW, ScalePlan(1, ())),
+        # one that may no longer sleep (its zygote was reclaimed) goes, whatever its window
+        (0, [asleep("z", may_sleep=False)], SLEEP_WINDOW, ScalePlan(0, ("z",))),
+        # ...unless it is needed: then its next input starts it
+        (1, [asleep("z", may_sleep=False)], SLEEP_WINDOW, ScalePlan(0, ())),
+        # min_containers keeps one awake: nothing sleeps
+        (0, [sleepy("a", 300), sleepy("b", 200)], ScalingPolicy(min_containers=1), ScalePlan(0, ("a",))),
+    ],
+)
+def test_the_last_container_sleeps_when_its_zygote_is_warm(
+    queued: int, live: list[LiveContainer], policy: ScalingPolicy, plan: ScalePlan
+) -> None:
+    assert plan_scale(queued, 0, live, policy, NOW) == plan

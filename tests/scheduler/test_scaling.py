@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from msgspec.structs import replace
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +18,9 @@ from api.calls.dispatch import Dispatcher
 from api.containers.models import Container
 from api.db import create_sessionmaker
 from api.settings import Settings
+from scheduler.cluster import FunctionRow, LiveRow
 from scheduler.loop import Scheduler
+from scheduler.scaling import may_sleep
 from tests.api.test_apps import deploy
 from tests.api.test_nodes import REGISTRATION
 from tests.bundles import make_bundle
@@ -220,3 +223,16 @@ async def test_a_runtime_override_scales_the_current_version(
     await scheduler.step()
     assert await live_of(engine, tenant) == [(1, "pending"), (1, "pending")]
     await client.patch("/v1/apps/override/functions/cpu", json={"buffer_containers": None}, headers=tenant.headers)
+
+
+def test_only_a_current_cpu_container_with_its_zygote_warm_on_its_node_may_sleep() -> None:
+    def fn(**spec: object) -> FunctionRow:
+        return FunctionRow("fn", "ws", "app", "f", 1, "img", dict(spec), current=True)
+
+    cpu = LiveRow("c", "fn", "node", "ready", 0, None, None, 0, asleep=False)
+    gpu = replace(cpu, gpu_model="H100", gpu_count=1)
+    assert may_sleep(fn(), cpu, {"fn"})
+    assert not may_sleep(fn(), cpu, set())  # no warm zygote on its node
+    assert not may_sleep(fn(), gpu, {"fn"})  # it would keep its GPU from others
+    assert not may_sleep(fn(zygote=False), cpu, {"fn"})  # every container starts fresh anyway
+    assert not may_sleep(replace(fn(), current=False), cpu, {"fn"})  # an old version drains

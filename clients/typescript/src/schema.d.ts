@@ -1049,6 +1049,8 @@ export interface components {
             input: components["schemas"]["Input"] | null;
             more?: components["schemas"]["Input"][];
             outcome_accepted?: boolean | null;
+            /** @default false */
+            sleep: boolean;
             stop: boolean;
         };
         /** NodeOut */

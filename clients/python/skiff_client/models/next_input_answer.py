@@ -23,12 +23,14 @@ class NextInputAnswer:
         stop (bool):
         more (list[Input] | Unset):
         outcome_accepted (bool | None | Unset):
+        sleep (bool | Unset):  Default: False.
     """
 
     input_: Input | None
     stop: bool
     more: list[Input] | Unset = UNSET
     outcome_accepted: bool | None | Unset = UNSET
+    sleep: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,6 +57,8 @@ class NextInputAnswer:
         else:
             outcome_accepted = self.outcome_accepted
 
+        sleep = self.sleep
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -67,6 +71,8 @@ class NextInputAnswer:
             field_dict["more"] = more
         if outcome_accepted is not UNSET:
             field_dict["outcome_accepted"] = outcome_accepted
+        if sleep is not UNSET:
+            field_dict["sleep"] = sleep
 
         return field_dict
 
@@ -111,11 +117,14 @@ class NextInputAnswer:
 
         outcome_accepted = _parse_outcome_accepted(d.pop("outcome_accepted", UNSET))
 
+        sleep = d.pop("sleep", UNSET)
+
         next_input_answer = cls(
             input_=input_,
             stop=stop,
             more=more,
             outcome_accepted=outcome_accepted,
+            sleep=sleep,
         )
 
         next_input_answer.additional_properties = d
