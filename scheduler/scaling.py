@@ -140,8 +140,16 @@ class ClusterView:
 
 def may_sleep(fn: FunctionRow, container: LiveRow, warm_on_node: set[str]) -> bool:
     """Whether a container may sleep rather than stop (scheduler.autoscale): its version is current and
-    forks from a zygote its node keeps warm, and it holds no GPU (an asleep one would keep it from others)."""
-    return fn.current and fn.spec.get("zygote", True) is not False and not container.gpu_count and fn.id in warm_on_node
+    forks from a zygote its node keeps warm; it holds no GPU (an asleep one would keep it from others);
+    and it runs one input at a time, so that its one slot asking means it runs nothing (the busy count
+    of a container with several slots is the last asking slot's view)."""
+    return (
+        fn.current
+        and fn.spec.get("zygote", True) is not False
+        and int(fn.spec.get("max_inputs", 1)) == 1
+        and not container.gpu_count
+        and fn.id in warm_on_node
+    )
 
 
 async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]:
