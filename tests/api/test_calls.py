@@ -238,15 +238,23 @@ async def test_calls_are_listed_with_filters(client: httpx.AsyncClient, tenant: 
     assert bad.status_code == 400
 
 
-async def test_scale_to_zero_stops_idle_containers(
+async def served_once(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
-) -> None:
+) -> dict[str, Any]:
+    """A container of `brief` (scaledown_window 2 s) that has run one call and is idle: its start command."""
     manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
     await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
     await invoke(client, tenant, app="brief")
     spec = await start_container(agent, scheduler)
     input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
     await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
+    return spec
+
+
+async def test_scale_to_zero_stops_idle_containers(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    spec = await served_once(client, tenant, agent, scheduler)
     await scheduler.step()
     assert (await agent.poll(containers=[{"container_id": spec["container_id"], "state": "ready"}]))["stop"] == []
     await asyncio.sleep(2.2)
@@ -260,13 +268,8 @@ async def test_scale_to_zero_stops_idle_containers(
 async def test_the_last_container_sleeps_while_its_zygote_is_warm_and_its_next_call_needs_no_placement(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
-    await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
-    await invoke(client, tenant, app="brief")
-    spec = await start_container(agent, scheduler)
+    spec = await served_once(client, tenant, agent, scheduler)
     container_id, ready = spec["container_id"], [{"container_id": spec["container_id"], "state": "ready"}]
-    input_ = (await agent.next(container_id, wait_seconds=2))["input"]
-    await agent.next(container_id, outcome=succeeded(input_, "1"))
     await agent.poll(containers=ready, warm_functions=[spec["function_id"]])  # its zygote is warm here
     await asyncio.sleep(2.2)
 
@@ -302,12 +305,7 @@ async def test_an_idle_slot_asking_again_keeps_its_container_idle_since_its_last
 ) -> None:
     """A warm slot asks again each time its wait runs out; those asks must not restart its idle time,
     or a container whose window is longer than the agent's wait would never scale down."""
-    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
-    await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 1\n"}, manifest))
-    await invoke(client, tenant, app="brief")
-    spec = await start_container(agent, scheduler)
-    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
-    await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
+    spec = await served_once(client, tenant, agent, scheduler)
     for _ in range(3):  # idle asks that find nothing, as the slot's waits run out
         await asyncio.sleep(0.5)
         assert (await agent.next(spec["container_id"], wait_seconds=0))["input"] is None
