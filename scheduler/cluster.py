@@ -96,9 +96,13 @@ WITH demand AS (
     WHERE status IN ('{_QUEUED}', '{_RUNNING}')
         AND (CAST(:only AS text[]) IS NULL OR function_id = ANY(CAST(:only AS text[])))
     GROUP BY function_id
+), running AS (
+    SELECT container_id, count(*) AS calls FROM calls WHERE status = '{_RUNNING}' GROUP BY container_id
 ), live AS (
-    SELECT id, function_id, node_id, state, busy, idle_since, gpu_model, gpu_count, asleep_since IS NOT NULL AS asleep
-    FROM containers WHERE state IN ({_LIVE})
+    -- busy: a container's own count is its last asking slot's view; its running calls count too
+    SELECT c.id, c.function_id, c.node_id, c.state, greatest(c.busy, coalesce(r.calls, 0)) AS busy, c.idle_since,
+        c.gpu_model, c.gpu_count, c.asleep_since IS NOT NULL AS asleep
+    FROM containers c LEFT JOIN running r ON r.container_id = c.id WHERE c.state IN ({_LIVE})
 ), standing AS (
     SELECT f.id FROM functions f
     JOIN apps a ON a.id = f.app_id AND a.current_version = f.version

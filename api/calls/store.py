@@ -179,16 +179,17 @@ SUCCEED_MANY = _succeed(
 )
 
 
-def _slot_idle(container: str, workspace: str, cold_start_ms: str) -> str:
+def _slot_idle(container: str, workspace: str, cold_start_ms: str, finished: str) -> str:
     """A slot asking for its next input is idle until it gets one; its first ask makes a starting container ready.
 
-    The container's idle time runs from its last input (a claim clears it): an idle slot asks again each
-    time its wait runs out, and those asks must not restart it, or a container whose scaledown window is
-    longer than the agent's wait would never be stopped."""
+    The container's idle time runs from its last input, which a claim clears and an ask reporting an
+    outcome (`finished`) sets: an idle slot asks again each time its wait runs out, and those asks must not
+    restart it, or a container whose scaledown window is longer than the agent's wait would never be
+    stopped. The busy count is the asking slot's view; the scheduler counts running calls besides."""
     starting = f"before.state = '{STARTING}'"
     return f"""
 UPDATE containers c
-SET idle_since = CASE WHEN c.busy > 0 THEN now() ELSE coalesce(c.idle_since, now()) END, busy = 0,
+SET idle_since = CASE WHEN {finished} OR c.busy > 0 THEN now() ELSE coalesce(c.idle_since, now()) END, busy = 0,
     state = CASE WHEN {starting} THEN '{READY}' ELSE c.state END,
     ready_at = CASE WHEN {starting} THEN now() ELSE c.ready_at END,
     cold_start_ms = CASE WHEN {starting} THEN {cold_start_ms}::float8 ELSE c.cold_start_ms END
@@ -201,7 +202,7 @@ RETURNING before.state AS was, c.state, c.function_id, c.node_id
 """
 
 
-SLOT_IDLE = _slot_idle("$1", "$2", "$3")
+SLOT_IDLE = _slot_idle("$1", "$2", "$3", "$4")
 ASLEEP = "SELECT asleep_since IS NOT NULL FROM containers WHERE id = $1"
 WOKE_FOR = f"""
 UPDATE calls SET cold_start = true, cold_start_ms = $3
@@ -209,7 +210,7 @@ WHERE id = $1 AND (container_id = $2 AND workspace_id = $4 AND status = '{RUNNIN
 """
 # The common ask in one statement: the slot's last input succeeded, and the slot is idle again.
 SUCCEED_AND_IDLE = f"""
-WITH slot AS ({_slot_idle("$1", "$2", "$3")}), done AS ({_succeed("$4", "$5", "$2", "$6", "$7")})
+WITH slot AS ({_slot_idle("$1", "$2", "$3", "true")}), done AS ({_succeed("$4", "$5", "$2", "$6", "$7")})
 SELECT slot.was, slot.state, slot.function_id AS slot_function_id, slot.node_id AS slot_node_id, done.*
 FROM slot FULL JOIN done ON true
 """
@@ -551,7 +552,9 @@ class CallStore:
         """The call waited for its container's process to start: an asleep one woke for it."""
         await (await self._connected()).execute(WOKE_FOR, call_id, container_id, cold_start_ms, workspace_id)
 
-    async def slot_idle(self, workspace_id: str, container_id: str, cold_start_ms: float | None) -> SlotState | None:
-        """None when the workspace has no such container, or it has exited."""
-        row = await (await self._connected()).fetchrow(SLOT_IDLE, container_id, workspace_id, cold_start_ms)
+    async def slot_idle(
+        self, workspace_id: str, container_id: str, cold_start_ms: float | None, *, finished: bool
+    ) -> SlotState | None:
+        """None when the workspace has no such container, or it has exited. `finished`: the ask reports outcomes."""
+        row = await (await self._connected()).fetchrow(SLOT_IDLE, container_id, workspace_id, cold_start_ms, finished)
         return SlotState(*row) if row is not None else None

@@ -272,7 +272,7 @@ class ExecutionService:
                 self._ended([ended])
         else:
             accepted = await self._record_all(principal, outcomes) if outcomes else None
-            slot = await self.store.slot_idle(workspace_id, container_id, body.cold_start_ms)
+            slot = await self.store.slot_idle(workspace_id, container_id, body.cold_start_ms, finished=bool(outcomes))
         if slot is None:
             async with self.sessionmaker() as session:
                 await self._container(session, principal, container_id)  # raises: unknown, or exited

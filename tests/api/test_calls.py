@@ -315,6 +315,52 @@ async def test_an_idle_slot_asking_again_keeps_its_container_idle_since_its_last
     assert work["stop"] == [spec["container_id"]]
 
 
+async def test_a_container_with_an_input_running_in_one_slot_is_busy_while_another_slot_idles(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    """Each slot's ask speaks for itself alone: one slot idling must not make the container look idle
+    (and stoppable) while another runs an input, nor start its idle time before that input ends."""
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\nmax_inputs = 2\n"
+    await deploy(client, tenant, "pair", make_bundle({"app.py": "async def hello(): return 1\n"}, manifest))
+    await invoke(client, tenant, app="pair")
+    spec = await start_container(agent, scheduler)
+    container_id = spec["container_id"]
+    ready = [{"container_id": container_id, "state": "ready"}]
+    running = (await agent.next(container_id, wait_seconds=2))["input"]  # slot B takes the call
+    for _ in range(5):  # slot A idles through the window
+        assert (await agent.next(container_id, wait_seconds=0))["input"] is None
+        await asyncio.sleep(0.5)
+    await scheduler.step()
+    assert (await agent.poll(containers=ready, running_calls=[running["call_id"]]))["stop"] == []
+    await agent.next(container_id, outcome=succeeded(running, "1"))  # B is done: idle from now
+    await scheduler.step()
+    assert (await agent.poll(containers=ready))["stop"] == []
+    await asyncio.sleep(2.2)
+    await scheduler.step()
+    assert (await agent.poll(containers=ready))["stop"] == [container_id]
+
+
+async def test_of_two_idle_looking_containers_the_one_running_a_call_in_another_slot_stays(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\nmax_inputs = 2\n"
+    await deploy(client, tenant, "pair", make_bundle({"app.py": "async def hello(): return 1\n"}, manifest))
+    for _ in range(3):
+        await invoke(client, tenant, app="pair")
+    await scheduler.step()
+    first, second = [start["container_id"] for start in (await agent.poll())["start"]]
+    held = (await agent.next(first, wait_seconds=2))["input"]  # runs on in one slot of `first`
+    done_first = (await agent.next(first, wait_seconds=2))["input"]
+    done_second = (await agent.next(second, wait_seconds=2))["input"]
+    await agent.next(first, outcome=succeeded(done_first, "1"))  # its other slot: idle from here
+    await asyncio.sleep(0.3)
+    await agent.next(second, outcome=succeeded(done_second, "1"))  # idle since later than `first`
+    await asyncio.sleep(2.2)
+    await scheduler.step()
+    reports = [{"container_id": c, "state": "ready"} for c in (first, second)]
+    assert (await agent.poll(containers=reports, running_calls=[held["call_id"]]))["stop"] == [second]
+
+
 async def test_logs_are_paged_as_text_and_followed_over_sse(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
