@@ -203,7 +203,7 @@ RETURNING before.state AS was, c.state, c.function_id, c.node_id
 
 
 SLOT_IDLE = _slot_idle("$1", "$2", "$3", "$4")
-ASLEEP = "SELECT asleep_since IS NOT NULL FROM containers WHERE id = $1"
+AFTER_WAIT = "SELECT state, asleep_since IS NOT NULL AS asleep FROM containers WHERE id = $1"
 WOKE_FOR = f"""
 UPDATE calls SET cold_start = true, cold_start_ms = $3
 WHERE id = $1 AND (container_id = $2 AND workspace_id = $4 AND status = '{RUNNING}') IS TRUE
@@ -544,9 +544,11 @@ class CallStore:
             del start["stop"], start["ours"]
         return NodeWake(starts, list(rows[0]["stop"]), set(rows[0]["ours"]))
 
-    async def asleep(self, container_id: str) -> bool:
-        """Whether the scheduler put the container to sleep (and no claim has woken it since)."""
-        return bool(await (await self._connected()).fetchval(ASLEEP, container_id))
+    async def after_wait(self, container_id: str) -> tuple[str, bool]:
+        """A slot's container once its wait ended with no input: (its state, whether the scheduler put it
+        to sleep and no claim has woken it since)."""
+        row = await (await self._connected()).fetchrow(AFTER_WAIT, container_id)
+        return (row["state"], row["asleep"]) if row is not None else (ContainerState.EXITED.value, False)
 
     async def woke_for(self, workspace_id: str, call_id: str, container_id: str, cold_start_ms: float) -> None:
         """The call waited for its container's process to start: an asleep one woke for it."""

@@ -279,14 +279,22 @@ class ExecutionService:
             raise NotFound(f"container {container_id[:64]!r} not found")
         starting = slot.was == ContainerState.STARTING.value
         if slot.state != ContainerState.READY.value:
-            return NextInputAnswer(input=None, stop=True, outcome_accepted=accepted)
+            return await self._stop_slot(container_id, accepted)
         cold_start_ms = body.cold_start_ms if starting else None
         calls = await self._take(container_id, slot, body.wait_seconds, cold_start_ms, body.take)
         if not calls:
-            asleep = await self.store.asleep(container_id)
+            state, asleep = await self.store.after_wait(container_id)
+            if state != ContainerState.READY.value:  # woken to stop
+                return await self._stop_slot(container_id, accepted)
             return NextInputAnswer(input=None, stop=False, outcome_accepted=accepted, sleep=asleep)
         first, *more = [_input(call) for call in calls]
         return NextInputAnswer(input=first, stop=False, outcome_accepted=accepted, more=more)
+
+    async def _stop_slot(self, container_id: str, accepted: bool | None) -> NextInputAnswer:
+        """A slot of a stopping container hears it; so does the next of its slots still waiting (one
+        wake-up wakes one wait), and so on, so that a container of several slots stops at once."""
+        await self.dispatcher.wake(container_wake_key(container_id))
+        return NextInputAnswer(input=None, stop=True, outcome_accepted=accepted)
 
     async def _record_all(self, principal: Principal, outcomes: list[CallOutcome]) -> bool:
         """Records a batch of outcomes (plain successes in one statement); whether the first was accepted."""

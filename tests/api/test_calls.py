@@ -265,6 +265,18 @@ async def test_scale_to_zero_stops_idle_containers(
     assert answer["stop"] is True
 
 
+async def test_every_waiting_slot_of_a_stopped_container_hears_the_stop_at_once(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    spec = await served_once(client, tenant, agent, scheduler)
+    await asyncio.sleep(2.2)
+    slots = [asyncio.create_task(agent.next(spec["container_id"], wait_seconds=20)) for _ in range(3)]
+    await asyncio.sleep(0.2)
+    await scheduler.step()  # past its window, and no zygote reported warm: it stops
+    answers = await asyncio.wait_for(asyncio.gather(*slots), 5)  # not when their 20 s waits run out
+    assert [answer["stop"] for answer in answers] == [True, True, True]
+
+
 async def test_the_last_container_sleeps_while_its_zygote_is_warm_and_its_next_call_needs_no_placement(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
