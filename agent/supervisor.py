@@ -107,6 +107,7 @@ class ContainerSupervisor:
         self.asleep: asyncio.Task[object] | None = None  # its process going down: it sleeps until an input
         self.waking = asyncio.Lock()
         self.woken_for: dict[str, float] = {}  # an input that woke it -> the new process's start, ms
+        self.sleep_wanted = False  # heard while it ran an input: it sleeps once idle
 
     # ---- what the node loop sees ---------------------------------------------------------------
 
@@ -231,12 +232,18 @@ class ContainerSupervisor:
         return await self.kit.zygotes.start_container(key, spec, log_sink=self._on_output)
 
     def sleep(self) -> None:
-        """The scheduler put it to sleep: its process exits when it runs nothing (an input taken
-        meanwhile keeps it awake; the scheduler then sees it busy again)."""
-        container, spec = self.container, self.sandboxed
-        if self.asleep or self.stopping or self.running or self.queued:
+        """The scheduler put it to sleep: its process exits once it runs nothing. A slot that hears it
+        while another runs an input (one still ending here after its call ended elsewhere) leaves it
+        for when the container is idle, unless an input comes meanwhile: its claim woke the container.
+        Either way no process runs on under an asleep mark."""
+        if self.running or self.queued:
+            self.sleep_wanted = True
             return
-        if container is None or container.exit_status is not None or spec is None or spec.devices:
+        self.sleep_wanted = False
+        container, spec = self.container, self.sandboxed
+        if self.asleep or self.stopping or container is None or container.exit_status is not None:
+            return
+        if spec is None or spec.devices:
             return  # the scheduler lets no GPU container sleep: the GPU would be kept from others
         self.asleep = asyncio.create_task(container.shutdown())
         log.info("container asleep", extra={"container": self.id})
@@ -292,7 +299,9 @@ class ContainerSupervisor:
             items = [answer.input_, *_more(answer)] if isinstance(answer.input_, Input) else []
             if answer.stop or (not items and self.stopping):
                 return
-            if not items and answer.sleep is True:
+            if items:
+                self.sleep_wanted = False
+            elif answer.sleep is True:
                 self.sleep()
             # Inputs taken together wait here in turn; the node's polls renew their leases meanwhile.
             self.queued.update({item.call_id: Running(item.lease_token) for item in items})
@@ -306,7 +315,8 @@ class ContainerSupervisor:
                 outcomes.append(outcome)
             if outcomes:  # the next ask says how long the first one waited for a new process, if it did
                 cold_start_ms = self.woken_for.pop(outcomes[0].call_id, None)
-            self.woken_for.clear()
+            if self.sleep_wanted:
+                self.sleep()
 
     def _take(self) -> int:
         """How many inputs to take at once: one, unless the function is quick enough that the inputs

@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import exists, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
 from api.calls.dispatch import container_wake_key, node_wake_key
+from api.calls.models import Call
+from api.calls.states import CallStatus
 from api.containers.models import Container
 from api.execution.schemas import ContainerState
 from api.ids import new_id
@@ -140,16 +142,8 @@ class ClusterView:
 
 def may_sleep(fn: FunctionRow, container: LiveRow, warm_on_node: set[str]) -> bool:
     """Whether a container may sleep rather than stop (scheduler.autoscale): its version is current and
-    forks from a zygote its node keeps warm; it holds no GPU (an asleep one would keep it from others);
-    and it runs one input at a time, so that its one slot asking means it runs nothing (the busy count
-    of a container with several slots is the last asking slot's view)."""
-    return (
-        fn.current
-        and fn.spec.get("zygote", True) is not False
-        and int(fn.spec.get("max_inputs", 1)) == 1
-        and not container.gpu_count
-        and fn.id in warm_on_node
-    )
+    forks from a zygote its node keeps warm, and it holds no GPU (an asleep one would keep it from others)."""
+    return fn.current and fn.spec.get("zygote", True) is not False and not container.gpu_count and fn.id in warm_on_node
 
 
 async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]:
@@ -210,6 +204,7 @@ async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
                 Container.state == ContainerState.READY.value,
                 Container.busy == 0,
                 Container.asleep_since.is_(None),
+                ~exists().where(Call.container_id == Container.id, Call.status == CallStatus.RUNNING.value),
             )
             .values(asleep_since=func.now())
             .returning(Container.id)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from agent.sandbox import users
 from api.calls.store import dsn_of
@@ -225,44 +226,58 @@ def test_idle_containers_scale_to_zero(platform: Platform, settings: Settings) -
         assert after["status"] == "succeeded" and after["container_id"] != container and after["cold_start"]
 
 
+SLEEPY_SOURCE = (
+    SOURCE
+    + """
+async def ahello(name="world"):
+    return hello(name)
+"""
+)
+
 SLEEPY_MANIFEST = """
 [functions.hello]
 handler = "sleepy:hello"
 setup = "sleepy:warm_up"
 scaledown_window = 2
+
+[functions.ahello]
+handler = "sleepy:ahello"
+setup = "sleepy:warm_up"
+scaledown_window = 2
+max_inputs = 2
 """
 
 
+@pytest.mark.parametrize("fn", ["hello", "ahello"])  # one slot; two slots, one of which hears the sleep
 def test_the_last_container_sleeps_and_its_next_call_forks_it_from_the_warm_zygote(
-    platform: Platform, settings: Settings
+    platform: Platform, settings: Settings, fn: str
 ) -> None:
+    marker = f"sleepy:{fn}"
     with platform.http() as http:
-        deploy(http, "sleepy", {"sleepy.py": SOURCE}, SLEEPY_MANIFEST)
-        first = call(http, "sleepy", "hello", "a").json()
+        deploy(http, "sleepy", {"sleepy.py": SLEEPY_SOURCE}, SLEEPY_MANIFEST)
+        first = call(http, "sleepy", fn, "a").json()
         container = first["container_id"]
         assert first["status"] == "succeeded" and first["cold_start"]
 
         # Past its window its process exits; the zygote stays, and so does the container, asleep.
-        assert wait_until(
-            lambda: function_processes("sleepy:hello") != ([], []) and not function_processes("sleepy:hello")[1], 2 + 10
-        )
-        zygotes, running = function_processes("sleepy:hello")
+        assert wait_until(lambda: function_processes(marker) != ([], []) and not function_processes(marker)[1], 2 + 10)
+        zygotes, running = function_processes(marker)
         assert len(zygotes) == 1 and running == []
         assert container_state(settings, container) == ("ready", True)
 
-        woken = call(http, "sleepy", "hello", "b").json()
+        woken = call(http, "sleepy", fn, "b").json()
         assert woken["status"] == "succeeded" and woken["container_id"] == container
         assert woken["cold_start"] is True and woken["cold_start_ms"] > 0  # it waited for a new process
         assert woken["result"]["pid"] != first["result"]["pid"] and woken["result"]["setups"] == 1
-        zygotes_now, running = function_processes("sleepy:hello")
+        zygotes_now, running = function_processes(marker)
         assert zygotes_now == zygotes and len(running) == 1 and running[0] not in zygotes  # forked from it
         assert container_state(settings, container) == ("ready", False)
 
-        warm = call(http, "sleepy", "hello", "c").json()
+        warm = call(http, "sleepy", fn, "c").json()
         assert warm["cold_start"] is False and warm["result"]["pid"] == woken["result"]["pid"]
 
         # Asleep again, then the zygote's idle window: nothing runs and the container is gone.
-        assert wait_until(lambda: function_processes("sleepy:hello") == ([], []), 2 + 3 + 10)
+        assert wait_until(lambda: function_processes(marker) == ([], []), 2 + 3 + 10)
         assert wait_until(lambda: container_state(settings, container)[0] == "exited", 10)
 
 
