@@ -312,6 +312,48 @@ async def test_the_last_container_sleeps_while_its_zygote_is_warm_and_its_next_c
     assert (await agent.next(container_id))["stop"] is True
 
 
+async def put_to_sleep(
+    agent: ScriptedAgent, scheduler: Scheduler, spec: dict[str, Any]
+) -> tuple[str, list[dict[str, str]]]:
+    """The node reports the function's zygote warm; past its window the idle container is put to sleep.
+    Returns its id and its report as ready."""
+    container_id, ready = spec["container_id"], [{"container_id": spec["container_id"], "state": "ready"}]
+    await agent.poll(containers=ready, warm_functions=[spec["function_id"]])
+    await asyncio.sleep(2.2)
+    await scheduler.step()
+    assert (await agent.next(container_id, wait_seconds=0))["sleep"] is True
+    return container_id, ready
+
+
+async def test_an_asleep_container_of_a_version_no_longer_current_stops(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    spec = await served_once(client, tenant, agent, scheduler)
+    container_id, ready = await put_to_sleep(agent, scheduler, spec)
+    manifest = "[functions.hello]\nhandler = 'app:hello'\nscaledown_window = 2\n"
+    await deploy(client, tenant, "brief", make_bundle({"app.py": "def hello(): return 2\n"}, manifest))
+    await scheduler.step()  # its zygote is still warm, but its version drains
+    assert (await agent.poll(containers=ready))["stop"] == [container_id]
+
+
+async def test_an_asleep_container_gives_its_room_to_another_function(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    manifest = "[functions.big]\nhandler = 'app:f'\ncpu = 12\nscaledown_window = 2\n"
+    await deploy(client, tenant, "one", make_bundle({"app.py": "def f(): return 1\n"}, manifest))
+    await deploy(client, tenant, "two", make_bundle({"app.py": "def f(): return 2\n"}, manifest))
+    await invoke(client, tenant, fn="big", app="one")
+    spec = await start_container(agent, scheduler)
+    input_ = (await agent.next(spec["container_id"], wait_seconds=2))["input"]
+    await agent.next(spec["container_id"], outcome=succeeded(input_, "1"))
+    container_id, ready = await put_to_sleep(agent, scheduler, spec)
+
+    await invoke(client, tenant, fn="big", app="two")  # 12 of the node's 16 CPUs are the asleep one's
+    await scheduler.step()
+    work = await agent.poll(containers=ready)
+    assert work["stop"] == [container_id] and [s["app"] for s in work["start"]] == ["two"]
+
+
 async def test_an_idle_slot_asking_again_keeps_its_container_idle_since_its_last_input(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
