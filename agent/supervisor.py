@@ -240,11 +240,9 @@ class ContainerSupervisor:
             self.sleep_wanted = True
             return
         self.sleep_wanted = False
-        container, spec = self.container, self.sandboxed
+        container = self.container
         if self.asleep or self.stopping or container is None or container.exit_status is not None:
             return
-        if spec is None or spec.devices:
-            return  # the scheduler lets no GPU container sleep: the GPU would be kept from others
         self.asleep = asyncio.create_task(container.shutdown())
         log.info("container asleep", extra={"container": self.id})
 

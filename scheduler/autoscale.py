@@ -72,6 +72,6 @@ def plan_scale(
         key=lambda c: (c.idle_since, c.id),
     )
     going = [*lapsed, *idle][:surplus]
-    if going and len(going) == len(live) and going[-1].may_sleep and not going[-1].asleep:
+    if going and len(going) == len(live) and going[-1].may_sleep:  # one that may sleep is not asleep yet
         return ScalePlan(start=0, stop=tuple(c.id for c in going[:-1]), sleep=(going[-1].id,))
     return ScalePlan(start=0, stop=tuple(c.id for c in going))

@@ -189,7 +189,7 @@ def _slot_idle(container: str, workspace: str, cold_start_ms: str, finished: str
     starting = f"before.state = '{STARTING}'"
     return f"""
 UPDATE containers c
-SET idle_since = CASE WHEN {finished} OR c.busy > 0 THEN now() ELSE coalesce(c.idle_since, now()) END, busy = 0,
+SET idle_since = CASE WHEN {finished} THEN now() ELSE coalesce(c.idle_since, now()) END, busy = 0,
     state = CASE WHEN {starting} THEN '{READY}' ELSE c.state END,
     ready_at = CASE WHEN {starting} THEN now() ELSE c.ready_at END,
     cold_start_ms = CASE WHEN {starting} THEN {cold_start_ms}::float8 ELSE c.cold_start_ms END

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from agent.sandbox import users
+from api.calls.store import dsn_of
 from api.settings import Settings
 from skiff.local.services import free_port
 from tests.conftest import Tenant
@@ -192,3 +195,26 @@ def cluster(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[
     yield cluster
     for agent in agents.values():
         agent.stop(30)
+
+
+async def _fetch(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(dsn_of(database_url))
+    try:
+        return list(await connection.fetch(query, *args))
+    finally:
+        await connection.close()
+
+
+def fetch(settings: Settings, query: str, *args: object) -> list[asyncpg.Record]:
+    """Rows straight from the platform's database, for what the API does not show."""
+    return asyncio.run(_fetch(settings.database_url, query, *args))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
+    """Whether `condition` came true within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True

@@ -3,22 +3,17 @@ results, errors and logs; the agent runs each call in a bubblewrap sandbox and s
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from agent.sandbox import users
-from api.calls.store import dsn_of
 from api.settings import Settings
 from tests.bundles import make_bundle
-from tests.e2e.conftest import Platform
+from tests.e2e.conftest import Platform, fetch, wait_until
 
 SOURCE = """
 import getpass, os, time
@@ -166,19 +161,10 @@ def test_each_function_runs_as_its_own_unprivileged_host_user(platform: Platform
 
 def container_state(settings: Settings, container_id: str) -> tuple[str, bool]:
     """(its state, whether it is asleep), as the database has them."""
-
-    async def read() -> tuple[str, bool]:
-        connection = await asyncpg.connect(dsn_of(settings.database_url))
-        try:
-            row = await connection.fetchrow(
-                "SELECT state, asleep_since IS NOT NULL AS asleep FROM containers WHERE id = $1", container_id
-            )
-        finally:
-            await connection.close()
-        assert row is not None, container_id
-        return row["state"], row["asleep"]
-
-    return asyncio.run(read())
+    [row] = fetch(
+        settings, "SELECT state, asleep_since IS NOT NULL AS asleep FROM containers WHERE id = $1", container_id
+    )
+    return row["state"], row["asleep"]
 
 
 def function_processes(marker: str) -> tuple[list[int], list[int]]:
@@ -202,15 +188,6 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def test_idle_containers_scale_to_zero(platform: Platform, settings: Settings) -> None:

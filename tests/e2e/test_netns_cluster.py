@@ -6,7 +6,6 @@ its late outcome is refused once the cut heals."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import subprocess
@@ -17,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from api.calls.store import dsn_of
 from api.settings import Settings
 from skiff.local.services import free_port
 from tests.conftest import Tenant
-from tests.e2e.conftest import ROOT, Platform, Process, bootstrap_tenant, server_env
+from tests.e2e.conftest import ROOT, Platform, Process, bootstrap_tenant, fetch, server_env
 from tests.e2e.test_core_loop import deploy
 from tests.e2e.test_faults import runtime_descendants, wait_for_status
 from tests.faults.netns import Host, NetnsError, Network
@@ -187,18 +184,6 @@ def run_on_every_host(http: httpx.Client, cluster: NetnsCluster) -> set[str]:
         assert time.monotonic() < deadline, f"cancelled calls still run: {left}\n{cluster.logs()}"
         time.sleep(0.2)
     return names
-
-
-async def _fetch(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(dsn_of(database_url))
-    try:
-        return list(await connection.fetch(query, *args))
-    finally:
-        await connection.close()
-
-
-def fetch(settings: Settings, query: str, *args: object) -> list[asyncpg.Record]:
-    return asyncio.run(_fetch(settings.database_url, query, *args))
 
 
 def test_calls_spread_over_the_three_hosts(netns_cluster: NetnsCluster) -> None:

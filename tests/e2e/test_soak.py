@@ -19,19 +19,17 @@ import itertools
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from api.calls.store import dsn_of
 from api.settings import Settings
 from skiff.local.services import RedisServer, free_port
-from tests.e2e.conftest import Platform, Process, bootstrap_tenant, server_env
+from tests.e2e.conftest import Platform, Process, bootstrap_tenant, fetch, server_env, wait_until
 from tests.e2e.test_chaos import leader_pid
 from tests.e2e.test_core_loop import deploy, sandbox_processes
 from tests.e2e.test_faults import runtime_descendants, wait_until_ready
@@ -213,18 +211,10 @@ def expected(key: str, call: dict[str, Any]) -> bool:
     return ended and int(call["attempt"]) == 1
 
 
-async def _node_containers(database_url: str, node_id: str) -> dict[str, str]:
-    connection = await asyncpg.connect(dsn_of(database_url))
-    try:
-        rows = await connection.fetch("SELECT id, state FROM containers WHERE node_id = $1", node_id)
-    finally:
-        await connection.close()
-    return {row["id"]: row["state"] for row in rows}
-
-
 def node_containers(settings: Settings, node_id: str) -> dict[str, str]:
     """The node's containers by id, with their states, as Postgres has them."""
-    return asyncio.run(_node_containers(settings.database_url, node_id))
+    rows = fetch(settings, "SELECT id, state FROM containers WHERE node_id = $1", node_id)
+    return {row["id"]: row["state"] for row in rows}
 
 
 def current_leader(settings: Settings) -> int:
@@ -234,12 +224,6 @@ def current_leader(settings: Settings) -> int:
         assert time.monotonic() < deadline, "no scheduler leads"
         time.sleep(0.2)
     return pid
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.5)
 
 
 @pytest.mark.timeout(soak_seconds() + 300)
@@ -321,7 +305,7 @@ def test_a_soak_leaves_memory_flat_and_nothing_behind(
             or set(node_containers(settings, stack.node_id).values()) - {"exited"}
         )
 
-    wait_until(nothing_left, SCALE_TO_ZERO_S)
+    wait_until(nothing_left, SCALE_TO_ZERO_S, every=0.5)
     assert runtime_descendants(stack.agent.pid) == [], "sandboxes are left under the agent"
     assert sandbox_processes(MARKER) == [], "sandbox processes of the soak's functions are left"
     assert cgroups_named(cgroup_parents, ids, zygote_prefix) == [], "cgroups are left"
