@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from agent.sandbox import users
+from api.calls.dispatch import container_wake_key
 from api.settings import Settings
 from tests.bundles import make_bundle
 from tests.e2e.conftest import Platform, fetch, wait_until
@@ -256,6 +259,70 @@ def test_the_last_container_sleeps_and_its_next_call_forks_it_from_the_warm_zygo
         # Asleep again, then the zygote's idle window: nothing runs and the container is gone.
         assert wait_until(lambda: function_processes(marker) == ([], []), 2 + 3 + 10)
         assert wait_until(lambda: container_state(settings, container)[0] == "exited", 10)
+
+
+NAPPER_SOURCE = """
+import asyncio, os
+
+async def nap(seconds):
+    await asyncio.sleep(seconds)
+    return os.getpid()
+"""
+
+# Two slots, and a window long enough that the scheduler leaves the container awake through the test.
+NAPPER_MANIFEST = '[functions.nap]\nhandler = "{module}:nap"\nmax_inputs = 2\nscaledown_window = 15\n'
+
+
+def mark_asleep_while_running(http: httpx.Client, settings: Settings, app: str) -> tuple[str, str, int, list[int]]:
+    """Stages the race the scheduler's own mark refuses: the container is marked asleep while one slot
+    runs an input (as when that input's call ended elsewhere and it is still ending here), and its
+    other slot is woken to hear it. Returns the running call's location, the container, the pid its
+    calls see, and its process on this host."""
+    deploy(http, app, {f"{app}.py": NAPPER_SOURCE}, NAPPER_MANIFEST.format(module=app))
+    first = call(http, app, "nap", 0).json()
+    container, pid = first["container_id"], first["result"]
+    [row] = fetch(settings, "SELECT function_id FROM containers WHERE id = $1", container)
+    # Only a container whose zygote its node reports warm may stay asleep: the scheduler stops any other.
+    assert wait_until(lambda: row["function_id"] in fetch(settings, "SELECT warm_functions FROM nodes")[0][0], 15)
+    _, process = function_processes(f"{app}:nap")
+    running = http.post(f"/v1/apps/{app}/functions/nap/calls", json={"args": [3]}).headers["location"]
+    assert wait_until(lambda: http.get(running).json()["status"] == "running", 10)
+    fetch(settings, "UPDATE containers SET asleep_since = now() WHERE id = $1", container)
+    with redis.Redis.from_url(settings.redis_url) as wake:
+        wake.lpush(container_wake_key(container), "1")
+    time.sleep(0.5)  # the idle slot hears it; the input runs on
+    assert len(process) == 1 and function_processes(f"{app}:nap")[1] == process
+    return running, container, pid, process
+
+
+def test_a_container_marked_asleep_while_it_runs_an_input_sleeps_once_the_input_ends(
+    platform: Platform, settings: Settings
+) -> None:
+    with platform.http() as http:
+        running, container, pid, _ = mark_asleep_while_running(http, settings, "napper")
+        ended = http.get(f"{running}/result", params={"wait": 30}).json()
+        assert ended["status"] == "succeeded" and ended["result"] == pid  # not cut short
+        assert wait_until(lambda: function_processes("napper:nap")[1] == [], 3)
+        assert len(function_processes("napper:nap")[0]) == 1  # only the zygote
+        assert container_state(settings, container) == ("ready", True)
+
+        woken = call(http, "napper", "nap", 0).json()
+        assert woken["container_id"] == container and woken["cold_start"] is True and woken["result"] != pid
+
+
+def test_an_input_that_comes_before_a_deferred_sleep_keeps_the_container_awake(
+    platform: Platform, settings: Settings
+) -> None:
+    with platform.http() as http:
+        running, container, pid, process = mark_asleep_while_running(http, settings, "kept")
+        came = call(http, "kept", "nap", 0).json()  # its claim clears the mark, so the sleep is off
+        assert came["container_id"] == container and came["cold_start"] is False and came["result"] == pid
+        assert container_state(settings, container) == ("ready", False)
+        ended = http.get(f"{running}/result", params={"wait": 30}).json()
+        assert ended["status"] == "succeeded" and ended["result"] == pid
+        time.sleep(1.5)  # a sleep left pending would end the process at once
+        assert function_processes("kept:nap")[1] == process
+        assert call(http, "kept", "nap", 0).json()["result"] == pid
 
 
 def test_the_agent_is_shielded_from_the_oom_killer_and_its_sandboxes_are_not(platform: Platform) -> None:
