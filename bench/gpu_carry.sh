@@ -27,7 +27,7 @@ for tag in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64 man
   platforms+=(--platform "$tag")
 done
 "$PYTHON" -m pip download -q --disable-pip-version-check --only-binary=:all: --python-version 3.12 \
-  --implementation cp "${platforms[@]}" -d "$CARRY/whl" -r "$CARRY/requirements.txt" 2>&1 \
+  --implementation cp "${platforms[@]}" -d "$CARRY/whl" -c constraints.txt -r "$CARRY/requirements.txt" 2>&1 \
   | grep -v "is ignored: it is neither a file nor a directory" || true
 for name in $ON_NODE; do
   find "$CARRY/whl" -maxdepth 1 -iname "${name}-[0-9]*.whl" -delete

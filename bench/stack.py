@@ -7,6 +7,7 @@ Used by core_loop.py, fan_out.py and throughput.py. Needs root and bubblewrap, l
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -152,13 +154,28 @@ class Stack:
         self.url = f"http://127.0.0.1:{port}"
         api = self.spawn("api", [*run, "serve"], SKIFF_PORT=str(port))
         self.wait_for(api, lambda: httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200, "API ready")
-        self.spawn("scheduler", [sys.executable, "-m", "scheduler"])
+        scheduler = self.spawn("scheduler", [sys.executable, "-m", "scheduler"])
+        # A call made before the scheduler's first pass would wait for its start (about a second).
+        self.wait_for(scheduler, self._scheduler_leads, "scheduler leading")
         headers = {"Authorization": f"Bearer {self.token}"}
         answer = httpx.post(f"{self.url}/v1/tokens", json={"name": "agent", "kind": "node"}, headers=headers)
         answer.raise_for_status()
         self.node_token = answer.json()["token"]
         agent = self.start_agent()
         log(f"api {self.url} (pid {api.pid}), scheduler, agent (pid {agent.pid}) up")
+
+    def _scheduler_leads(self) -> bool:
+        assert self.postgres is not None
+
+        async def read() -> bool:
+            conn = await asyncpg.connect(self.postgres.url.replace("postgresql+asyncpg://", "postgresql://"))
+            try:
+                query = "SELECT count(*) FROM leader_leases WHERE name = 'scheduler' AND expires_at > now()"
+                return bool(await conn.fetchval(query))
+            finally:
+                await conn.close()
+
+        return asyncio.run(read())
 
     def start_agent(self) -> Child:
         """The agent, its node registered (again, with the same name and state, after a kill)."""
