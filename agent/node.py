@@ -93,6 +93,7 @@ class NodeLoop:
         wait = 0 if stop.is_set() else self.poll_wait_seconds
         sent = time.monotonic()
         full = stop.is_set() or not may_poll_short(self.commands_came, sent - self.full_poll_at, reports)
+        warmth = self._warmth_if_changed() if full else None
         try:
             work = await self.api.poll(
                 self.node_id,
@@ -102,7 +103,7 @@ class NodeLoop:
                 wait,
                 answer_within=self._answer_within(wait),
                 gpu_usage=await self._gpu_usage() if full else None,
-                warmth=self._warmth_if_changed() if full else None,
+                warmth=warmth,
                 full=full,
             )
         except Unreachable as exc:
@@ -117,6 +118,8 @@ class NodeLoop:
         self.commands_came = bool(work.start or work.stop or work.abandon or work.builds)
         if full:
             self.full_poll_at = sent
+            if warmth is not None:  # sent again with each poll until one gets through
+                self.reported_warmth = warmth
             await self._answered(work, reports)
         else:  # it renewed nothing and took no reports: only its commands count
             await self._act(work)
@@ -142,15 +145,13 @@ class NodeLoop:
         ]
 
     def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
-        """Built environments and warm zygotes, sent only when they changed since the last full poll."""
+        """Built environments and warm zygotes, sent only when they changed since the last full poll that got
+        through."""
         warmth = (
             sorted(self.kit.environments.built_keys()),
             sorted({key.partition("@")[0] for key in self.kit.zygotes.warm_keys()}),
         )
-        if warmth == self.reported_warmth:
-            return None
-        self.reported_warmth = warmth
-        return warmth
+        return None if warmth == self.reported_warmth else warmth
 
     def _reports(self) -> tuple[list[ContainerReport], list[str]]:
         reports = [c.report() for c in self.containers.values()]

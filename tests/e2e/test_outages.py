@@ -11,8 +11,9 @@ import httpx
 import pytest
 import redis
 
+from api.settings import Settings
 from skiff.local.services import PostgresServer, RedisServer
-from tests.e2e.conftest import Platform
+from tests.e2e.conftest import Platform, fetch, wait_until
 from tests.e2e.test_core_loop import MANIFEST, SOURCE, deploy
 from tests.scale import SCALE, scaled
 
@@ -110,3 +111,27 @@ def test_redis_flushed_under_load_loses_nothing(platform: Platform, redis_server
         final = drain(http, accepted, timeout=90 * SCALE)
         assert set(final) == set(accepted)
         assert set(final.values()) == {"succeeded"}
+
+
+def test_a_zygote_that_warms_while_postgres_is_down_is_reported_once_it_is_back(
+    platform: Platform, postgres: PostgresServer, settings: Settings
+) -> None:
+    """What is warm on a node (a placement hint, and what lets a last container sleep) rides on the node's
+    polls: one that fails must not count as having told the API."""
+    # Its module takes a second to import, so its zygote warms well after its first container is ready.
+    source = "import time\ntime.sleep(1.0)\n\ndef f():\n    return 1\n"
+    with platform.http() as http:
+        deploy(http, "slow-import", {"slowimport.py": source}, '[functions.f]\nhandler = "slowimport:f"\n')
+        answer = http.post("/v1/apps/slow-import/functions/f/calls", json={"args": []}, headers={"Prefer": "wait=30"})
+        [row] = fetch(settings, "SELECT function_id FROM calls WHERE id = $1", answer.json()["id"])
+
+        def reported_warm() -> bool:
+            return row["function_id"] in fetch(settings, "SELECT warm_functions FROM nodes")[0][0]
+
+        assert not reported_warm()
+        postgres.stop_immediately()
+        try:
+            time.sleep(2.5)  # the zygote warms; the polls that carry it fail (a lease is 4 s)
+        finally:
+            postgres.start()
+        assert wait_until(reported_warm, 10)
