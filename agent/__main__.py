@@ -64,6 +64,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="for machines without a GPU (tests, demonstrations): report, assign and bind the devices this JSON "
         'file lists, [{"model": "H100", "memory_mib": 81559, "device_file": PATH}, ...], instead of NVML\'s',
     )
+    parser.add_argument(
+        "--gpu-libraries",
+        type=Path,
+        default=os.environ.get("SKIFF_AGENT_GPU_LIBRARIES") or None,
+        metavar="DIR",
+        help="the directory holding the NVIDIA driver's libcuda.so.1, for GPU containers to load "
+        "(SKIFF_AGENT_GPU_LIBRARIES; by default where the agent's own loader finds it)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("SKIFF_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if not args.api or not args.token:
@@ -105,6 +113,7 @@ async def main(argv: list[str] | None = None) -> int:
             zygote_idle_seconds=args.zygote_idle_seconds,
             sandbox_uids=args.sandbox_uids,
             stand_in_gpus=stand_ins,
+            gpu_libraries=args.gpu_libraries,
         )
     )
     stop = asyncio.Event()

@@ -18,6 +18,7 @@ from agent.api import AgentApi, Refused, Unreachable
 from agent.bundles import BundleCache
 from agent.container import default_python, precompile_runtime, python_sources
 from agent.environments import EnvironmentCache
+from agent.gpu_driver import LIBCUDA, DriverLibraries, driver_libraries
 from agent.gpus import GpuPool, ensure_uvm
 from agent.inventory import GpuDevice, Inventory, read_inventory
 from agent.node import NodeLoop
@@ -49,6 +50,7 @@ class AgentOptions:
     zygote_idle_seconds: float = 300.0
     sandbox_uids: str = users.AUTO  # "auto", "agent" or START:COUNT (agent.sandbox.users)
     stand_in_gpus: list[GpuDevice] | None = None  # instead of NVML's, on a machine without a GPU
+    gpu_libraries: Path | None = None  # the driver's libcuda.so.1 is here (else: where the agent's loader finds it)
 
 
 class Agent:
@@ -96,10 +98,12 @@ class Agent:
             owner = hashlib.sha256(str(state).encode()).hexdigest()[:10]
             staged = runtime_files.stage(state / "runtime")
             await precompile_runtime(default_python(), staged)  # not in the first cold start
-            sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner, 16))
+            libraries = self._driver_libraries()
+            driver_sources = [bind.source for bind in libraries.binds()] if libraries is not None else []
+            sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner, 16), driver_sources)
             zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
             zygotes.remove_leftovers()  # an earlier agent's, if it was killed
-            gpus = GpuPool(self.inventory.gpus)
+            gpus = GpuPool(self.inventory.gpus, libraries)
             if self.inventory.gpus and self.options.stand_in_gpus is None and (missing := ensure_uvm()):
                 log.warning(missing)
             try:
@@ -108,10 +112,29 @@ class Agent:
             finally:
                 await zygotes.close()
 
+    def _driver_libraries(self) -> DriverLibraries | None:
+        """Where GPU containers load the NVIDIA driver from; only a node with GPUs looks."""
+        if not self.inventory.gpus:
+            return None
+        libraries = driver_libraries(self.options.gpu_libraries)
+        if libraries is None:
+            if self.options.stand_in_gpus is None:
+                log.warning(f"{LIBCUDA} not found by the agent's loader: CUDA will fail in sandboxes (--gpu-libraries)")
+        else:
+            log.info(
+                "GPU driver libraries", extra={"directory": str(libraries.directory), "searched": libraries.searched}
+            )
+        return libraries
+
     def _sandbox_users(
-        self, bundles: BundleCache, environments: EnvironmentCache, staged: runtime_files.RuntimeFiles, offset: int
+        self,
+        bundles: BundleCache,
+        environments: EnvironmentCache,
+        staged: runtime_files.RuntimeFiles,
+        offset: int,
+        more: list[Path],
     ) -> users.SandboxUsers:
-        sources = [bundles.root, environments.root, staged.runtime.parent, *python_sources()]
+        sources = [bundles.root, environments.root, staged.runtime.parent, *python_sources(), *more]
         sources += self.options.bases.values()
         try:
             chosen, fallback = users.choose(self.options.sandbox_uids, sources, offset)

@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from agent.gpu_driver import DriverLibraries
 from agent.inventory import GpuDevice
 from agent.sandbox.interface import ProcView
 
@@ -30,8 +31,9 @@ class GpuPool:
     """The scheduler counts a GPU free as soon as it tells its container to stop, so that it can send
     the container that needs the GPU next at once: that start waits here until the GPU is given back."""
 
-    def __init__(self, devices: Sequence[GpuDevice]) -> None:
+    def __init__(self, devices: Sequence[GpuDevice], libraries: DriverLibraries | None = None) -> None:
         self.devices = list(devices)
+        self.libraries = libraries  # the driver's, as its containers must load them (None: not found)
         self.holders: dict[int, str] = {}  # device index → container id
         self.leaving: set[str] = set()  # containers told to stop: what they hold comes back soon
         self._released = asyncio.Event()

@@ -194,8 +194,11 @@ class ContainerSupervisor:
         # Never logged: the values reach the sandbox's environment and nothing else.
         if not isinstance(self.command.secrets, Unset):
             env.update(self.command.secrets.additional_properties)
+        libraries = self.kit.gpus.libraries if gpus else None
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = env["NVIDIA_VISIBLE_DEVICES"] = visible_devices(gpus)
+        if libraries is not None:
+            env |= libraries.env(env)
         spec = SandboxedSpec(
             container_id=self.id,
             bundle_dir=bundle,
@@ -210,6 +213,7 @@ class ContainerSupervisor:
             preload=tuple(self.spec.get("preload") or ()),
             devices=device_nodes(gpus),
             proc_views=proc_views(gpus),
+            extra_ro_binds=libraries.binds() if libraries is not None else (),
             run_as_uid=self.kit.users.uid_for(self.command.function_id),
             runtime_files=self.kit.runtime_files,
         )

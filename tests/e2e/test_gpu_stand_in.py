@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -20,16 +21,28 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agent.gpu_driver import LIBCUDA, library_path
 from api.settings import Settings
 from tests.conftest import Tenant
 from tests.e2e.conftest import Platform, Process, bootstrap_tenant, start_agent
 from tests.e2e.test_core_loop import call, deploy
 
 SOURCE = """
-import os, time
+import ctypes, os, time
+
+def loads(name):
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
 
 def where(paths):
-    return {"visible": os.environ.get("CUDA_VISIBLE_DEVICES"), "bound": [p for p in paths if os.path.exists(p)]}
+    return {
+        "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "bound": [p for p in paths if os.path.exists(p)],
+        "driver": loads("libcuda.so.1"),
+    }
 
 def hold(seconds, paths):
     time.sleep(seconds)
@@ -85,6 +98,12 @@ def gpu_node(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator
         os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
         device.chmod(0o666)  # the umask must not keep the sandbox's user out
         devices.append(str(device))
+    # The node keeps its driver outside the loader's system directories (a copy of zlib stands in for it).
+    driver = open_tmp / "nvidia" / "lib64"
+    driver.mkdir(parents=True)
+    zlib = library_path("libz.so.1")
+    assert zlib is not None
+    shutil.copy(zlib, driver / LIBCUDA)
     listed = open_tmp / "stand-in-gpus.json"
     listed.write_text(
         json.dumps(
@@ -99,7 +118,13 @@ def gpu_node(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator
         f"{platform.url}/v1/tokens", json={"name": "gpu-agent", "kind": "node"}, headers=tenant.headers
     ).json()["token"]
     agent = start_agent(
-        platform.url, node_token, settings, open_tmp / "gpu-node", "gpu-node", SKIFF_AGENT_STAND_IN_GPUS=str(listed)
+        platform.url,
+        node_token,
+        settings,
+        open_tmp / "gpu-node",
+        "gpu-node",
+        SKIFF_AGENT_STAND_IN_GPUS=str(listed),
+        SKIFF_AGENT_GPU_LIBRARIES=str(driver),
     )
     node = GpuNode(platform.url, tenant, agent, devices)
     deadline = time.monotonic() + 30
@@ -130,15 +155,19 @@ def test_each_container_gets_the_gpu_it_asked_for_and_sees_no_other(gpu_node: Gp
         assert "stand-in GPUs instead of NVML's" in gpu_node.agent.output()
         on_h100 = succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))["result"]
         assert on_h100 in (
-            {"visible": "GPU-stand-in-0", "bound": [first_h100]},
-            {"visible": "GPU-stand-in-1", "bound": [second_h100]},
+            {"visible": "GPU-stand-in-0", "bound": [first_h100], "driver": True},
+            {"visible": "GPU-stand-in-1", "bound": [second_h100], "driver": True},
         )
         on_a100 = succeeded(call(http, "gpus", "a100", gpu_node.devices, wait=60))["result"]  # its second choice
-        assert on_a100 == {"visible": "GPU-stand-in-2", "bound": [a100]}
+        assert on_a100 == {"visible": "GPU-stand-in-2", "bound": [a100], "driver": True}
         on_two = succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))["result"]
-        assert on_two == {"visible": "GPU-stand-in-0,GPU-stand-in-1", "bound": [first_h100, second_h100]}
+        assert on_two == {
+            "visible": "GPU-stand-in-0,GPU-stand-in-1",
+            "bound": [first_h100, second_h100],
+            "driver": True,
+        }
         on_cpu = succeeded(call(http, "gpus", "cpu", gpu_node.devices, wait=60))["result"]
-        assert on_cpu == {"visible": None, "bound": []}
+        assert on_cpu == {"visible": None, "bound": [], "driver": False}  # only GPU containers get the driver
 
 
 def test_a_gpu_is_never_held_twice_and_comes_back_however_its_container_ends(gpu_node: GpuNode) -> None:
@@ -160,6 +189,7 @@ def test_a_gpu_is_never_held_twice_and_comes_back_however_its_container_ends(gpu
         assert succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))["result"] == {
             "visible": both,
             "bound": gpu_node.devices[:2],
+            "driver": True,
         }
 
         # so does one killed by a cancel
@@ -167,7 +197,7 @@ def test_a_gpu_is_never_held_twice_and_comes_back_however_its_container_ends(gpu
         running(http, cancelled.headers["location"])
         assert http.delete(cancelled.headers["location"]).status_code in (200, 202)
         again = succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))
-        assert again["result"] == {"visible": both, "bound": gpu_node.devices[:2]}
+        assert again["result"] == {"visible": both, "bound": gpu_node.devices[:2], "driver": True}
         assert again["container_id"] != http.get(cancelled.headers["location"]).json()["container_id"]  # a new one
     assert "wanted, 0 free" not in gpu_node.agent.output()  # the scheduler never sent a start the pool refused
 

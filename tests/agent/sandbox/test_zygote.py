@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import stat
 import textwrap
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from agent.container import Container, ContainerSpec, ContainerStartError, OutcomeStatus
+from agent.gpu_driver import LIBCUDA, driver_libraries, library_path
 from agent.sandbox.bwrap import BwrapSandbox
 from agent.sandbox.cgroups import ContainerCgroup, cgroup_dirs
 from agent.sandbox.forked import ForkedSandbox
@@ -418,6 +420,31 @@ async def test_a_forked_container_sees_the_devices_of_its_zygote(make_forks: Mak
     assert result_of(await container.run(call(str(device)))) is True
     plain = await forks.start()  # no devices: another zygote, which does not see it
     assert result_of(await plain.run(call(str(device)))) is False
+
+
+async def test_a_gpu_container_loads_the_driver_from_where_the_node_keeps_it(
+    make_forks: MakeForks, open_tmp: Path
+) -> None:
+    """A sandbox has no /etc/ld.so.cache: a driver kept outside the loader's system directories loads
+    only with what the agent adds for GPU containers. A copy of zlib stands in for libcuda.so.1."""
+    driver = open_tmp / "nvidia" / "lib64"
+    driver.mkdir(parents=True)
+    zlib = library_path("libz.so.1")
+    assert zlib is not None
+    shutil.copy(zlib, driver / LIBCUDA)
+    libraries = driver_libraries(driver)
+    assert libraries is not None and not libraries.searched and not libraries.visible
+    forks = await make_forks(
+        "import ctypes\ndef main(name):\n    try:\n        ctypes.CDLL(name)\n"
+        "    except OSError as exc:\n        return str(exc)\n    return 'loaded'\n"
+    )
+    plain = await forks.start()
+    assert "cannot open shared object file" in result_of(await plain.run(call(LIBCUDA)))
+    added: dict[str, Any] = {"env": libraries.env({}), "extra_ro_binds": libraries.binds()}
+    forked, fresh = await forks.start(**added), await forks.start(zygote=False, **added)
+    assert isinstance(forked.sandbox, ForkedSandbox) and not isinstance(fresh.sandbox, ForkedSandbox)
+    for container in (forked, fresh):
+        assert result_of(await container.run(call(LIBCUDA))) == "loaded"
 
 
 async def test_an_earlier_agents_zygote_cgroups_are_removed_at_start() -> None:
