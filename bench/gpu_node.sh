@@ -30,5 +30,14 @@ export SKIFF_PG_BINDIR=$W/site/pgserver/pginstall/bin
 export PATH=$W/bin:$PATH
 export PYTHONPATH=$W/site:$PWD:$PWD/clients:$PWD/clients/python${EXTRA_PYTHONPATH:+:$EXTRA_PYTHONPATH}
 export PYTHONUNBUFFERED=1
+echo "kernel $(uname -r), $("$PYTHON" -V 2>&1) at $("$PYTHON" -c 'import sys; print(sys.prefix)')"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=index,name,memory.used,memory.total --format=csv
-"$PYTHON" bench/gpu_check.py "$@"
+rc=0
+"$PYTHON" bench/gpu_check.py "$@" || rc=$?
+# On the device tool, the servers' logs come back in $OUT (a failed start says why only there).
+if [ -n "${OUT:-}" ]; then
+  for log in /tmp/skiff-gpu-check-*/{agent,api,scheduler}.log; do
+    [ -f "$log" ] && tail -c 4000000 "$log" >"$OUT/$(basename "$log")"
+  done
+fi
+exit $rc

@@ -36,7 +36,7 @@ class Child:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:  # a restarted server (the agent, after a kill) adds to its log
             self.popen = subprocess.Popen(
                 argv,
                 cwd=ROOT,
