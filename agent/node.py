@@ -14,7 +14,7 @@ from agent.api import Refused, Unreachable
 from agent.inventory import read_gpu_usage
 from agent.prebuild import build_ahead
 from agent.supervisor import LOG_FLUSH_SECONDS, ContainerSupervisor, NodeKit
-from skiff_client.models import BuildCommand, ContainerReport, GpuUsage, NodeWork
+from skiff_client.models import BuildCommand, ContainerReport, ContainerState, GpuUsage, NodeWork
 from skiff_client.types import Unset
 
 log = logging.getLogger("skiff.agent")
@@ -30,6 +30,12 @@ GPU_USAGE_EVERY_SECONDS = 5.0  # an NVML query takes ~20 ms per device: not on e
 # A short poll (commands only, no heartbeat, reports or lease renewals) comes only this soon after a
 # full one that got through, so heartbeats and renewals keep their pace under a stream of commands.
 SHORT_POLL_SECONDS = 1.0
+# How long a poll waits while a container starts or a zygote warms: the API hears of a new warm zygote
+# (a placement hint, and what lets a function's last container sleep) within this, not a whole wait.
+WARMING_POLL_SECONDS = 0.2
+# A start counts as such this long at most: one still going is building its environment (its zygote,
+# if any, warms up later and is then watched by itself).
+STARTING_SECONDS = 10.0
 
 
 def may_poll_short(commands_came: bool, since_full_poll: float, reports: list[ContainerReport]) -> bool:
@@ -41,6 +47,11 @@ def may_poll_short(commands_came: bool, since_full_poll: float, reports: list[Co
         and since_full_poll < SHORT_POLL_SECONDS
         and not any(isinstance(report.exit_reason, str) for report in reports)
     )
+
+
+def poll_wait(configured: float, warmth_changing: bool) -> float:
+    """How long the next poll may wait for commands: briefly while what is warm here is about to change."""
+    return min(configured, WARMING_POLL_SECONDS) if warmth_changing else configured
 
 
 class NodeLoop:
@@ -90,7 +101,7 @@ class NodeLoop:
 
     async def _poll_once(self, stop: asyncio.Event) -> None:
         reports, running = self._reports()
-        wait = 0 if stop.is_set() else self.poll_wait_seconds
+        wait = 0 if stop.is_set() else poll_wait(self.poll_wait_seconds, self._warmth_changing(reports))
         sent = time.monotonic()
         full = stop.is_set() or not may_poll_short(self.commands_came, sent - self.full_poll_at, reports)
         warmth = self._warmth_if_changed() if full else None
@@ -143,6 +154,13 @@ class NodeLoop:
             GpuUsage(index=g.index, utilization_percent=g.utilization_percent, memory_used_mib=g.memory_used_mib)
             for g in loads
         ]
+
+    def _warmth_changing(self, reports: list[ContainerReport]) -> bool:
+        """A zygote is warming, or a container started lately (its function's zygote warms up after it)."""
+        now = time.monotonic()
+        lately = {c.id for c in self.containers.values() if now - c.received < STARTING_SECONDS}
+        starting = (r.state is ContainerState.STARTING and r.container_id in lately for r in reports)
+        return self.kit.zygotes.warming() or any(starting)
 
     def _warmth_if_changed(self) -> tuple[list[str], list[str]] | None:
         """Built environments and warm zygotes, sent only when they changed since the last full poll that got

@@ -124,6 +124,10 @@ class ZygotePool:
         zygote = self._zygotes.get(zygote_identity(key, spec))
         return zygote if zygote is not None and zygote.alive else None
 
+    def warming(self) -> bool:
+        """A zygote is due to start or starting: what is warm here is about to change."""
+        return bool(self._warm_ups or self._starting)
+
     def warm_keys(self) -> set[str]:
         """Keys with a live zygote here (placement prefers such nodes)."""
         return {zygote.key for zygote in self._zygotes.values() if zygote.alive}
