@@ -210,6 +210,12 @@ def fetch(settings: Settings, query: str, *args: object) -> list[asyncpg.Record]
     return asyncio.run(_fetch(settings.database_url, query, *args))
 
 
+def reported_warm(settings: Settings, container_id: str) -> bool:
+    """Whether the container's node reports its function's zygote warm."""
+    query = "SELECT n.warm_functions ? c.function_id FROM containers c JOIN nodes n ON n.id = c.node_id WHERE c.id = $1"
+    return bool(fetch(settings, query, container_id)[0][0])
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
     """Whether `condition` came true within `timeout` seconds."""
     deadline = time.monotonic() + timeout

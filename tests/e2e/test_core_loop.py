@@ -16,7 +16,7 @@ from agent.sandbox import users
 from api.calls.dispatch import container_wake_key
 from api.settings import Settings
 from tests.bundles import make_bundle
-from tests.e2e.conftest import Platform, fetch, wait_until
+from tests.e2e.conftest import Platform, fetch, reported_warm, wait_until
 
 SOURCE = """
 import getpass, os, time
@@ -281,9 +281,8 @@ def mark_asleep_while_running(http: httpx.Client, settings: Settings, app: str) 
     deploy(http, app, {f"{app}.py": NAPPER_SOURCE}, NAPPER_MANIFEST.format(module=app))
     first = call(http, app, "nap", 0).json()
     container, pid = first["container_id"], first["result"]
-    [row] = fetch(settings, "SELECT function_id FROM containers WHERE id = $1", container)
     # Only a container whose zygote its node reports warm may stay asleep: the scheduler stops any other.
-    assert wait_until(lambda: row["function_id"] in fetch(settings, "SELECT warm_functions FROM nodes")[0][0], 15)
+    assert wait_until(lambda: reported_warm(settings, container), 15)
     _, process = function_processes(f"{app}:nap")
     running = http.post(f"/v1/apps/{app}/functions/nap/calls", json={"args": [3]}).headers["location"]
     assert wait_until(lambda: http.get(running).json()["status"] == "running", 10)

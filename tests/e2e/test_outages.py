@@ -13,7 +13,7 @@ import redis
 
 from api.settings import Settings
 from skiff.local.services import PostgresServer, RedisServer
-from tests.e2e.conftest import Platform, fetch, wait_until
+from tests.e2e.conftest import Platform, reported_warm, wait_until
 from tests.e2e.test_core_loop import MANIFEST, SOURCE, deploy
 from tests.scale import SCALE, scaled
 
@@ -123,15 +123,11 @@ def test_a_zygote_that_warms_while_postgres_is_down_is_reported_once_it_is_back(
     with platform.http() as http:
         deploy(http, "slow-import", {"slowimport.py": source}, '[functions.f]\nhandler = "slowimport:f"\n')
         answer = http.post("/v1/apps/slow-import/functions/f/calls", json={"args": []}, headers={"Prefer": "wait=30"})
-        [row] = fetch(settings, "SELECT function_id FROM calls WHERE id = $1", answer.json()["id"])
-
-        def reported_warm() -> bool:
-            return row["function_id"] in fetch(settings, "SELECT warm_functions FROM nodes")[0][0]
-
-        assert not reported_warm()
+        container = answer.json()["container_id"]
+        assert not reported_warm(settings, container)
         postgres.stop_immediately()
         try:
             time.sleep(2.5)  # the zygote warms; the polls that carry it fail (a lease is 4 s)
         finally:
             postgres.start()
-        assert wait_until(reported_warm, 10)
+        assert wait_until(lambda: reported_warm(settings, container), 10)
