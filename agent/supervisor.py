@@ -37,6 +37,7 @@ from agent.inventory import GpuDevice
 from agent.runtime import frames
 from agent.runtime_files import RuntimeFiles
 from agent.runtime_files import installed as installed_runtime_files
+from agent.sandbox.cgroups import CgroupUnavailable, ContainerCgroup
 from agent.sandbox.interface import Limits
 from agent.sandbox.users import SandboxUsers
 from agent.zygote_pool import ZygotePool
@@ -247,8 +248,14 @@ class ContainerSupervisor:
         container = self.container
         if self.asleep or self.stopping or container is None or container.exit_status is not None:
             return
-        self.asleep = asyncio.create_task(container.shutdown())
+        self.asleep = asyncio.create_task(self._fall_asleep(container))
         log.info("container asleep", extra={"container": self.id})
+
+    async def _fall_asleep(self, container: Container) -> None:
+        await container.shutdown()  # its cgroup is gone once this returns
+        if self.sandboxed is not None:  # its next process's, made now rather than on the wake's path
+            with contextlib.suppress(CgroupUnavailable, OSError):
+                ContainerCgroup.prepare(self.id, self.sandboxed.limits)
 
     async def _wake(self, call_id: str) -> None:
         """An input came for it asleep: a new process, forked from the zygote as a start would be. The
@@ -375,6 +382,7 @@ class ContainerSupervisor:
             await self._stop_container()
         finally:
             self.kit.gpus.release(self.id)  # however the container ended, its GPUs go back
+            await ContainerCgroup.discard_prepared(self.id)  # an asleep one's, made for a wake that never came
 
     async def _stop_container(self) -> None:
         if self.container is None:

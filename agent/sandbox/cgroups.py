@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from agent.sandbox.interface import Limits
 
@@ -68,13 +69,32 @@ class CgroupUnavailable(Exception):
 class ContainerCgroup:
     """The cgroup (one per controller on v1) that holds every process of one container."""
 
+    # Made ahead of a container's next process (an asleep container's), by container id: that start
+    # takes it rather than making the directories and writing the limits (1.7 ms p50 on cgroup v1).
+    _prepared: ClassVar[dict[str, ContainerCgroup]] = {}
+
     def __init__(self, version: int, dirs: list[Path], limits: Limits) -> None:
         self.version = version
         self.dirs = dirs  # v2: one directory; v1: one per controller, memory first
         self.limits = limits
 
     @classmethod
+    def prepare(cls, container_id: str, limits: Limits, root: Path = CGROUP_ROOT) -> ContainerCgroup:
+        """Make the cgroup the container's next start takes; `discard_prepared` if none will come."""
+        prepared = cls._prepared[container_id] = cls.create(container_id, limits, root)
+        return prepared
+
+    @classmethod
+    async def discard_prepared(cls, container_id: str) -> None:
+        prepared = cls._prepared.pop(container_id, None)
+        if prepared is not None:
+            await prepared.destroy()
+
+    @classmethod
     def create(cls, container_id: str, limits: Limits, root: Path = CGROUP_ROOT) -> ContainerCgroup:
+        prepared = cls._prepared.pop(container_id, None)
+        if prepared is not None and prepared.limits == limits and all(d.is_dir() for d in prepared.dirs):
+            return prepared  # otherwise it is removed below as stale
         if not container_id or not all(c.isalnum() or c in "-_" for c in container_id):
             raise ValueError(f"container id {container_id!r} must be letters, digits, '-' or '_'")
         try:

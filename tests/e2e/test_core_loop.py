@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from agent.sandbox import users
+from agent.sandbox.cgroups import cgroup_dirs
 from api.calls.dispatch import container_wake_key
 from api.settings import Settings
 from tests.bundles import make_bundle
@@ -244,6 +245,9 @@ def test_the_last_container_sleeps_and_its_next_call_forks_it_from_the_warm_zygo
         zygotes, running = function_processes(marker)
         assert len(zygotes) == 1 and running == []
         assert container_state(settings, container) == ("ready", True)
+        # The cgroup of its next process is made already, empty, off the wake's path.
+        assert wait_until(lambda: all(d.is_dir() for d in cgroup_dirs(container)), 5)
+        assert all((d / "cgroup.procs").read_text() == "" for d in cgroup_dirs(container))
 
         woken = call(http, "sleepy", fn, "b").json()
         assert woken["status"] == "succeeded" and woken["container_id"] == container
@@ -259,6 +263,7 @@ def test_the_last_container_sleeps_and_its_next_call_forks_it_from_the_warm_zygo
         # Asleep again, then the zygote's idle window: nothing runs and the container is gone.
         assert wait_until(lambda: function_processes(marker) == ([], []), 2 + 3 + 10)
         assert wait_until(lambda: container_state(settings, container)[0] == "exited", 10)
+        assert wait_until(lambda: not any(d.exists() for d in cgroup_dirs(container)), 5)  # nor its cgroup
 
 
 NAPPER_SOURCE = """
