@@ -119,7 +119,9 @@ class Agent:
         libraries = driver_libraries(self.options.gpu_libraries)
         if libraries is None:
             if self.options.stand_in_gpus is None:
-                log.warning(f"{LIBCUDA} not found by the agent's loader: CUDA will fail in sandboxes (--gpu-libraries)")
+                log.warning(
+                    "%s not found by the agent's loader: CUDA will fail in sandboxes (--gpu-libraries)", LIBCUDA
+                )
         else:
             log.info(
                 "GPU driver libraries", extra={"directory": str(libraries.directory), "searched": libraries.searched}
