@@ -21,6 +21,7 @@ from agent.environments import EnvironmentCache
 from agent.gpu_driver import LIBCUDA, DriverLibraries, driver_libraries
 from agent.gpus import GpuPool, ensure_uvm
 from agent.inventory import GpuDevice, Inventory, read_inventory
+from agent.leftovers import ContainerMarks
 from agent.node import NodeLoop
 from agent.sandbox import users
 from agent.supervisor import NodeKit
@@ -103,12 +104,15 @@ class Agent:
             sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner, 16), driver_sources)
             zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
             zygotes.remove_leftovers()  # an earlier agent's, if it was killed
+            marks = ContainerMarks(state / "containers")
+            if left := marks.remove_leftovers():
+                log.info("removed what an earlier agent's containers left", extra={"containers": left})
             gpus = GpuPool(self.inventory.gpus, libraries)
             if self.inventory.gpus and self.options.stand_in_gpus is None and (missing := ensure_uvm()):
                 log.warning(missing)
             try:
                 while not stop.is_set():
-                    await self._serve(stop, bundles, environments, zygotes, gpus, sandbox_users, staged)
+                    await self._serve(stop, bundles, environments, zygotes, gpus, sandbox_users, staged, marks)
             finally:
                 await zygotes.close()
 
@@ -157,11 +161,14 @@ class Agent:
         gpus: GpuPool,
         sandbox_users: users.SandboxUsers,
         staged: runtime_files.RuntimeFiles,
+        marks: ContainerMarks,
     ) -> None:
         """One registration's life: run the node loop until it ends, then wait a little."""
         try:
             config = await self.register()
-            kit = NodeKit(config.node.id, self.api, bundles, environments, zygotes, gpus, sandbox_users, staged)
+            kit = NodeKit(
+                config.node.id, self.api, bundles, environments, zygotes, gpus, sandbox_users, staged, marks=marks
+            )
             loop = NodeLoop(
                 kit,
                 config.node.epoch,

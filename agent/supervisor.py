@@ -34,6 +34,7 @@ from agent.environments import EnvironmentCache, EnvironmentUnavailable
 from agent.gpus import GpuPool, NoFreeGpu, device_nodes, proc_views, visible_devices
 from agent.inputs import InputChannel
 from agent.inventory import GpuDevice
+from agent.leftovers import ContainerMarks
 from agent.runtime import frames
 from agent.runtime_files import RuntimeFiles
 from agent.runtime_files import installed as installed_runtime_files
@@ -77,6 +78,7 @@ class NodeKit:
     gpus: GpuPool
     users: SandboxUsers = field(default_factory=lambda: SandboxUsers(None))  # host uids of its sandboxes
     runtime_files: RuntimeFiles = field(default_factory=installed_runtime_files)  # as the sandboxes bind them
+    marks: ContainerMarks | None = None  # its containers, on disk, for the next agent to clean up after a kill
 
 
 @dataclass
@@ -120,6 +122,8 @@ class ContainerSupervisor:
         return ContainerReport(container_id=self.id, state=state)
 
     def launch(self) -> None:
+        if self.kit.marks is not None:
+            self.kit.marks.add(self.id)
         self.task = asyncio.create_task(self._live(), name=f"container {self.id}")
 
     def held(self) -> list[str]:
@@ -383,6 +387,8 @@ class ContainerSupervisor:
         finally:
             self.kit.gpus.release(self.id)  # however the container ended, its GPUs go back
             await ContainerCgroup.discard_prepared(self.id)  # an asleep one's, made for a wake that never came
+            if self.kit.marks is not None:
+                self.kit.marks.remove(self.id)
 
     async def _stop_container(self) -> None:
         if self.container is None:

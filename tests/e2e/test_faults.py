@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.sandbox.cgroups import cgroup_dirs
 from api.settings import Settings
 from skiff.local.services import free_port
 from tests.e2e.conftest import Cluster, Platform, Process, bootstrap_tenant, server_env, start_agent
@@ -146,6 +147,30 @@ def test_an_agent_killed_mid_call_loses_nothing(cluster: Cluster, repetition: in
         assert final["status"] == "succeeded" and final["attempt"] == 2
         # lease 4 s, heartbeat timeout 4 s (tests/e2e/conftest.py): rerun within TTL + a few ticks
         assert rerun_after < 4 + 6, rerun_after
+
+
+def test_an_agent_restarted_after_a_kill_removes_the_cgroups_its_containers_left(
+    cluster: Cluster, settings: Settings, open_tmp: Path
+) -> None:
+    """A killed agent's sandboxes die with it, but not their cgroups: the next agent with its state
+    removes them."""
+    with cluster.http() as http:
+        deploy(http, "left", {"app.py": POISON}, POISON_MANIFEST)
+        call_id = http.post("/v1/apps/left/functions/slow/calls", json={"args": [3]}).json()["id"]
+        running = wait_for_status(http, call_id, "running")
+        name = http.get(f"/v1/nodes/{running['node_id']}").json()["name"]
+        left = cgroup_dirs(running["container_id"])
+        assert left and all(d.is_dir() for d in left)
+        cluster.agents[name].popen.send_signal(signal.SIGKILL)
+        cluster.agents[name].popen.wait(10)
+        assert all(d.is_dir() for d in left)  # its processes died with the agent; nothing removed the cgroup
+        token = http.post("/v1/tokens", json={"name": "again", "kind": "node"}).json()["token"]
+        cluster.agents[name] = start_agent(cluster.url, token, settings, open_tmp / name, name)
+        deadline = time.monotonic() + 30
+        while any(d.exists() for d in left):
+            assert time.monotonic() < deadline, cluster.agents[name].output()[-3000:]
+            time.sleep(0.1)
+        assert http.get(f"/v1/calls/{call_id}/result", params={"wait": 30}).json()["status"] == "succeeded"
 
 
 def test_sigterm_drains_an_agent_without_failing_its_call(cluster: Cluster) -> None:
