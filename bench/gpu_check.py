@@ -218,8 +218,12 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         deploy(stack, APP, FUNCTIONS + work, MANIFEST.format(preload=preload, options=gpu_options))
         client = Client(stack)
         idle_mib = gpus.used_mib()
-        said = [line for line in stack.child("agent").tail(20_000).splitlines() if "sandboxes run as" in line]
+        agent_log = stack.child("agent").tail(20_000).splitlines()
+        said = [line for line in agent_log if "sandboxes run as" in line]
         check.rows.append(("sandbox users (the agent's log)", said[0][-300:] if said else "not said", ""))
+        if not options.cpu:  # where GPU containers load libcuda.so.1 from
+            said = [line for line in agent_log if "GPU driver libraries" in line or "libcuda.so.1 not found" in line]
+            check.rows.append(("GPU driver libraries (the agent's log)", said[0][-300:] if said else "not said", ""))
 
         log("fully cold: a fresh sandbox per container, the environment cached")
         client.call("fresh")  # unmeasured: it reads torch from disk, and the bare runs below come after it too
