@@ -11,12 +11,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from agent.sandbox.cgroups import ContainerCgroup
-
-
-def _valid(container_id: str) -> bool:
-    """A name a cgroup (and a file here) may have: letters, digits, '-' and '_'."""
-    return bool(container_id) and all(c.isalnum() or c in "-_" for c in container_id)
+from agent.sandbox.cgroups import ContainerCgroup, valid_name
 
 
 class ContainerMarks:
@@ -25,18 +20,18 @@ class ContainerMarks:
         directory.mkdir(parents=True, exist_ok=True)
 
     def add(self, container_id: str) -> None:
-        if _valid(container_id):
+        if valid_name(container_id):
             (self.directory / container_id).touch()
 
     def remove(self, container_id: str) -> None:
-        if _valid(container_id):
+        if valid_name(container_id):
             (self.directory / container_id).unlink(missing_ok=True)
 
     def remove_leftovers(self) -> list[str]:
         """Kill and remove what the containers of an earlier agent left; call once, before any start."""
-        left = sorted(mark.name for mark in self.directory.iterdir() if _valid(mark.name))
+        left = sorted(mark.name for mark in self.directory.iterdir() if valid_name(mark.name))
         for container_id in left:
-            with contextlib.suppress(OSError, TimeoutError):  # not ours to keep: the next start tries again
+            with contextlib.suppress(OSError):  # not ours to keep: the next start tries again
                 ContainerCgroup.remove_leftover(container_id)
                 self.remove(container_id)
         return left

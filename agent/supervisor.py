@@ -258,7 +258,7 @@ class ContainerSupervisor:
     async def _fall_asleep(self, container: Container) -> None:
         await container.shutdown()  # its cgroup is gone once this returns
         if self.sandboxed is not None:  # its next process's, made now rather than on the wake's path
-            with contextlib.suppress(CgroupUnavailable, OSError):
+            with contextlib.suppress(CgroupUnavailable):  # the wake then makes one itself
                 ContainerCgroup.prepare(self.id, self.sandboxed.limits)
 
     async def _wake(self, call_id: str) -> None:

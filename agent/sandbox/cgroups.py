@@ -62,6 +62,11 @@ def favor_dynamic_moves(mount_dir: Path = DYNMODS_MOUNT) -> str:
     return f"turned on (a cgroup mount at {mount_dir})"
 
 
+def valid_name(container_id: str) -> bool:
+    """Whether a container id may name its cgroup (and a file): letters, digits, '-' and '_'."""
+    return bool(container_id) and all(c.isalnum() or c in "-_" for c in container_id)
+
+
 class CgroupUnavailable(Exception):
     """cgroupfs is missing or not writable here; the launcher falls back to rlimits."""
 
@@ -95,7 +100,7 @@ class ContainerCgroup:
         prepared = cls._prepared.pop(container_id, None)
         if prepared is not None and prepared.limits == limits and all(d.is_dir() for d in prepared.dirs):
             return prepared  # otherwise it is removed below as stale
-        if not container_id or not all(c.isalnum() or c in "-_" for c in container_id):
+        if not valid_name(container_id):
             raise ValueError(f"container id {container_id!r} must be letters, digits, '-' or '_'")
         try:
             version = 2 if (root / "cgroup.controllers").exists() else 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.gpu_driver import DriverLibraries, driver_libraries, library_path, loader_search_path
+from agent.gpu_driver import LIBCUDA, DriverLibraries, driver_libraries, library_path, loader_search_path
 from agent.sandbox.interface import Bind
 
 
@@ -45,5 +45,10 @@ def test_the_drivers_directory_comes_before_one_the_function_declares() -> None:
     assert libraries.env({"LD_LIBRARY_PATH": "/app/lib"}) == {"LD_LIBRARY_PATH": "/opt/nvidia/lib:/app/lib"}
 
 
-def test_without_a_driver_there_is_nothing_to_add() -> None:
-    assert driver_libraries() is None  # no libcuda.so.1 on this machine
+def test_the_driver_is_looked_for_where_this_processs_loader_finds_libcuda() -> None:
+    found = library_path(LIBCUDA)
+    libraries = driver_libraries()
+    if found is None:  # a machine without an NVIDIA driver (CI): nothing to add
+        assert libraries is None
+    else:
+        assert libraries is not None and libraries.directory == found.parent
