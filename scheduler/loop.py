@@ -103,7 +103,7 @@ class Scheduler:
                 await mark_redis_known(self.dispatcher)
             else:
                 await republish_stranded(session, self.dispatcher)
-        await self.dispatcher.take_woken_functions()  # the full pass below covers them
+        await self.dispatcher.take_woken()  # the full passes below cover what it holds
         await self._scale(None)
         await self._request_builds()
 
@@ -115,12 +115,15 @@ class Scheduler:
         return Reading((before + after) / 2, database, (after - before) / 2)
 
     async def scale_woken(self) -> None:
-        """Between full ticks: scale just the functions that got new calls (the cold-start path)."""
+        """Between full ticks: scale just the functions that got new calls (the cold-start path), and plan
+        the builds of versions deployed since the last look."""
         if self.fencing_token is None:
             return
-        functions = await self.dispatcher.take_woken_functions()
-        if functions:
-            await self._scale(functions)
+        woken = await self.dispatcher.take_woken()
+        if woken.functions:
+            await self._scale(woken.functions)
+        if woken.deployed:
+            await self._request_builds()
 
     async def _scale(self, only: set[str] | None) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, RequestBody, Schema
@@ -149,7 +150,12 @@ class AppController(Controller):
         deployment, created = await service.deploy(principal.workspace_id, app_name, info)
         app = await service.get_app(principal.workspace_id, app_name)
         views = await _Views.load(service, settings, app, [deployment.id])
-        return Response(views.deployment(app, deployment, info.warnings), status_code=201 if created else 200)
+        body = views.deployment(app, deployment, info.warnings)
+        if not created:
+            return Response(body, status_code=200)
+        dispatcher: Dispatcher = request.app.state.dispatcher
+        # After the commit (the session's dependency ends before the response goes): the scheduler must find it.
+        return Response(body, status_code=201, background=BackgroundTask(dispatcher.deployed))
 
     @get(
         operation_id="list_apps",

@@ -12,6 +12,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -23,6 +24,8 @@ log = logging.getLogger("skiff.dispatch")
 SCHEDULER_WAKE = "skiff:scheduler:wake"
 # Functions with new calls since the scheduler last looked: it scales only these on a wake-up.
 WOKEN_FUNCTIONS = "skiff:scheduler:functions"
+# Present once a deploy has made a version since the scheduler last looked: a wake-up plans its builds.
+NEW_DEPLOYMENTS = "skiff:scheduler:deployments"
 DONE_CHANNEL = "skiff:calls:done"
 # How long, and for how many calls at most, a process remembers completion notices it has seen.
 RECENT_SECONDS = 5.0
@@ -62,6 +65,14 @@ end
 """
 
 
+@dataclass(frozen=True)
+class Woken:
+    """What a scheduler's wake-up is for: functions with new calls, and whether a deploy made a version."""
+
+    functions: set[str]
+    deployed: bool
+
+
 class Dispatcher:
     def __init__(self, redis: aioredis.Redis, blocking: aioredis.Redis | None = None) -> None:
         self.redis = redis
@@ -87,12 +98,25 @@ class Dispatcher:
             return False
         return True
 
-    async def take_woken_functions(self) -> set[str]:
+    async def deployed(self) -> None:
+        """Wake the scheduler to plan a new version's builds now, not at its next tick; the tick plans
+        them anyway when Redis is away."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(NEW_DEPLOYMENTS, "1", ex=300)
+                pipe.lpush(SCHEDULER_WAKE, "1")
+                pipe.ltrim(SCHEDULER_WAKE, 0, 0)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("could not wake the scheduler for a deploy; its tick will plan it", extra={"error": repr(exc)})
+
+    async def take_woken(self) -> Woken:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.smembers(WOKEN_FUNCTIONS)
             pipe.delete(WOKEN_FUNCTIONS)
-            members, _ = await pipe.execute()
-        return {m.decode() for m in members}
+            pipe.getdel(NEW_DEPLOYMENTS)
+            members, _, deployed = await pipe.execute()
+        return Woken({m.decode() for m in members}, deployed is not None)
 
     async def queue_length(self, function_id: str) -> int:
         length: int = await self.redis.llen(queue_key(function_id))  # type: ignore[misc]

@@ -14,6 +14,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.builds.models import EnvironmentBuild
+from api.calls.dispatch import SCHEDULER_WAKE
 from api.db import create_sessionmaker
 from scheduler.loop import Scheduler
 from scheduler.prebuild import MAX_DELIVERIES, START_WITHIN
@@ -123,6 +124,20 @@ async def test_a_deploys_new_environment_is_handed_to_one_node_once_and_its_prog
         headers={"Authorization": f"Bearer {theirs['token']}"},
     )
     assert foreign.status_code == 404  # another workspace's build is invisible
+
+
+async def test_a_deploy_wakes_the_leading_scheduler_to_plan_its_builds_before_its_next_tick(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    await scheduler.step()  # leads; its full pass covers what earlier wake-ups asked for
+    await scheduler.redis.delete(SCHEDULER_WAKE)
+    await deployed(client, tenant)
+    assert await scheduler.redis.lrange(SCHEDULER_WAKE, 0, -1) == [b"1"]  # what the scheduler's wait pops
+    assert (await builds(client, tenant))["planned"] is False
+    await scheduler.scale_woken()  # a wake-up's pass, not a tick
+    listed = await builds(client, tenant)
+    assert listed["planned"] is True
+    assert [(b["function"], b["state"], b["node_id"]) for b in listed["items"]] == [("hello", "pending", agent.node_id)]
 
 
 async def test_a_waiting_poll_answers_as_soon_as_a_build_is_placed(
