@@ -3,7 +3,8 @@
 cgroup v2 where /sys/fs/cgroup is cgroup2 (GPU nodes); v1 memory/pids/cpu where it is a v1 or
 hybrid layout (the CI machines). The agent writes cgroupfs itself: no systemd, no cgroup tools.
 A container's cgroup lives under the agent's own cgroup, in ``skiff/<container-id>``, so it
-stays inside whatever the agent's supervisor (systemd, a test harness) gave the agent.
+stays inside whatever the agent's supervisor (systemd, a test harness) gave the agent. (On v2 the
+agent itself moves into a leaf of that cgroup first, see `v2_parent`.)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import subprocess
@@ -20,8 +22,15 @@ from typing import ClassVar
 
 from agent.sandbox.interface import Limits
 
+log = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
+V2_CONTROLLERS = ("memory", "pids", "cpu")
+# v2 hands controllers only to the children of a cgroup with no processes of its own: the agent moves
+# into AGENT_LEAF, and whatever shares its cgroup into PEERS_LEAF (see `_delegate`).
+AGENT_LEAF = "skiff-agent"
+PEERS_LEAF = "skiff-peers"
+DELEGATE_TRIES = 4
 GROUP_NAME = "skiff"
 CPU_PERIOD_US = 100_000
 
@@ -144,7 +153,7 @@ class ContainerCgroup:
 
     def pids(self) -> list[int]:
         try:
-            return [int(line) for line in (self.dirs[0] / "cgroup.procs").read_text().split()]
+            return _procs(self.dirs[0])
         except FileNotFoundError:
             return []
 
@@ -199,7 +208,7 @@ def leftover_ids(prefix: str, root: Path = CGROUP_ROOT) -> list[str]:
 def cgroup_dirs(container_id: str, root: Path = CGROUP_ROOT) -> list[Path]:
     """Where a container's cgroups live: one directory on v2, one per controller on v1."""
     if (root / "cgroup.controllers").exists():
-        return [_v2_parent(root) / container_id]
+        return [v2_parent(root) / container_id]
     return [_v1_parent(root, controller) / container_id for controller in V1_CONTROLLERS]
 
 
@@ -209,26 +218,57 @@ def _v1_parent(root: Path, controller: str) -> Path:
     return root / controller / relative.lstrip("/") / GROUP_NAME
 
 
-def _v2_parent(root: Path) -> Path:
-    own = root / _own_cgroups().get("", "/").lstrip("/")
-    parent = own / GROUP_NAME
-    wanted = "+memory +pids +cpu"
+def v2_parent(root: Path, controllers: tuple[str, ...] = V2_CONTROLLERS) -> Path:
+    """The cgroup that holds the containers' cgroups on v2, with `controllers` handed down to them:
+    `skiff/` beside the agent, under the cgroup the agent's supervisor gave it."""
+    parent = _v2_base(root) / GROUP_NAME
     if parent.exists():
         return parent
-    try:
-        _write(own / "cgroup.subtree_control", wanted)
-    except OSError as exc:
-        if exc.errno != errno.EBUSY:
-            raise
-        # v2 forbids processes in a cgroup that hands controllers to children: move the agent
-        # into a leaf of its own, as systemd-delegated daemons do.
-        leaf = own / "agent"
-        leaf.mkdir(exist_ok=True)
-        _write(leaf / "cgroup.procs", str(os.getpid()))
-        _write(own / "cgroup.subtree_control", wanted)
+    wanted = " ".join(f"+{controller}" for controller in controllers)
+    _delegate(parent.parent, wanted)
     parent.mkdir(exist_ok=True)
     _write(parent / "cgroup.subtree_control", wanted)
     return parent
+
+
+def _v2_base(root: Path) -> Path:
+    """The cgroup the agent's supervisor gave it, even once the agent has moved into its leaf."""
+    own = root / _own_cgroups().get("", "/").lstrip("/")
+    return own.parent if own.name == AGENT_LEAF else own
+
+
+def _delegate(base: Path, wanted: str) -> None:
+    """Hand controllers to base's children. v2 refuses that while base itself holds processes (the
+    hierarchy's root aside): the agent moves into a leaf of its own, as systemd-delegated daemons
+    do, and any process it shares its cgroup with (a shell, a test harness) into another, as container
+    runtimes' init scripts do. Both leaves stay under base, inside whatever limits it has."""
+    for attempt in range(DELEGATE_TRIES):
+        try:
+            _write(base / "cgroup.subtree_control", wanted)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or attempt == DELEGATE_TRIES - 1:
+                raise
+        if attempt == 0:
+            _move(base / AGENT_LEAF, [os.getpid()])
+            continue
+        peers = [pid for pid in _procs(base) if pid != os.getpid()]  # forked meanwhile, or there from the start
+        log.warning("moving the processes that share the agent's cgroup into a leaf", extra={"pids": peers})
+        _move(base / PEERS_LEAF, peers)
+
+
+def _move(leaf: Path, pids: list[int]) -> None:
+    leaf.mkdir(exist_ok=True)
+    for pid in pids:
+        try:
+            _write(leaf / "cgroup.procs", str(pid))
+        except OSError as exc:
+            if exc.errno != errno.ESRCH:  # gone meanwhile
+                raise
+
+
+def _procs(cgroup: Path) -> list[int]:
+    return [int(line) for line in (cgroup / "cgroup.procs").read_text().split()]
 
 
 def _own_cgroups() -> dict[str, str]:

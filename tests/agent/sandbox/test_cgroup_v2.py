@@ -1,0 +1,103 @@
+"""cgroup v2 hands controllers only to the children of a cgroup that holds no processes itself: the
+agent moves into a leaf of its own, and whatever shares its cgroup into another, so that containers'
+cgroups get their limits wherever the agent was started, and one parent serves every container.
+
+Run on a real cgroup2 hierarchy: on a v1 or hybrid machine (CI), a controller that no v1 hierarchy
+holds is the v2 hierarchy's to hand down (hugetlb on these machines), which is all the rule needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.sandbox.cgroups import AGENT_LEAF, GROUP_NAME, PEERS_LEAF
+
+AGENT = """
+import json, os, subprocess, sys
+from pathlib import Path
+from agent.sandbox.cgroups import v2_parent
+
+mount, controller, base, peers = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+(base / "cgroup.procs").write_text(str(os.getpid()))  # the cgroup a supervisor started the agent in
+sharing = [subprocess.Popen(["sleep", "60"]) for _ in range(peers)]  # a shell, a harness: there too
+try:
+    first, second = v2_parent(mount, (controller,)), v2_parent(mount, (controller,))
+    where = lambda pid: Path(f"/proc/{pid}/cgroup").read_text().splitlines()[-1].split(":", 2)[2]
+    print(json.dumps({
+        "parents": [str(first), str(second)],
+        "agent": where(os.getpid()),
+        "peers": [where(p.pid) for p in sharing],
+    }))
+finally:
+    for p in sharing:
+        p.kill()
+        p.wait()
+"""
+
+
+def v2_mount() -> tuple[Path, str]:
+    """A cgroup2 mount with a controller it may hand down; the hierarchy's root is exempt from the rule."""
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, target, fstype, *_ = line.split()
+        controllers = (Path(target) / "cgroup.controllers").read_text().split() if fstype == "cgroup2" else []
+        if controllers:
+            return Path(target), ("pids" if "pids" in controllers else controllers[0])
+    pytest.skip("no cgroup2 hierarchy with a controller to hand down on this machine")
+
+
+@pytest.fixture
+def base() -> Iterator[tuple[Path, str, Path]]:
+    mount, controller = v2_mount()
+    handed = (mount / "cgroup.subtree_control").read_text().split()
+    if controller not in handed:  # the root hands it to its children (as a v2 host's init does)
+        (mount / "cgroup.subtree_control").write_text(f"+{controller}")
+    base = mount / f"skiff-test-{uuid.uuid4().hex[:8]}"
+    base.mkdir()
+    yield mount, controller, base
+    for directory in sorted((d for d in base.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts)):
+        directory.rmdir()  # the processes have exited: every cgroup under base is empty
+    base.rmdir()
+    if controller not in handed:
+        (mount / "cgroup.subtree_control").write_text(f"-{controller}")
+
+
+def start_agent(mount: Path, controller: str, base: Path, peers: int) -> dict[str, object]:
+    argv = [sys.executable, "-c", AGENT, str(mount), controller, str(base), str(peers)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, object] = json.loads(done.stdout)
+    return answer
+
+
+def relative(mount: Path, path: Path) -> str:
+    return "/" + str(path.relative_to(mount))
+
+
+def test_an_agent_sharing_its_cgroup_moves_itself_and_the_others_into_leaves_and_hands_the_limits_down(
+    base: tuple[Path, str, Path],
+) -> None:
+    mount, controller, cgroup = base
+    seen = start_agent(mount, controller, cgroup, peers=2)
+    parent = cgroup / GROUP_NAME
+    assert seen["parents"] == [str(parent), str(parent)]  # one parent for every container
+    assert seen["agent"] == relative(mount, cgroup / AGENT_LEAF)
+    assert seen["peers"] == [relative(mount, cgroup / PEERS_LEAF)] * 2
+    assert controller in (cgroup / "cgroup.subtree_control").read_text().split()
+    assert controller in (parent / "cgroup.subtree_control").read_text().split()
+    container = parent / "ctr_v2"
+    container.mkdir()
+    assert any(f.name.startswith(f"{controller}.") for f in container.iterdir())  # the limit files are there
+
+
+def test_an_agent_alone_in_its_cgroup_moves_only_itself(base: tuple[Path, str, Path]) -> None:
+    mount, controller, cgroup = base
+    seen = start_agent(mount, controller, cgroup, peers=0)
+    assert seen["parents"] == [str(cgroup / GROUP_NAME)] * 2
+    assert seen["agent"] == relative(mount, cgroup / AGENT_LEAF)
+    assert not (cgroup / PEERS_LEAF).exists()
