@@ -256,6 +256,15 @@ def test_cli_nodes_ls_shows_the_platforms_node(platform: Platform) -> None:
     assert any(row[0] == "node-1" and "ready" in row and "ago" in row for row in rows if row), shown.stdout
 
 
+# Runs a command as a terminal's foreground job would, with SIGINT's default action: a shell's background
+# job (a test run started with `&`) has it ignored, and that would pass on to the command.
+WITH_CTRL_C = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 def test_cli_logs_of_an_app_prints_its_calls_lines_and_follows_new_calls(
     platform: Platform, deployed: Deployed
 ) -> None:
@@ -271,7 +280,7 @@ def test_cli_logs_of_an_app_prints_its_calls_lines_and_follows_new_calls(
 
     env = {**os.environ, "SKIFF_URL": platform.url, "SKIFF_TOKEN": platform.tenant.token}
     following = subprocess.Popen(
-        [SKIFF, "logs", deployed.name, "-f", "--json"], stdout=subprocess.PIPE, text=True, env=env
+        [*WITH_CTRL_C, SKIFF, "logs", deployed.name, "-f", "--json"], stdout=subprocess.PIPE, text=True, env=env
     )
     printed_lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=read_into, args=(following.stdout, printed_lines), daemon=True).start()
