@@ -133,12 +133,12 @@ class ContainerCgroup:
     def _write_limits(self) -> None:
         memory, pids = str(self.limits.memory_bytes), str(self.limits.pids)
         quota = str(max(1000, int(self.limits.cpus * CPU_PERIOD_US)))
-        if self.version == 2:
+        if self.version == 2:  # each file is there when its controller was handed down (see `v2_parent`)
             cgroup = self.dirs[0]
-            _write(cgroup / "memory.max", memory)
+            _write_if_present(cgroup / "memory.max", memory)
             _write_if_present(cgroup / "memory.swap.max", "0")
-            _write(cgroup / "pids.max", pids)
-            _write(cgroup / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            _write_if_present(cgroup / "pids.max", pids)
+            _write_if_present(cgroup / "cpu.max", f"{quota} {CPU_PERIOD_US}")
             return
         memory_dir, pids_dir, cpu_dir = self.dirs
         _write(memory_dir / "memory.limit_in_bytes", memory)
@@ -159,7 +159,8 @@ class ContainerCgroup:
 
     def oom_killed(self) -> bool:
         if self.version == 2:
-            return _read_counter(self.dirs[0] / "memory.events", "oom_kill") > 0
+            events = self.dirs[0] / "memory.events"
+            return events.exists() and _read_counter(events, "oom_kill") > 0
         oom_control = self.dirs[0] / "memory.oom_control"
         if "oom_kill " in oom_control.read_text():
             return _read_counter(oom_control, "oom_kill") > 0
@@ -224,10 +225,19 @@ def v2_parent(root: Path, controllers: tuple[str, ...] = V2_CONTROLLERS) -> Path
     parent = _v2_base(root) / GROUP_NAME
     if parent.exists():
         return parent
-    wanted = " ".join(f"+{controller}" for controller in controllers)
-    _delegate(parent.parent, wanted)
+    given = (parent.parent / "cgroup.controllers").read_text().split()
+    if missing := [controller for controller in controllers if controller not in given]:
+        log.warning(
+            "the agent's cgroup was given no %s controller: containers run without those limits (the rlimits "
+            "stay); a service unit with Delegate=yes gives them all",
+            " or ".join(missing),
+        )
+    wanted = " ".join(f"+{controller}" for controller in controllers if controller in given)
+    if wanted:
+        _delegate(parent.parent, wanted)
     parent.mkdir(exist_ok=True)
-    _write(parent / "cgroup.subtree_control", wanted)
+    if wanted:
+        _write(parent / "cgroup.subtree_control", wanted)
     return parent
 
 

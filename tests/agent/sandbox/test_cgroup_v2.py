@@ -19,15 +19,16 @@ import pytest
 from agent.sandbox.cgroups import AGENT_LEAF, GROUP_NAME, PEERS_LEAF
 
 AGENT = """
-import json, os, subprocess, sys
+import json, logging, os, subprocess, sys
 from pathlib import Path
 from agent.sandbox.cgroups import v2_parent
 
-mount, controller, base, peers = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+logging.basicConfig()
+mount, controllers, base, peers = Path(sys.argv[1]), tuple(sys.argv[2].split(",")), Path(sys.argv[3]), int(sys.argv[4])
 (base / "cgroup.procs").write_text(str(os.getpid()))  # the cgroup a supervisor started the agent in
 sharing = [subprocess.Popen(["sleep", "60"]) for _ in range(peers)]  # a shell, a harness: there too
 try:
-    first, second = v2_parent(mount, (controller,)), v2_parent(mount, (controller,))
+    first, second = v2_parent(mount, controllers), v2_parent(mount, controllers)
     where = lambda pid: Path(f"/proc/{pid}/cgroup").read_text().splitlines()[-1].split(":", 2)[2]
     print(json.dumps({
         "parents": [str(first), str(second)],
@@ -67,12 +68,13 @@ def base() -> Iterator[tuple[Path, str, Path]]:
         (mount / "cgroup.subtree_control").write_text(f"-{controller}")
 
 
-def start_agent(mount: Path, controller: str, base: Path, peers: int) -> dict[str, object]:
-    argv = [sys.executable, "-c", AGENT, str(mount), controller, str(base), str(peers)]
+def start_agent(mount: Path, controllers: str, base: Path, peers: int) -> tuple[dict[str, object], str]:
+    """What the agent's process saw, and what it logged."""
+    argv = [sys.executable, "-c", AGENT, str(mount), controllers, str(base), str(peers)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     answer: dict[str, object] = json.loads(done.stdout)
-    return answer
+    return answer, done.stderr
 
 
 def relative(mount: Path, path: Path) -> str:
@@ -83,7 +85,8 @@ def test_an_agent_sharing_its_cgroup_moves_itself_and_the_others_into_leaves_and
     base: tuple[Path, str, Path],
 ) -> None:
     mount, controller, cgroup = base
-    seen = start_agent(mount, controller, cgroup, peers=2)
+    seen, logged = start_agent(mount, controller, cgroup, peers=2)
+    assert "moving the processes that share the agent's cgroup into a leaf" in logged
     parent = cgroup / GROUP_NAME
     assert seen["parents"] == [str(parent), str(parent)]  # one parent for every container
     assert seen["agent"] == relative(mount, cgroup / AGENT_LEAF)
@@ -97,7 +100,23 @@ def test_an_agent_sharing_its_cgroup_moves_itself_and_the_others_into_leaves_and
 
 def test_an_agent_alone_in_its_cgroup_moves_only_itself(base: tuple[Path, str, Path]) -> None:
     mount, controller, cgroup = base
-    seen = start_agent(mount, controller, cgroup, peers=0)
+    seen, logged = start_agent(mount, controller, cgroup, peers=0)
+    assert logged == ""
     assert seen["parents"] == [str(cgroup / GROUP_NAME)] * 2
     assert seen["agent"] == relative(mount, cgroup / AGENT_LEAF)
     assert not (cgroup / PEERS_LEAF).exists()
+
+
+def test_a_controller_the_agents_cgroup_was_not_given_is_named_and_the_others_still_handed_down(
+    base: tuple[Path, str, Path],
+) -> None:
+    mount, controller, cgroup = base
+    given = (mount / "cgroup.controllers").read_text().split()
+    known = [line.split()[0] for line in Path("/proc/cgroups").read_text().splitlines()[1:]]
+    absent = next((name for name in known if name not in given), None)
+    if absent is None:
+        pytest.skip("every controller this kernel has is the v2 hierarchy's here")
+    seen, logged = start_agent(mount, f"{controller},{absent}", cgroup, peers=0)
+    assert seen["parents"] == [str(cgroup / GROUP_NAME)] * 2
+    assert f"the agent's cgroup was given no {absent} controller" in logged
+    assert (cgroup / GROUP_NAME / "cgroup.subtree_control").read_text().split() == [controller]
