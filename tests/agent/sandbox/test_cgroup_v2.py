@@ -42,6 +42,40 @@ finally:
 """
 
 
+CONTAINER = """
+import asyncio, json, os, subprocess, sys, time
+from pathlib import Path
+from agent.sandbox.cgroups import ContainerCgroup
+from agent.sandbox.interface import Limits, MiB
+
+mount, base = Path(sys.argv[1]), Path(sys.argv[2])
+(base / "cgroup.procs").write_text(str(os.getpid()))
+
+async def main():
+    group = ContainerCgroup.create("ctr_v2", Limits(memory_bytes=256 * MiB, pids=64), mount)
+    limits = {f.name: f.read_text().strip() for f in group.dirs[0].iterdir() if f.name in ("memory.max", "pids.max")}
+    tree = subprocess.Popen(["sh", "-c", "read go; sleep 60 & exec sleep 60"], stdin=subprocess.PIPE)
+    group.add(tree.pid)
+    tree.stdin.write(b"go\\n")
+    tree.stdin.close()
+    while len(group.pids()) < 2:  # the child it forks once in the cgroup is in it too
+        await asyncio.sleep(0.01)
+    held = len(group.pids())
+    await group.kill_all()
+    await group.destroy()
+    print(json.dumps({
+        "version": group.version,
+        "dirs": [str(d) for d in group.dirs],
+        "limits": limits,
+        "held": held,
+        "killed": tree.wait(),
+        "left": [str(d) for d in group.dirs if d.exists()],
+    }))
+
+asyncio.run(main())
+"""
+
+
 def v2_mount() -> tuple[Path, str]:
     """A cgroup2 mount with a controller it may hand down; the hierarchy's root is exempt from the rule."""
     for line in Path("/proc/self/mounts").read_text().splitlines():
@@ -120,3 +154,17 @@ def test_a_controller_the_agents_cgroup_was_not_given_is_named_and_the_others_st
     assert seen["parents"] == [str(cgroup / GROUP_NAME)] * 2
     assert f"the agent's cgroup was given no {absent} controller" in logged
     assert (cgroup / GROUP_NAME / "cgroup.subtree_control").read_text().split() == [controller]
+
+
+def test_a_containers_cgroup_holds_its_processes_and_kills_and_removes_them_all(base: tuple[Path, str, Path]) -> None:
+    mount, _, cgroup = base
+    argv = [sys.executable, "-c", CONTAINER, str(mount), str(cgroup)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert (seen["version"], seen["dirs"]) == (2, [str(cgroup / GROUP_NAME / "ctr_v2")])
+    assert (seen["held"], seen["killed"], seen["left"]) == (2, -9, [])
+    given = (mount / "cgroup.controllers").read_text().split()
+    expected = {"memory.max": str(256 << 20), "pids.max": "64"}
+    # the limits of the controllers this hierarchy has (memory and pids on a v2 host; none on a v1 one)
+    assert seen["limits"] == {name: value for name, value in expected.items() if name.split(".")[0] in given}
