@@ -72,7 +72,9 @@ def hold(seconds, gib=8):
     time.sleep(seconds)
     return gib
 """
-GPU_OPTIONS = 'base = "torch"\ngpu = "any"\nmemory = 65536\ntimeout = 300\nscaledown_window = 2\n'
+GPU_MEMORY_MIB, CPU_MEMORY_MIB = 65536, 2048  # the functions' memory limits (--cpu: one a small machine has)
+GPU_OPTIONS = f'base = "torch"\ngpu = "any"\nmemory = {GPU_MEMORY_MIB}\ntimeout = 300\nscaledown_window = 2\n'
+CPU_OPTIONS = f'base = "torch"\nmemory = {CPU_MEMORY_MIB}\ntimeout = 300\nscaledown_window = 2\n'
 MANIFEST = """
 [functions.matmul]
 handler = "app:matmul"
@@ -207,7 +209,7 @@ def cold_calls(client: Client, function: str, runs: int) -> tuple[list[float], l
 
 def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> None:
     work = CPU_WORK if options.cpu else WORK
-    gpu_options = GPU_OPTIONS if not options.cpu else 'base = "torch"\ntimeout = 300\nscaledown_window = 2\n'
+    gpu_options = GPU_OPTIONS if not options.cpu else CPU_OPTIONS
     base = sys.prefix  # this Python (the node's, holding torch) is the functions' base environment
     os.environ |= {"SKIFF_LEASE_SECONDS": "5", "SKIFF_NODE_HEARTBEAT_TIMEOUT_SECONDS": "4"}
     os.environ |= {"SKIFF_NODE_HEARTBEAT_INTERVAL_SECONDS": "0.5"}
@@ -266,6 +268,11 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         log("cancel a call that holds GPU memory")
         call_id = client.spawn("hold", 600)
         wait_until(holds(gpus, idle_mib, client, call_id), 120, "the call to hold GPU memory")
+        # its function's processes (bwrap's outer process, which only waits for the sandbox, stays beside the agent)
+        runtime = [pid for pid in ours(stack, "app:hold") if program(pid) != "bwrap"]
+        limits = sorted({memory_limit_mib(pid) for pid in runtime})
+        memory = CPU_MEMORY_MIB if options.cpu else GPU_MEMORY_MIB
+        check.expect("its cgroup's memory limit is the function's (host view)", limits == [memory], limits)
         client.http.delete(f"/v1/calls/{call_id}").raise_for_status()
         freed = wait_until(released(gpus, idle_mib, stack, "hold"), 60, "the memory to be freed")
         check.expect(f"cancelled: {held(options)} is freed", True, f"in {freed:.1f} s")
@@ -312,6 +319,31 @@ def holds(gpus: Gpus, idle_mib: float | None, client: Client, call_id: str) -> C
         return idle_mib is None or (gpus.used_mib() or 0) > idle_mib + 4096
 
     return holding
+
+
+def memory_limit_mib(pid: int) -> float | None:
+    """The memory limit of the cgroup holding `pid`, read off the host's cgroupfs (v2 or v1)."""
+    root = Path("/sys/fs/cgroup")
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        if names == "" and (root / "cgroup.controllers").exists():
+            limit = root / path.lstrip("/") / "memory.max"
+        elif "memory" in names.split(","):
+            limit = root / "memory" / path.lstrip("/") / "memory.limit_in_bytes"
+        else:
+            continue
+        try:
+            return int(limit.read_text()) / (1 << 20)
+        except (OSError, ValueError):  # gone meanwhile, or "max"
+            return None
+    return None
+
+
+def program(pid: int) -> str:
+    try:
+        return Path(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()).name
+    except OSError:
+        return ""
 
 
 def alive(pids: list[int]) -> list[int]:
