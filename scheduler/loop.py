@@ -127,9 +127,11 @@ class Scheduler:
 
     async def _scale(self, only: set[str] | None) -> None:
         async with self.sessionmaker() as session, session.begin():
-            woken = await scale(session, only)
-        if woken:  # after the commit: a node that looks at once must find its start commands
-            await self.dispatcher.wake(*sorted(woken))
+            scaled = await scale(session, only)
+        if scaled.wake:  # after the commit: a node that looks at once must find its start commands
+            await self.dispatcher.wake(*sorted(scaled.wake))
+        if scaled.waiting or scaled.placed:
+            await self.dispatcher.note_waiting(scaled.waiting, scaled.placed)
 
     async def _request_builds(self) -> None:
         async with self.sessionmaker() as session, session.begin():

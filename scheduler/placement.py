@@ -6,11 +6,13 @@ and prefer one that already holds the function's environment or a warm zygote.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 ANY_GPU = "any"
+UNTIL_ONE_JOINS = "its calls wait until one joins"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,32 @@ def feasible(request: Request, node: NodeSnapshot) -> bool:
         and all(node.labels.get(k) == v for k, v in request.labels.items())
         and gpu_fit(request, node) is not False
     )
+
+
+def why_unplaced(request: Request, empty: Sequence[NodeSnapshot]) -> str:
+    """Why no node took the request, for its function's callers; `empty` holds the ready nodes as they
+    would be with nothing running. The first thing no node has is named, else they are only full."""
+    if not empty:
+        return f"no node is ready: {UNTIL_ONE_JOINS}"
+    if any(feasible(request, node) for node in empty):
+        return "the nodes that can run it are full: its calls wait for room"
+    if request.gpus and not any(gpu_fit(request, node) for node in empty):
+        wanted = " or ".join(f"{model}:{count}" for model, count in request.gpus)  # as a manifest writes them
+        have = Counter[str]()
+        for node in empty:
+            have |= Counter(node.gpus_free)  # the most of each model one node has
+        listed = ", ".join(f"{model}:{count}" for model, count in sorted(have.items())) or "no GPU"
+        return f"no ready node has GPUs {wanted} (the most one has: {listed}): {UNTIL_ONE_JOINS}"
+    most_memory = max(node.memory_free_mib for node in empty)
+    if most_memory < request.memory_mib:
+        return (
+            f"no ready node has {request.memory_mib} MiB of memory (the most one has: {most_memory} MiB): "
+            + UNTIL_ONE_JOINS
+        )
+    most_cpu = max(node.cpu_free for node in empty)
+    if most_cpu < request.cpu:
+        return f"no ready node has {request.cpu:g} CPUs (the most one has: {most_cpu:g}): {UNTIL_ONE_JOINS}"
+    return f"no ready node has all it asks for on one node: {UNTIL_ONE_JOINS}"
 
 
 def score(request: Request, node: NodeSnapshot) -> float:

@@ -33,6 +33,7 @@ from scheduler.placement import (
     choose_node,
     make_room,
     release,
+    why_unplaced,
 )
 
 log = logging.getLogger("skiff.scheduler")
@@ -82,6 +83,8 @@ class ClusterView:
     starts: list[NewContainer] = field(default_factory=list)
     stops: set[str] = field(default_factory=set)
     sleeps: set[str] = field(default_factory=set)
+    waiting: dict[str, str] = field(default_factory=dict)  # function id -> why no node took its container
+    placed: set[str] = field(default_factory=set)  # functions given a container
 
     def live_of(self, function_id: str) -> list[LiveRow]:
         return [c for c in self.containers if c.function_id == function_id and c.id not in self.stops]
@@ -146,10 +149,16 @@ def may_sleep(fn: FunctionRow, container: LiveRow, warm_on_node: set[str]) -> bo
     return fn.current and fn.spec.get("zygote", True) is not False and not container.gpu_count and fn.id in warm_on_node
 
 
-async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]:
+@dataclass(frozen=True)
+class Scaled:
+    wake: set[str]  # the nodes and slots that have work: wake them once the session has committed
+    waiting: dict[str, str]  # function id -> why no node took the container it needs
+    placed: set[str]  # functions given a container: no longer waiting, if they were
+
+
+async def scale(session: AsyncSession, only: set[str] | None = None) -> Scaled:
     """Plan every function with calls or containers, or just `only` (the others still count as
-    capacity in use and as candidates to make room). Returns the wake keys of the nodes and slots
-    that have work: wake them once the session has committed, or they would look before it shows."""
+    capacity in use and as candidates to make room)."""
     now, cluster = await read_cluster(session, only)
     functions = {fn.id: fn for fn in cluster.functions}
     view = ClusterView(functions, cluster.containers, _snapshots(cluster, functions), _policies(cluster))
@@ -174,10 +183,14 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
         view.stops |= set(plan.stop)
         view.sleeps |= set(plan.sleep)
         for _ in range(plan.start):
-            placement = view.place(fn, request_of(fn.spec, fn.image_key, fn.id))
+            request = request_of(fn.spec, fn.image_key, fn.id)
+            placement = view.place(fn, request)
             if placement is None:
-                log.info("no node fits", extra={"function": fn.id})
+                empty = [_snapshot(node, {}, {}, {}) for node in cluster.nodes if node.workspace_id == fn.workspace_id]
+                view.waiting[fn.id] = why = why_unplaced(request, empty)
+                log.info("no node fits", extra={"function": fn.id, "why": why})
                 break
+            view.placed.add(fn.id)
             view.starts.append(
                 NewContainer(
                     id=new_id("ctr"),
@@ -188,7 +201,7 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> set[str]
                     gpu_count=placement.gpu_count,
                 )
             )
-    return await _apply(session, view)
+    return Scaled(await _apply(session, view), view.waiting, view.placed)
 
 
 async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:

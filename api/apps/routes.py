@@ -63,10 +63,13 @@ class _Views:
     settings: Settings
     functions: dict[str, list[Function]] = field(default_factory=dict)
     overrides: dict[str, dict[str, int]] = field(default_factory=dict)  # by function name
+    waiting: dict[str, str] = field(default_factory=dict)  # by function id
 
     @classmethod
-    async def load(cls, service: AppService, settings: Settings, app: App, deployment_ids: list[str]) -> _Views:
-        return cls(settings, await service.functions_of(deployment_ids), await service.overrides_of(app))
+    async def load(cls, service: AppService, state: State, app: App, deployment_ids: list[str]) -> _Views:
+        functions = await service.functions_of(deployment_ids)
+        listed = [fn.id for fns in functions.values() for fn in fns]
+        return cls(state.settings, functions, await service.overrides_of(app), await _waiting(state, listed))
 
     def function(self, app: App, fn: Function) -> FunctionOut:
         overrides = self.overrides.get(fn.name, {})
@@ -81,6 +84,7 @@ class _Views:
             calls_url=f"{self.settings.base_url}/v1/apps/{app.name}/functions/{fn.name}/calls",
             autoscaling=Autoscaling(**autoscaling.effective(fn.spec, overrides, current=current)),
             overrides=overrides,
+            waiting=self.waiting.get(fn.id),
         )
 
     def deployment(self, app: App, deployment: Deployment, warnings: tuple[str, ...] = ()) -> DeploymentOut:
@@ -105,6 +109,11 @@ def app_out(app: App) -> AppOut:
         latest_version=app.latest_version,
         created_at=app.created_at,
     )
+
+
+async def _waiting(state: State, function_ids: list[str]) -> dict[str, str]:
+    dispatcher: Dispatcher = state.dispatcher
+    return await dispatcher.waiting(function_ids)
 
 
 class AppController(Controller):
@@ -149,7 +158,7 @@ class AppController(Controller):
         service = AppService(session)
         deployment, created = await service.deploy(principal.workspace_id, app_name, info)
         app = await service.get_app(principal.workspace_id, app_name)
-        views = await _Views.load(service, settings, app, [deployment.id])
+        views = await _Views.load(service, request.app.state, app, [deployment.id])
         body = views.deployment(app, deployment, info.warnings)
         if not created:
             return Response(body, status_code=200)
@@ -190,7 +199,7 @@ class AppController(Controller):
         self,
         session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        state: State,
         app_name: FromPath[str],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
@@ -198,7 +207,7 @@ class AppController(Controller):
         service = AppService(session)
         app = await service.get_app(principal.workspace_id, app_name)
         deployments, next_cursor = await service.list_deployments(app, cursor, limit)
-        views = await _Views.load(service, settings, app, [d.id for d in deployments])
+        views = await _Views.load(service, state, app, [d.id for d in deployments])
         return DeploymentPage(items=[views.deployment(app, d) for d in deployments], next_cursor=next_cursor)
 
     @get(
@@ -212,14 +221,14 @@ class AppController(Controller):
         self,
         session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        state: State,
         app_name: FromPath[str],
         version: FromPath[int],
     ) -> DeploymentOut:
         service = AppService(session)
         app = await service.get_app(principal.workspace_id, app_name)
         deployment = await service.get_deployment(app, version)
-        return (await _Views.load(service, settings, app, [deployment.id])).deployment(app, deployment)
+        return (await _Views.load(service, state, app, [deployment.id])).deployment(app, deployment)
 
     @get(
         "/{app_name:str}/deployments/{version:int}/builds",
@@ -247,14 +256,14 @@ class AppController(Controller):
         responses=problem_responses(400, 401, 403, 404),
     )
     async def list_functions(
-        self, session: DbSession, principal: Caller, settings: AppSettings, app_name: FromPath[str]
+        self, session: DbSession, principal: Caller, state: State, app_name: FromPath[str]
     ) -> FunctionList:
         service = AppService(session)
         app = await service.get_app(principal.workspace_id, app_name)
         if app.current_version is None:
             return FunctionList(items=[])
         deployment = await service.get_deployment(app, app.current_version)
-        views = await _Views.load(service, settings, app, [deployment.id])
+        views = await _Views.load(service, state, app, [deployment.id])
         return FunctionList(items=[views.function(app, f) for f in views.functions[deployment.id]])
 
     @get(
@@ -268,13 +277,14 @@ class AppController(Controller):
         self,
         session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        state: State,
         app_name: FromPath[str],
         function_name: FromPath[str],
     ) -> FunctionOut:
         service = AppService(session)
         app, fn = await service.current_function(principal.workspace_id, app_name, function_name)
-        return _Views(settings, overrides=await service.overrides_of(app)).function(app, fn)
+        overrides = await service.overrides_of(app)
+        return _Views(state.settings, overrides=overrides, waiting=await _waiting(state, [fn.id])).function(app, fn)
 
     @patch(
         "/{app_name:str}/functions/{function_name:str}",
@@ -291,7 +301,7 @@ class AppController(Controller):
         data: JSONBody[AutoscalingPatch],
         session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        state: State,
         app_name: FromPath[str],
         function_name: FromPath[str],
     ) -> FunctionOut:
@@ -299,7 +309,8 @@ class AppController(Controller):
         app, fn, overrides = await service.change_autoscaling(
             principal.workspace_id, app_name, function_name, data.changes()
         )
-        return _Views(settings, overrides={fn.name: overrides}).function(app, fn)
+        waiting = await _waiting(state, [fn.id])
+        return _Views(state.settings, overrides={fn.name: overrides}, waiting=waiting).function(app, fn)
 
     @post(
         "/{app_name:str}/rollback",
@@ -314,12 +325,12 @@ class AppController(Controller):
         data: JSONBody[Rollback],
         session: DbSession,
         principal: Caller,
-        settings: AppSettings,
+        state: State,
         app_name: FromPath[str],
     ) -> DeploymentOut:
         service = AppService(session)
         app, deployment = await service.rollback(principal.workspace_id, app_name, data.version)
-        return (await _Views.load(service, settings, app, [deployment.id])).deployment(app, deployment)
+        return (await _Views.load(service, state, app, [deployment.id])).deployment(app, deployment)
 
     @post(
         "/{app_name:str}/stop",

@@ -33,6 +33,13 @@ class FunctionOut(msgspec.Struct, kw_only=True):
     autoscaling: Autoscaling
     # Settings changed at runtime (PATCH); they outlive redeploys that leave the setting alone.
     overrides: dict[str, int] = msgspec.field(default_factory=dict)
+    waiting: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Why the function's calls wait for a container that no node can take now (no ready node "
+            "has the GPUs, memory or CPUs it asks for, or those that have are full); null when none waits so."
+        ),
+    ] = None
 
 
 class AutoscalingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

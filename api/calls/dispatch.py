@@ -30,12 +30,19 @@ DONE_CHANNEL = "skiff:calls:done"
 # How long, and for how many calls at most, a process remembers completion notices it has seen.
 RECENT_SECONDS = 5.0
 MAX_RECENT = 100_000
+# How long a function's waiting reason outlives the last scheduler pass that found it (passes come each second).
+WAITING_SECONDS = 5
 # Present while Redis still holds what we pushed; its absence means a flush or a restart.
 ALIVE_MARKER = "skiff:alive"
 
 
 def queue_key(function_id: str) -> str:
     return f"skiff:queue:{function_id}"
+
+
+def waiting_key(function_id: str) -> str:
+    """Why no node took the function's next container, while the scheduler keeps finding so."""
+    return f"skiff:function:{function_id}:waiting"
 
 
 def node_wake_key(node_id: str) -> str:
@@ -156,6 +163,26 @@ class Dispatcher:
                 pipe.ltrim(key, 0, 0)
                 pipe.expire(key, 300)
             await pipe.execute()
+
+    async def note_waiting(self, waiting: dict[str, str], placed: Iterable[str]) -> None:
+        """Say why functions wait for a node, for as long as each pass finds it (WAITING_SECONDS after the
+        last); forget it for those placed."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for function_id, why in waiting.items():
+                pipe.set(waiting_key(function_id), why, ex=WAITING_SECONDS)
+            for function_id in placed:
+                pipe.delete(waiting_key(function_id))
+            await pipe.execute()
+
+    async def waiting(self, function_ids: list[str]) -> dict[str, str]:
+        """Why each of these functions waits for a node, if it does; nothing when Redis is away."""
+        if not function_ids:
+            return {}
+        try:
+            found: list[bytes | None] = await self.redis.mget([waiting_key(f) for f in function_ids])
+        except (RedisError, OSError):
+            return {}
+        return {f: why.decode() for f, why in zip(function_ids, found, strict=True) if why is not None}
 
     async def notify_done(self, call_ids: Iterable[str]) -> None:
         ids = list(call_ids)

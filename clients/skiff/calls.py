@@ -21,6 +21,7 @@ import httpx
 from skiff.connection import Connection, default_connection, error_from_response
 from skiff.exceptions import CallCancelled, CallTimeout, Error, FunctionTimeout, RemoteError
 from skiff.payloads import PICKLE, json_carries, pickle_arguments, unpickled_result
+from skiff_client.api.apps import get_deployment
 from skiff_client.api.calls import (
     cancel_call,
     create_call,
@@ -97,13 +98,26 @@ class FunctionCall(Generic[R]):
         while state is None or state.status not in TERMINAL:
             remaining = MAX_SERVER_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
             if remaining <= 0 and state is not None:
-                raise CallTimeout(f"call {self.id} did not end within {timeout} s; it is {state.status}")
+                raise CallTimeout(f"call {self.id} did not end within {timeout} s; it is {self._why(state)}")
             wait = max(0, min(MAX_SERVER_WAIT_SECONDS, math.floor(remaining)))
             state = self._wait_for_end(wait)
             if wait == 0 and state.status not in TERMINAL and deadline is not None:
                 time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
         self._state = state
         return outcome(state)  # type: ignore[no-any-return]
+
+    def _why(self, state: CallOut) -> str:
+        """The call's status; for a queued call, why no node has taken its function's container, if so."""
+        if state.status != CallStatus.QUEUED:
+            return str(state.status)
+        try:
+            version = self.connection.send(
+                lambda c: get_deployment.sync_detailed(state.app, state.version, client=c), idempotent=True
+            )
+        except Error:  # the reason is a courtesy: the timeout is what the caller must hear
+            return "queued"
+        waiting = next((f.waiting for f in version.functions if f.name == state.function), None)
+        return f"queued: {waiting}" if isinstance(waiting, str) else "queued"
 
     def _wait_for_end(self, wait: int) -> CallOut:
         return self.connection.send(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import IO, Any
 import pytest
 
 import skiff
+from skiff.calls import list_recent_calls
 from skiff.loader import load_app
 from tests.e2e.conftest import Platform
 
@@ -165,6 +167,33 @@ def test_get_with_a_timeout_and_cancel(deployed: Deployed) -> None:
     call.cancel()
     with pytest.raises(skiff.CallCancelled):
         call.get(timeout=30)
+
+
+def test_a_call_no_node_can_take_says_why_it_waits(platform: Platform, tmp_path: Path) -> None:
+    name = f"huge-{uuid.uuid4().hex[:6]}"
+    path = tmp_path / f"huge_{uuid.uuid4().hex[:8]}.py"
+    big = "@app.function(memory=262144)  # more than any node here has\ndef big():\n    return 1\n"
+    path.write_text(f"import skiff\n\napp = skiff.App({name!r})\n\n\n{big}")
+    app = load_app(path)
+    app.deploy()
+    why = r"no ready node has 262144 MiB of memory \(the most one has: \d+ MiB\): its calls wait until one joins"
+    call = app.registered_functions["big"].spawn()
+    env = {**os.environ, "SKIFF_URL": platform.url, "SKIFF_TOKEN": platform.tenant.token}
+    waiting = subprocess.Popen([SKIFF, "call", name, "big"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        with pytest.raises(skiff.CallTimeout) as timed_out:
+            call.get(timeout=3)
+        assert re.fullmatch(rf"call {call.id} did not end within 3 s; it is queued: {why}", str(timed_out.value))
+        printed: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=read_into, args=(waiting.stderr, printed), daemon=True).start()
+        said = printed.get(timeout=60)  # once the CLI's call has waited 10 s, as it waits on
+        assert re.fullmatch(rf"call call_\w+ did not end within 10 s; it is queued: {why}; still waiting\n", said)
+        assert waiting.poll() is None
+    finally:
+        waiting.kill()
+        waiting.wait()
+        for queued in list_recent_calls(app=name, limit=10):
+            skiff.FunctionCall(queued.id).cancel()
 
 
 def test_lookup_finds_deployed_functions_and_names_the_others(deployed: Deployed) -> None:

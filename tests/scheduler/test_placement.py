@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.placement import IdleContainer, NodeSnapshot, Placement, Request, choose_node, make_room
+from scheduler.placement import (
+    IdleContainer,
+    NodeSnapshot,
+    Placement,
+    Request,
+    choose_node,
+    make_room,
+    why_unplaced,
+)
 
 CPU_SMALL = NodeSnapshot(id="cpu-small", cpu_free=2, memory_free_mib=4096, cpu_total=4)
 CPU_BIG = NodeSnapshot(id="cpu-big", cpu_free=30, memory_free_mib=65536, cpu_total=32)
@@ -108,3 +116,44 @@ def test_make_room(
     nodes: list[NodeSnapshot], idle: list[IdleContainer], expected: tuple[Placement, tuple[str, ...]] | None
 ) -> None:
     assert make_room(Request(cpu=1, memory_mib=512), nodes, idle) == expected
+
+
+JOINS = "its calls wait until one joins"
+
+
+@pytest.mark.parametrize(
+    ("request_", "empty", "expected"),
+    [
+        (Request(cpu=1, memory_mib=512), [], "no node is ready: " + JOINS),
+        (Request(cpu=1, memory_mib=512), [CPU_SMALL], "the nodes that can run it are full: its calls wait for room"),
+        (
+            Request(cpu=1, memory_mib=512, gpus=(("H200", 1), ("A100-80GB", 2))),
+            [CPU_BIG, H100X2, A100],
+            f"no ready node has GPUs H200:1 or A100-80GB:2 (the most one has: A100-80GB:1, H100:2): {JOINS}",
+        ),
+        (
+            Request(cpu=1, memory_mib=512, gpus=(("any", 1),)),
+            [CPU_BIG],
+            f"no ready node has GPUs any:1 (the most one has: no GPU): {JOINS}",
+        ),
+        (
+            Request(cpu=1, memory_mib=65537),
+            [CPU_SMALL, CPU_BIG],
+            f"no ready node has 65537 MiB of memory (the most one has: 65536 MiB): {JOINS}",
+        ),
+        (Request(cpu=31.5, memory_mib=512), [CPU_BIG], f"no ready node has 31.5 CPUs (the most one has: 30): {JOINS}"),
+        # each is somewhere, never together
+        (
+            Request(cpu=20, memory_mib=100_000),
+            [CPU_BIG, H100X2],
+            f"no ready node has all it asks for on one node: {JOINS}",
+        ),
+        (
+            Request(cpu=1, memory_mib=512, labels={"zone": "us"}),
+            [LABELLED],
+            f"no ready node has all it asks for on one node: {JOINS}",
+        ),
+    ],
+)
+def test_why_unplaced(request_: Request, empty: list[NodeSnapshot], expected: str) -> None:
+    assert why_unplaced(request_, empty) == expected

@@ -116,6 +116,33 @@ async def test_a_wake_up_scales_just_the_functions_with_new_calls(
     assert len(await containers(engine, tenant)) == 1
 
 
+async def waiting(client: httpx.AsyncClient, tenant: Tenant, fn: str) -> object:
+    response = await client.get(f"/v1/apps/gpus/functions/{fn}", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["waiting"]
+
+
+async def test_a_function_no_node_can_take_says_why_until_a_node_that_can_joins(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="cpu-only", gpus=[], memory_mib=16384)
+    await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
+    await call(client, tenant, "train")
+    await call(client, tenant, "cpu")
+    await scheduler.step()
+    why = "no ready node has GPUs H100:1 (the most one has: no GPU): its calls wait until one joins"
+    assert await waiting(client, tenant, "train") == why
+    listed = await client.get("/v1/apps/gpus/functions", headers=tenant.headers)
+    assert {f["name"]: f["waiting"] for f in listed.json()["items"]} == {"train": why, "embed": None, "cpu": None}
+    version = (await client.get("/v1/apps/gpus/deployments/1", headers=tenant.headers)).json()
+    assert {f["name"]: f["waiting"] for f in version["functions"]}["train"] == why
+
+    await join(client, tenant, name="one-h100", gpus=[{"index": 0, "uuid": "GPU-w", "model": "H100", "memory_mib": 1}])
+    await scheduler.step()
+    assert [c.gpu_model for c in await containers(engine, tenant) if c.gpu_model] == ["H100"]
+    assert await waiting(client, tenant, "train") is None  # placed: it waits no longer
+
+
 class LookingDispatcher(Dispatcher):
     """The real dispatcher; each wake first looks, as a woken node would, at what Postgres shows."""
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from skiff.cli.render import parse_json_option, print_json, reports_errors
-from skiff.exceptions import Error, InvalidRequest
+from skiff.calls import FunctionCall
+from skiff.cli.render import errors, parse_json_option, print_json, reports_errors
+from skiff.exceptions import CallTimeout, Error, InvalidRequest
 from skiff.functions import Function
 
+NOTICE_SECONDS = 10
 INPUT_HELP = 'The input as JSON: {"args": [...], "kwargs": {...}}.'
 
 
@@ -24,13 +27,23 @@ def call(
     args, kwargs = _read_input(input_json)
     handle = Function.from_name(app, function).spawn(*args, **kwargs)
     try:
-        result = handle.get()
+        result = _result(handle)
     except Error:
         if not json_output:
             raise
         print_json(handle.info().to_dict())
         raise typer.Exit(1) from None
     print_json(handle.info().to_dict() if json_output else result)
+
+
+def _result(handle: FunctionCall[Any]) -> Any:
+    """The call's result. A call that has not ended after NOTICE_SECONDS says how it stands (for a queued
+    one, why no node has taken it), once, on stderr; the wait goes on."""
+    try:
+        return handle.get(timeout=NOTICE_SECONDS)
+    except CallTimeout as exc:
+        errors.print(f"[dim]{escape(str(exc))}; still waiting[/]")
+    return handle.get()
 
 
 def _read_input(text: str) -> tuple[list[Any], dict[str, Any]]:

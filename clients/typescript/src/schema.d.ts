@@ -953,6 +953,8 @@ export interface components {
                 [key: string]: unknown;
             };
             version: number;
+            /** @description Why the function's calls wait for a container that no node can take now (no ready node has the GPUs, memory or CPUs it asks for, or those that have are full); null when none waits so. */
+            waiting?: string | null;
         };
         /** Gpu */
         Gpu: {

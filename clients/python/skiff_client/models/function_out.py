@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -30,6 +30,8 @@ class FunctionOut:
         spec (FunctionOutSpec):
         version (int):
         overrides (FunctionOutOverrides | Unset):
+        waiting (None | str | Unset): Why the function's calls wait for a container that no node can take now (no ready
+            node has the GPUs, memory or CPUs it asks for, or those that have are full); null when none waits so.
     """
 
     app: str
@@ -41,6 +43,7 @@ class FunctionOut:
     spec: FunctionOutSpec
     version: int
     overrides: FunctionOutOverrides | Unset = UNSET
+    waiting: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +67,12 @@ class FunctionOut:
         if not isinstance(self.overrides, Unset):
             overrides = self.overrides.to_dict()
 
+        waiting: None | str | Unset
+        if isinstance(self.waiting, Unset):
+            waiting = UNSET
+        else:
+            waiting = self.waiting
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -80,6 +89,8 @@ class FunctionOut:
         )
         if overrides is not UNSET:
             field_dict["overrides"] = overrides
+        if waiting is not UNSET:
+            field_dict["waiting"] = waiting
 
         return field_dict
 
@@ -113,6 +124,15 @@ class FunctionOut:
         else:
             overrides = FunctionOutOverrides.from_dict(_overrides)
 
+        def _parse_waiting(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        waiting = _parse_waiting(d.pop("waiting", UNSET))
+
         function_out = cls(
             app=app,
             autoscaling=autoscaling,
@@ -123,6 +143,7 @@ class FunctionOut:
             spec=spec,
             version=version,
             overrides=overrides,
+            waiting=waiting,
         )
 
         function_out.additional_properties = d
