@@ -18,8 +18,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from api.auth.guards import requires
-from api.calls.dispatch import CompletionWaiter
+from api.calls.dispatch import CompletionWaiter, Dispatcher
 from api.calls.logs import PAGE_LINES, as_text, follow
+from api.calls.models import Call
 from api.calls.schemas import (
     MAX_MAP_INPUTS,
     CallInput,
@@ -111,6 +112,15 @@ def wait_preference(prefer: str | None) -> int:
     return seconds
 
 
+async def as_it_stands(call: Call, state: State) -> CallOut:
+    """The call; a queued one says why no node has taken its function's container, when that is why."""
+    out = call_out(call)
+    if out.status == CallStatus.QUEUED:
+        dispatcher: Dispatcher = state.dispatcher
+        out.waiting = (await dispatcher.waiting([call.function_id])).get(call.function_id)
+    return out
+
+
 def answer(call: CallOut, waited: int) -> Response[CallOut]:
     done = call.status in TERMINAL
     headers = {"Location": f"/v1/calls/{call.id}"}
@@ -157,6 +167,7 @@ class InvokeController(Controller):
         )
         if wait and CallStatus(call.status) not in TERMINAL:
             call = await calls.wait(request.app.state.waiter, principal.workspace_id, call.id, wait, known=call)
+            return answer(await as_it_stands(call, request.app.state), wait)
         return answer(call_out(call), wait)
 
 
@@ -243,8 +254,8 @@ class CallController(Controller):
         guards=[requires(Scope.READ)],
         responses=problem_responses(400, 401, 403, 404),
     )
-    async def get_call(self, calls: Calls, principal: Caller, call_id: FromPath[str]) -> CallOut:
-        return call_out(await calls.get(principal.workspace_id, call_id))
+    async def get_call(self, calls: Calls, principal: Caller, state: State, call_id: FromPath[str]) -> CallOut:
+        return await as_it_stands(await calls.get(principal.workspace_id, call_id), state)
 
     @get(
         "/{call_id:str}/result",
@@ -258,7 +269,7 @@ class CallController(Controller):
         self, calls: Calls, principal: Caller, state: State, call_id: FromPath[str], wait: WaitQuery = 0
     ) -> Response[CallOut]:
         waiter: CompletionWaiter = state.waiter
-        return answer(call_out(await calls.wait(waiter, principal.workspace_id, call_id, wait)), 0)
+        return answer(await as_it_stands(await calls.wait(waiter, principal.workspace_id, call_id, wait), state), 0)
 
     @get(
         "/{call_id:str}/logs",

@@ -104,6 +104,13 @@ class CallOut(msgspec.Struct, kw_only=True):
         ),
     ] = None
     error: CallError | None = None
+    waiting: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="For a queued call, why no node has taken a container for its function (as the "
+            "function's `waiting` says), when that is why it waits; null otherwise, and in listings."
+        ),
+    ] = None
 
 
 class CallPage(msgspec.Struct, kw_only=True):

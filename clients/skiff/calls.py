@@ -21,7 +21,6 @@ import httpx
 from skiff.connection import Connection, default_connection, error_from_response
 from skiff.exceptions import CallCancelled, CallTimeout, Error, FunctionTimeout, RemoteError
 from skiff.payloads import PICKLE, json_carries, pickle_arguments, unpickled_result
-from skiff_client.api.apps import get_deployment
 from skiff_client.api.calls import (
     cancel_call,
     create_call,
@@ -106,18 +105,12 @@ class FunctionCall(Generic[R]):
         self._state = state
         return outcome(state)  # type: ignore[no-any-return]
 
-    def _why(self, state: CallOut) -> str:
+    @staticmethod
+    def _why(state: CallOut) -> str:
         """The call's status; for a queued call, why no node has taken its function's container, if so."""
-        if state.status != CallStatus.QUEUED:
-            return str(state.status)
-        try:
-            version = self.connection.send(
-                lambda c: get_deployment.sync_detailed(state.app, state.version, client=c), idempotent=True
-            )
-        except Error:  # the reason is a courtesy: the timeout is what the caller must hear
-            return "queued"
-        waiting = next((f.waiting for f in version.functions if f.name == state.function), None)
-        return f"queued: {waiting}" if isinstance(waiting, str) else "queued"
+        if state.status == CallStatus.QUEUED and isinstance(state.waiting, str):
+            return f"queued: {state.waiting}"
+        return str(state.status)
 
     def _wait_for_end(self, wait: int) -> CallOut:
         return self.connection.send(

@@ -184,6 +184,9 @@ def test_a_call_no_node_can_take_says_why_it_waits(platform: Platform, tmp_path:
         with pytest.raises(skiff.CallTimeout) as timed_out:
             call.get(timeout=3)
         assert re.fullmatch(rf"call {call.id} did not end within 3 s; it is queued: {why}", str(timed_out.value))
+        with platform.http() as http:
+            waited = http.post(f"/v1/apps/{name}/functions/big/calls", json={}, headers={"Prefer": "wait=1"})
+        assert waited.status_code == 202 and re.fullmatch(why, waited.json()["waiting"]), waited.text
         printed: queue.Queue[str] = queue.Queue()
         threading.Thread(target=read_into, args=(waiting.stderr, printed), daemon=True).start()
         said = printed.get(timeout=60)  # once the CLI's call has waited 10 s, as it waits on

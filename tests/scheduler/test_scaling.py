@@ -61,9 +61,10 @@ async def containers(engine: AsyncEngine, tenant: Tenant) -> list[Container]:
         return list(rows.all())
 
 
-async def call(client: httpx.AsyncClient, tenant: Tenant, fn: str) -> None:
+async def call(client: httpx.AsyncClient, tenant: Tenant, fn: str) -> str:
     response = await client.post(f"/v1/apps/gpus/functions/{fn}/calls", json={}, headers=tenant.headers)
     assert response.status_code == 202
+    return str(response.json()["id"])
 
 
 async def test_a_gpu_is_never_reserved_twice(
@@ -127,11 +128,14 @@ async def test_a_function_no_node_can_take_says_why_until_a_node_that_can_joins(
 ) -> None:
     await join(client, tenant, name="cpu-only", gpus=[], memory_mib=16384)
     await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, GPU_MANIFEST))
-    await call(client, tenant, "train")
-    await call(client, tenant, "cpu")
+    train, cpu = await call(client, tenant, "train"), await call(client, tenant, "cpu")
     await scheduler.step()
     why = "no ready node has GPUs H100:1 (the most one has: no GPU): its calls wait until one joins"
     assert await waiting(client, tenant, "train") == why
+    calls = {c: (await client.get(f"/v1/calls/{c}", headers=tenant.headers)).json() for c in (train, cpu)}
+    assert [(calls[c]["status"], calls[c]["waiting"]) for c in (train, cpu)] == [("queued", why), ("queued", None)]
+    result = await client.get(f"/v1/calls/{train}/result", params={"wait": 0}, headers=tenant.headers)
+    assert (result.status_code, result.json()["waiting"]) == (202, why)
     listed = await client.get("/v1/apps/gpus/functions", headers=tenant.headers)
     assert {f["name"]: f["waiting"] for f in listed.json()["items"]} == {"train": why, "embed": None, "cpu": None}
     version = (await client.get("/v1/apps/gpus/deployments/1", headers=tenant.headers)).json()
@@ -141,6 +145,7 @@ async def test_a_function_no_node_can_take_says_why_until_a_node_that_can_joins(
     await scheduler.step()
     assert [c.gpu_model for c in await containers(engine, tenant) if c.gpu_model] == ["H100"]
     assert await waiting(client, tenant, "train") is None  # placed: it waits no longer
+    assert (await client.get(f"/v1/calls/{train}", headers=tenant.headers)).json()["waiting"] is None
 
 
 class LookingDispatcher(Dispatcher):

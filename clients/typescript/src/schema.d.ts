@@ -854,6 +854,8 @@ export interface components {
             started_at: string | null;
             status: components["schemas"]["CallStatus"];
             version: number;
+            /** @description For a queued call, why no node has taken a container for its function (as the function's `waiting` says), when that is why it waits; null otherwise, and in listings. */
+            waiting?: string | null;
         };
         /** CallOutcome */
         CallOutcome: {

@@ -41,6 +41,8 @@ class CallOut:
         result_b64 (None | str | Unset): A result that is not JSON: its bytes (of `result_type`) in base64, for the
             calling Python process to decode. The API never does.
         result_type (None | PayloadType | Unset): How the result is written, once the call succeeded.
+        waiting (None | str | Unset): For a queued call, why no node has taken a container for its function (as the
+            function's `waiting` says), when that is why it waits; null otherwise, and in listings.
     """
 
     app: str
@@ -61,6 +63,7 @@ class CallOut:
     result: Any | Unset = UNSET
     result_b64: None | str | Unset = UNSET
     result_type: None | PayloadType | Unset = UNSET
+    waiting: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +133,12 @@ class CallOut:
         else:
             result_type = self.result_type
 
+        waiting: None | str | Unset
+        if isinstance(self.waiting, Unset):
+            waiting = UNSET
+        else:
+            waiting = self.waiting
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -158,6 +167,8 @@ class CallOut:
             field_dict["result_b64"] = result_b64
         if result_type is not UNSET:
             field_dict["result_type"] = result_type
+        if waiting is not UNSET:
+            field_dict["waiting"] = waiting
 
         return field_dict
 
@@ -285,6 +296,15 @@ class CallOut:
 
         result_type = _parse_result_type(d.pop("result_type", UNSET))
 
+        def _parse_waiting(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        waiting = _parse_waiting(d.pop("waiting", UNSET))
+
         call_out = cls(
             app=app,
             attempt=attempt,
@@ -304,6 +324,7 @@ class CallOut:
             result=result,
             result_b64=result_b64,
             result_type=result_type,
+            waiting=waiting,
         )
 
         call_out.additional_properties = d
