@@ -228,8 +228,8 @@ def v2_parent(root: Path, controllers: tuple[str, ...] = V2_CONTROLLERS) -> Path
     given = (parent.parent / "cgroup.controllers").read_text().split()
     if missing := [controller for controller in controllers if controller not in given]:
         log.warning(
-            "the agent's cgroup was given no %s controller: containers run without those limits (the rlimits "
-            "stay); a service unit with Delegate=yes gives them all",
+            "the agent's cgroup was given no %s controller: containers run without those limits; a service "
+            "unit with Delegate=yes gives them all",
             " or ".join(missing),
         )
     wanted = " ".join(f"+{controller}" for controller in controllers if controller in given)
