@@ -242,9 +242,10 @@ def v2_parent(root: Path, controllers: tuple[str, ...] = V2_CONTROLLERS) -> Path
 
 
 def _v2_base(root: Path) -> Path:
-    """The cgroup the agent's supervisor gave it, even once the agent has moved into its leaf."""
+    """The cgroup the agent's supervisor gave it, even once the agent has moved into its leaf, or when
+    it was started again from a process moved into the peers' leaf (the shell it shared its cgroup with)."""
     own = root / _own_cgroups().get("", "/").lstrip("/")
-    return own.parent if own.name == AGENT_LEAF else own
+    return own.parent if own.name in (AGENT_LEAF, PEERS_LEAF) else own
 
 
 def _delegate(base: Path, wanted: str) -> None:

@@ -25,7 +25,7 @@ from agent.sandbox.cgroups import v2_parent
 
 logging.basicConfig()
 mount, controllers, base, peers = Path(sys.argv[1]), tuple(sys.argv[2].split(",")), Path(sys.argv[3]), int(sys.argv[4])
-(base / "cgroup.procs").write_text(str(os.getpid()))  # the cgroup a supervisor started the agent in
+(base / sys.argv[5] / "cgroup.procs").write_text(str(os.getpid()))  # the cgroup it was started in
 sharing = [subprocess.Popen(["sleep", "60"]) for _ in range(peers)]  # a shell, a harness: there too
 try:
     first, second = v2_parent(mount, controllers), v2_parent(mount, controllers)
@@ -102,9 +102,11 @@ def base() -> Iterator[tuple[Path, str, Path]]:
         (mount / "cgroup.subtree_control").write_text(f"-{controller}")
 
 
-def start_agent(mount: Path, controllers: str, base: Path, peers: int) -> tuple[dict[str, object], str]:
-    """What the agent's process saw, and what it logged."""
-    argv = [sys.executable, "-c", AGENT, str(mount), controllers, str(base), str(peers)]
+def start_agent(
+    mount: Path, controllers: str, base: Path, peers: int, started_in: str = ""
+) -> tuple[dict[str, object], str]:
+    """What the agent's process saw, and what it logged; `started_in` is a cgroup under base."""
+    argv = [sys.executable, "-c", AGENT, str(mount), controllers, str(base), str(peers), started_in]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     answer: dict[str, object] = json.loads(done.stdout)
@@ -130,6 +132,16 @@ def test_an_agent_sharing_its_cgroup_moves_itself_and_the_others_into_leaves_and
     container = parent / "ctr_v2"
     container.mkdir()
     assert any(f.name.startswith(f"{controller}.") for f in container.iterdir())  # the limit files are there
+
+
+def test_an_agent_started_again_from_a_moved_peer_keeps_the_parent_it_had(base: tuple[Path, str, Path]) -> None:
+    mount, controller, cgroup = base
+    start_agent(mount, controller, cgroup, peers=1)
+    # a shell moved into the peers' leaf starts the agent again: its containers' parent is the same
+    seen, logged = start_agent(mount, controller, cgroup, peers=0, started_in=PEERS_LEAF)
+    assert seen["parents"] == [str(cgroup / GROUP_NAME)] * 2
+    assert logged == ""
+    assert sorted(d.name for d in cgroup.iterdir() if d.is_dir()) == sorted([AGENT_LEAF, GROUP_NAME, PEERS_LEAF])
 
 
 def test_an_agent_alone_in_its_cgroup_moves_only_itself(base: tuple[Path, str, Path]) -> None:
