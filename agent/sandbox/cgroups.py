@@ -210,11 +210,11 @@ def cgroup_dirs(container_id: str, root: Path = CGROUP_ROOT) -> list[Path]:
     """Where a container's cgroups live: one directory on v2, one per controller on v1."""
     if (root / "cgroup.controllers").exists():
         return [v2_parent(root) / container_id]
-    return [_v1_parent(root, controller) / container_id for controller in V1_CONTROLLERS]
+    own = _own_cgroups()  # read once for the three controllers: this runs on every container's start
+    return [_v1_parent(root, controller, own) / container_id for controller in V1_CONTROLLERS]
 
 
-def _v1_parent(root: Path, controller: str) -> Path:
-    own = _own_cgroups()
+def _v1_parent(root: Path, controller: str, own: dict[str, str]) -> Path:
     relative = next((path for names, path in own.items() if controller in names.split(",")), "/")
     return root / controller / relative.lstrip("/") / GROUP_NAME
 

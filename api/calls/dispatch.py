@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from api.calls.models import Call
@@ -72,6 +73,13 @@ end
 """
 
 
+def _push_wake(pipe: Pipeline, key: str) -> None:
+    """One wake-up on the list `key` (a waiter's BLPOP takes it); wake-ups do not pile up."""
+    pipe.lpush(key, "1")
+    pipe.ltrim(key, 0, 0)
+    pipe.expire(key, 300)
+
+
 @dataclass(frozen=True)
 class Woken:
     """What a scheduler's wake-up is for: functions with new calls, and whether a deploy made a version."""
@@ -111,8 +119,7 @@ class Dispatcher:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.set(NEW_DEPLOYMENTS, "1", ex=300)
-                pipe.lpush(SCHEDULER_WAKE, "1")
-                pipe.ltrim(SCHEDULER_WAKE, 0, 0)
+                _push_wake(pipe, SCHEDULER_WAKE)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("could not wake the scheduler for a deploy; its tick will plan it", extra={"error": repr(exc)})
@@ -159,9 +166,7 @@ class Dispatcher:
     async def wake(self, *keys: str) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
-                pipe.lpush(key, "1")
-                pipe.ltrim(key, 0, 0)
-                pipe.expire(key, 300)
+                _push_wake(pipe, key)
             await pipe.execute()
 
     async def note_waiting(self, waiting: dict[str, str], placed: Iterable[str]) -> None:
