@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from agent.environments import EnvironmentCache
 from agent.gpu_driver import LIBCUDA, DriverLibraries, driver_libraries
 from agent.gpus import GpuPool, ensure_uvm
 from agent.inventory import GpuDevice, Inventory, read_inventory
-from agent.leftovers import ContainerMarks
+from agent.leftovers import ContainerMarks, owner_of, remove_leftovers, zygote_prefix
 from agent.node import NodeLoop
 from agent.sandbox import users
 from agent.supervisor import NodeKit
@@ -95,18 +94,15 @@ class Agent:
         async with self.api:
             bundles = BundleCache(state / "bundles", self.client.get_async_httpx_client())
             environments = EnvironmentCache(state / "environments", self.options.bases)
-            # Named after this agent's state, so that its leftover sweep spares other agents on the host.
-            owner = hashlib.sha256(str(state).encode()).hexdigest()[:10]
             staged = runtime_files.stage(state / "runtime")
             await precompile_runtime(default_python(), staged)  # not in the first cold start
             libraries = self._driver_libraries()
             driver_sources = [bind.source for bind in libraries.binds()] if libraries is not None else []
-            sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner, 16), driver_sources)
-            zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=f"zygote-{owner}-")
-            zygotes.remove_leftovers()  # an earlier agent's, if it was killed
+            sandbox_users = self._sandbox_users(bundles, environments, staged, int(owner_of(state), 16), driver_sources)
+            zygotes = ZygotePool(idle_s=self.options.zygote_idle_seconds, cgroup_prefix=zygote_prefix(state))
+            if left := remove_leftovers(state):  # an earlier agent's, if it was killed
+                log.info("removed what an earlier agent's zygotes and containers left", extra={"ids": left})
             marks = ContainerMarks(state / "containers")
-            if left := marks.remove_leftovers():
-                log.info("removed what an earlier agent's containers left", extra={"containers": left})
             gpus = GpuPool(self.inventory.gpus, libraries)
             if self.inventory.gpus and self.options.stand_in_gpus is None and (missing := ensure_uvm()):
                 log.warning(missing)

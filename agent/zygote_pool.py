@@ -24,7 +24,6 @@ import time
 from collections.abc import Hashable
 
 from agent.container import Container, ContainerSpec, ContainerStartError, runtime_python
-from agent.sandbox.cgroups import ContainerCgroup, leftover_ids
 from agent.sandbox.interface import LogSink
 from agent.zygote import PER_CONTAINER_ENV, Zygote, ZygoteStartError, ZygoteUnforkable
 
@@ -65,7 +64,7 @@ class ZygotePool:
         # A start that finds no zygote: a fresh sandbox now (~30 ms), and the zygote warms up after it,
         # rather than waiting for the zygote (~75 ms) and then forking.
         self.fresh_while_warming = fresh_while_warming
-        self.cgroup_prefix = cgroup_prefix  # names every zygote's cgroup: see remove_leftovers
+        self.cgroup_prefix = cgroup_prefix  # names every zygote's cgroup: see agent.leftovers
         self._zygotes: dict[Hashable, Zygote] = {}
         self._starting: dict[Hashable, asyncio.Task[Zygote | None]] = {}
         # A first container started fresh; its zygote follows (a warm-up is due).
@@ -131,17 +130,6 @@ class ZygotePool:
     def warm_keys(self) -> set[str]:
         """Keys with a live zygote here (placement prefers such nodes)."""
         return {zygote.key for zygote in self._zygotes.values() if zygote.alive}
-
-    def remove_leftovers(self) -> list[str]:
-        """Kill and remove the zygote cgroups an earlier agent left behind; call once, before any start.
-
-        A dead agent's zygotes died with it (--die-with-parent), but their cgroups stay, under ids the
-        API never knew. The containers forked from them are removed by id like any others.
-        """
-        leftovers = leftover_ids(self.cgroup_prefix)
-        for zygote_id in leftovers:
-            ContainerCgroup.remove_leftover(zygote_id)
-        return leftovers
 
     async def close(self) -> None:
         """Kill every zygote and every container forked from one."""

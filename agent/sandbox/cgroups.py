@@ -214,6 +214,15 @@ def cgroup_dirs(container_id: str, root: Path = CGROUP_ROOT) -> list[Path]:
     return [_v1_parent(root, controller, own) / container_id for controller in V1_CONTROLLERS]
 
 
+def container_parents(agent_pid: int, root: Path = CGROUP_ROOT) -> list[Path]:
+    """Where the running agent `agent_pid` keeps its containers' cgroups, read from outside it (nothing
+    is made): one directory on v2, one per controller on v1."""
+    own = _own_cgroups(agent_pid)
+    if (root / "cgroup.controllers").exists():
+        return [_v2_base(root, own) / GROUP_NAME]
+    return [_v1_parent(root, controller, own) for controller in V1_CONTROLLERS]
+
+
 def _v1_parent(root: Path, controller: str, own: dict[str, str]) -> Path:
     relative = next((path for names, path in own.items() if controller in names.split(",")), "/")
     return root / controller / relative.lstrip("/") / GROUP_NAME
@@ -222,7 +231,7 @@ def _v1_parent(root: Path, controller: str, own: dict[str, str]) -> Path:
 def v2_parent(root: Path, controllers: tuple[str, ...] = V2_CONTROLLERS) -> Path:
     """The cgroup that holds the containers' cgroups on v2, with `controllers` handed down to them:
     `skiff/` beside the agent, under the cgroup the agent's supervisor gave it."""
-    parent = _v2_base(root) / GROUP_NAME
+    parent = _v2_base(root, _own_cgroups()) / GROUP_NAME
     if parent.exists():
         return parent
     given = (parent.parent / "cgroup.controllers").read_text().split()
@@ -241,11 +250,11 @@ def v2_parent(root: Path, controllers: tuple[str, ...] = V2_CONTROLLERS) -> Path
     return parent
 
 
-def _v2_base(root: Path) -> Path:
+def _v2_base(root: Path, own: dict[str, str]) -> Path:
     """The cgroup the agent's supervisor gave it, even once the agent has moved into its leaf, or when
     it was started again from a process moved into the peers' leaf (the shell it shared its cgroup with)."""
-    own = root / _own_cgroups().get("", "/").lstrip("/")
-    return own.parent if own.name in (AGENT_LEAF, PEERS_LEAF) else own
+    path = root / own.get("", "/").lstrip("/")
+    return path.parent if path.name in (AGENT_LEAF, PEERS_LEAF) else path
 
 
 def _delegate(base: Path, wanted: str) -> None:
@@ -282,10 +291,10 @@ def _procs(cgroup: Path) -> list[int]:
     return [int(line) for line in (cgroup / "cgroup.procs").read_text().split()]
 
 
-def _own_cgroups() -> dict[str, str]:
-    """controllers -> path of this process, from /proc/self/cgroup ('' is the v2 hierarchy)."""
+def _own_cgroups(pid: int | str = "self") -> dict[str, str]:
+    """controllers -> path of the process, from /proc/<pid>/cgroup ('' is the v2 hierarchy)."""
     result: dict[str, str] = {}
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         _, names, path = line.split(":", 2)
         result[names] = path
     return result

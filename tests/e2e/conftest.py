@@ -17,11 +17,14 @@ import asyncpg
 import httpx
 import pytest
 
+from agent.leftovers import remove_leftovers, zygote_prefix
 from agent.sandbox import users
+from agent.sandbox.cgroups import container_parents
 from api.calls.store import dsn_of
 from api.settings import Settings
 from skiff.local.services import free_port
 from tests.conftest import Tenant
+from tests.faults.leftovers import cgroups_named
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -107,7 +110,7 @@ class Platform:
 
     url: str
     tenant: Tenant
-    agent: Process
+    agent: Agent
     scheduler: Process
     state_dir: Path
 
@@ -115,11 +118,26 @@ class Platform:
         return httpx.Client(base_url=self.url, headers=self.tenant.headers, timeout=70)
 
 
-def start_agent(url: str, node_token: str, settings: Settings, state: Path, name: str, **env: str) -> Process:
-    return Process(
+class Agent(Process):
+    """An agent. Stopping one that was killed removes what its zygotes and containers left (their
+    cgroups), as the next agent with its state would at its start."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], state: Path) -> None:
+        super().__init__(argv, env, state.with_suffix(".log"))
+        self.state = state
+
+    def stop(self, timeout: float = 15.0) -> int:
+        code = super().stop(timeout)
+        if code == -signal.SIGKILL:
+            remove_leftovers(self.state.resolve())
+        return code
+
+
+def start_agent(url: str, node_token: str, settings: Settings, state: Path, name: str, **env: str) -> Agent:
+    return Agent(
         [sys.executable, "-m", "agent", "--api", url, "--token", node_token, "--name", name, "--state-dir", str(state)],
         server_env(settings, SKIFF_LOG_LEVEL="INFO", **env),
-        state.with_suffix(".log"),
+        state,
     )
 
 
@@ -140,6 +158,7 @@ def platform(api_server: str, settings: Settings, platform_tenant: Tenant, state
     yield platform
     platform.agent.stop(30)
     platform.scheduler.stop()  # a test may have put another in its place
+    assert cgroups_left(settings, platform_tenant, [platform.agent]) == []
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +186,7 @@ class Cluster:
 
     url: str
     tenant: Tenant
-    agents: dict[str, Process]  # by node name
+    agents: dict[str, Agent]  # by node name
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.tenant.headers, timeout=70)
@@ -195,6 +214,16 @@ def cluster(platform: Platform, settings: Settings, open_tmp: Path) -> Iterator[
     yield cluster
     for agent in agents.values():
         agent.stop(30)
+    assert cgroups_left(settings, tenant, list(agents.values())) == []
+
+
+def cgroups_left(settings: Settings, tenant: Tenant, agents: list[Agent]) -> list[Path]:
+    """The cgroups of the workspace's containers and of these agents' zygotes still there once the agents
+    have stopped (or were killed and swept after), under the cgroup they were started in: this process's."""
+    query = "SELECT id FROM containers WHERE workspace_id = $1"
+    ids = {row["id"] for row in fetch(settings, query, tenant.workspace_id)}
+    parents = container_parents(os.getpid())
+    return [path for agent in agents for path in cgroups_named(parents, ids, zygote_prefix(agent.state.resolve()))]
 
 
 async def _fetch(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:

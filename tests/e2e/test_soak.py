@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.leftovers import zygote_prefix as zygote_prefix_of
+from agent.sandbox.cgroups import container_parents
 from api.settings import Settings
 from skiff.local.services import RedisServer, free_port
 from tests.e2e.conftest import Platform, Process, bootstrap_tenant, fetch, server_env, wait_until
@@ -36,10 +38,8 @@ from tests.e2e.test_faults import runtime_descendants, wait_until_ready
 from tests.faults.history import History, all_calls, settle
 from tests.faults.leftovers import (
     cgroups_named,
-    container_cgroup_parents,
     entries,
     paths_naming,
-    zygote_cgroup_prefix,
 )
 from tests.faults.memory import Growth, MemorySampler
 from tests.scale import soak_seconds
@@ -233,8 +233,8 @@ def test_a_soak_leaves_memory_flat_and_nothing_behind(
     stack, duration = soak_stack, soak_seconds()
     warm_up, window = 0.25 * duration, max(5.0, 0.1 * duration)
     history, stop = History(), threading.Event()
-    cgroup_parents = container_cgroup_parents(stack.agent.pid)
-    zygote_prefix = zygote_cgroup_prefix(stack.agent_state)
+    cgroup_parents = container_parents(stack.agent.pid)
+    zygote_prefix = zygote_prefix_of(stack.agent_state.resolve())
     with stack.http() as http:
         deploy(http, "soak", {"soak.py": SOURCE}, MANIFEST)
         for kind in ("sync", "fail", "nap", "wake"):  # every function runs once before anything is measured

@@ -18,7 +18,7 @@ import pytest
 from agent.container import Container, ContainerSpec, ContainerStartError, OutcomeStatus
 from agent.gpu_driver import LIBCUDA, driver_libraries, library_path
 from agent.sandbox.bwrap import BwrapSandbox
-from agent.sandbox.cgroups import ContainerCgroup, cgroup_dirs
+from agent.sandbox.cgroups import cgroup_dirs
 from agent.sandbox.forked import ForkedSandbox
 from agent.sandbox.interface import ExitKind, Limits, LogSink, MiB
 from agent.sandbox.rootfs import FIXED_ENV
@@ -445,15 +445,3 @@ async def test_a_gpu_container_loads_the_driver_from_where_the_node_keeps_it(
     assert isinstance(forked.sandbox, ForkedSandbox) and not isinstance(fresh.sandbox, ForkedSandbox)
     for container in (forked, fresh):
         assert result_of(await container.run(call(LIBCUDA))) == "loaded"
-
-
-async def test_an_earlier_agents_zygote_cgroups_are_removed_at_start() -> None:
-    prefix = f"zygote-t{uuid.uuid4().hex[:8]}-"  # only this test's: other agents may share the tree
-    pool = ZygotePool(cgroup_prefix=prefix)
-    left = ContainerCgroup.create(f"{prefix}old", Limits())
-    sleeper = await asyncio.create_subprocess_exec("sleep", "3600")
-    left.add(sleeper.pid)
-    assert pool.remove_leftovers() == [f"{prefix}old"]
-    assert await sleeper.wait() == -signal.SIGKILL
-    assert [d for d in left.dirs if d.exists()] == []
-    assert pool.remove_leftovers() == []
