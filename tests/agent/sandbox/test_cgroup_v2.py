@@ -21,7 +21,7 @@ from agent.sandbox.cgroups import AGENT_LEAF, GROUP_NAME, PEERS_LEAF
 AGENT = """
 import json, logging, os, subprocess, sys
 from pathlib import Path
-from agent.sandbox.cgroups import v2_parent
+from agent.sandbox.cgroups import container_parents, v2_parent
 
 logging.basicConfig()
 mount, controllers, base, peers = Path(sys.argv[1]), tuple(sys.argv[2].split(",")), Path(sys.argv[3]), int(sys.argv[4])
@@ -34,6 +34,8 @@ try:
         "parents": [str(first), str(second)],
         "agent": where(os.getpid()),
         "peers": [where(p.pid) for p in sharing],
+        # where tests look for what an agent left, read from its pid or a peer's
+        "outside": [str(container_parents(pid, mount)[0]) for pid in [os.getpid(), *(p.pid for p in sharing)]],
     }))
 finally:
     for p in sharing:
@@ -127,6 +129,7 @@ def test_an_agent_sharing_its_cgroup_moves_itself_and_the_others_into_leaves_and
     assert seen["parents"] == [str(parent), str(parent)]  # one parent for every container
     assert seen["agent"] == relative(mount, cgroup / AGENT_LEAF)
     assert seen["peers"] == [relative(mount, cgroup / PEERS_LEAF)] * 2
+    assert seen["outside"] == [str(parent)] * 3
     assert controller in (cgroup / "cgroup.subtree_control").read_text().split()
     assert controller in (parent / "cgroup.subtree_control").read_text().split()
     container = parent / "ctr_v2"
