@@ -33,6 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stack import BenchError, Stack, deploy, descendants, interrupt_on_sigterm, log, sandbox_pids
 
+from agent.leftovers import zygote_prefix
+from agent.sandbox.cgroups import container_parents
+from tests.faults.leftovers import cgroups_named
+
 APP = "gpucheck"
 WORK = """
 def work(n):
@@ -280,7 +284,7 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         log("kill the agent with SIGKILL while CUDA holds memory")
         call_id = client.spawn("hold", 5)
         wait_until(holds(gpus, idle_mib, client, call_id), 120, "the call to hold GPU memory")
-        agent = next(c for c in stack.children if c.name == "agent" and c.alive())
+        agent = stack.child("agent")
         sandbox = ours(stack, "app:hold")
         os.kill(agent.pid, signal.SIGKILL)  # the agent alone: its sandboxes must die with it
         agent.popen.wait()
@@ -299,6 +303,12 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         log("scale to zero: the windows pass")
         gone = wait_until(lambda: not ours(stack), 2 + ZYGOTE_IDLE_S + 30, "every sandbox process to exit")
         check.expect("no sandbox process left", True, f"after {gone:.1f} s")
+        containers = {row["id"] for row in stack.rows("SELECT id FROM containers")}
+        parents = container_parents(stack.child("agent").pid)
+        zygotes = zygote_prefix((state / "agent").resolve())
+        left = wait_until(lambda: not cgroups_named(parents, containers, zygotes), 30, "their cgroups to go")
+        swept = f"{len(containers)} containers' and the zygotes', after {left:.1f} s"
+        check.expect("no cgroup of its containers or zygotes left", True, swept)
         if idle_mib is not None:
             used = gpus.used_mib() or 0
             check.expect("GPU memory back to idle", used <= idle_mib + GPU_MEMORY_SLACK_MIB, f"{used:.0f} MiB")

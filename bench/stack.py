@@ -165,13 +165,18 @@ class Stack:
         log(f"api {self.url} (pid {api.pid}), scheduler, agent (pid {agent.pid}) up")
 
     def _scheduler_leads(self) -> bool:
-        assert self.postgres is not None
+        query = "SELECT count(*) FROM leader_leases WHERE name = 'scheduler' AND expires_at > now()"
+        return bool(self.rows(query)[0][0])
 
-        async def read() -> bool:
-            conn = await asyncpg.connect(self.postgres.url.replace("postgresql+asyncpg://", "postgresql://"))
+    def rows(self, query: str) -> list[asyncpg.Record]:
+        """Rows straight from the stack's database, for what the API does not show."""
+        assert self.postgres is not None
+        url = self.postgres.url.replace("postgresql+asyncpg://", "postgresql://")
+
+        async def read() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(url)
             try:
-                query = "SELECT count(*) FROM leader_leases WHERE name = 'scheduler' AND expires_at > now()"
-                return bool(await conn.fetchval(query))
+                return list(await conn.fetch(query))
             finally:
                 await conn.close()
 
@@ -196,7 +201,8 @@ class Stack:
         return child
 
     def child(self, name: str) -> Child:
-        return next(c for c in self.children if c.name == name)
+        """The last started of that name (an agent started again after a kill, say)."""
+        return next(c for c in reversed(self.children) if c.name == name)
 
     @staticmethod
     def wait_for(child: Child, ready: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

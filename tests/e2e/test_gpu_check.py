@@ -31,7 +31,12 @@ def test_the_checks_steps_pass_with_a_cpu_function() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     rows = {line.split(" | ")[0].strip("| "): line for line in done.stdout.splitlines() if line.startswith("| ")}
-    steps = ("fully cold ≤ bare process + 0.5 s", "zygote-warm call ≤ 1 s", "no sandbox process left")
+    steps = (
+        "fully cold ≤ bare process + 0.5 s",
+        "zygote-warm call ≤ 1 s",
+        "no sandbox process left",
+        "no cgroup of its containers or zygotes left",
+    )
     for step in (*steps, "its cgroup's memory limit is the function's (host view)"):
         assert rows[step].endswith("| ok |"), rows[step]
     assert "succeeded, attempt 2 | ok" in rows["the killed call's retry succeeds"]
