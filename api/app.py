@@ -24,6 +24,7 @@ from api.calls.handoff import IdleSlots
 from api.calls.quota import ActiveCallQuota
 from api.calls.routes import CallController, InvokeController, MapController
 from api.calls.store import CallStore
+from api.containers.routes import ContainerController
 from api.db import create_engine, create_sessionmaker
 from api.dependencies import DEPENDENCIES
 from api.execution.routes import AgentWorkController
@@ -43,6 +44,7 @@ ROUTES: list[ControllerRouterHandler] = [
     get_workspace,
     NodeController,
     AgentNodeController,
+    ContainerController,
     AppController,
     InvokeController,
     MapController,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -16,6 +16,7 @@ from api.ids import ID_PATTERN
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 T = TypeVar("T")
+Columns = TypeVarTuple("Columns")
 
 
 def encode_cursor(last_id: str) -> str:
@@ -41,7 +42,9 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def page_query(stmt: Select[Any], id_column: InstrumentedAttribute[str], cursor: str | None, limit: int) -> Select[Any]:
+def page_query(
+    stmt: Select[*Columns], id_column: InstrumentedAttribute[str], cursor: str | None, limit: int
+) -> Select[*Columns]:
     """Newest first; one extra row tells whether another page follows."""
     if cursor:
         stmt = stmt.where(id_column < decode_cursor(cursor))

@@ -16,6 +16,7 @@ class Container(CreatedAt, Base):
         CheckConstraint("state IN ('pending', 'starting', 'ready', 'stopping', 'exited')", name="state"),
         Index("ix_containers_function_id_live", "function_id", postgresql_where="state <> 'exited'"),
         Index("ix_containers_node_id_live", "node_id", postgresql_where="state <> 'exited'"),
+        Index("ix_containers_workspace_id_live", "workspace_id", "id", postgresql_where="state <> 'exited'"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

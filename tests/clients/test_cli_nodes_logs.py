@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from skiff.cli.logs import is_call_id, short_id
-from skiff.cli.nodes import age, gpu_summary, memory
+from skiff.cli.nodes import gpu_summary, memory
+from skiff.cli.render import age
 from skiff_client.models.gpu import Gpu
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

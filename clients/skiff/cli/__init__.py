@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from skiff.cli import apps, call, calls, deploy, logs, nodes, run, secrets, server, tokens, up
+from skiff.cli import apps, call, calls, containers, deploy, logs, nodes, run, secrets, server, tokens, up
 
 app = typer.Typer(
     name="skiff",
@@ -23,6 +23,7 @@ app.command("logs")(logs.logs)
 app.add_typer(calls.app, name="calls")
 app.add_typer(apps.app, name="app")
 app.add_typer(nodes.app, name="nodes")
+app.add_typer(containers.app, name="containers")
 app.add_typer(tokens.app, name="token")
 app.add_typer(secrets.app, name="secret")
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from skiff import nodes
-from skiff.cli.render import JSON_HELP, console, print_json, reports_errors, table
+from skiff.cli.render import JSON_HELP, age, console, print_json, reports_errors, table
 from skiff_client.models.gpu import Gpu
 
 app = typer.Typer(help="Nodes: list the machines that run the workspace's containers.", no_args_is_help=True)
@@ -41,14 +41,3 @@ def gpu_summary(gpus: list[Gpu]) -> str:
     """`A100-80GB x 2, H100 x 1`: each model with its count; `-` for none."""
     counts = Counter(gpu.model for gpu in gpus)
     return ", ".join(f"{model} x {count}" for model, count in sorted(counts.items())) or "-"
-
-
-def age(moment: datetime, now: datetime) -> str:
-    """How long ago, in its largest unit: `4s`, `3m`, `2h`, `5d`."""
-    if moment.tzinfo is None:  # the API writes UTC
-        moment = moment.replace(tzinfo=UTC)
-    seconds = max(int((now - moment).total_seconds()), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

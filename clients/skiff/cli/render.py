@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -86,3 +86,14 @@ def parse_json_option(text: str, option: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise InvalidRequest(f"{option} is not valid JSON: {exc}") from None
+
+
+def age(moment: datetime, now: datetime) -> str:
+    """How long ago, in its largest unit: `4s`, `3m`, `2h`, `5d`."""
+    if moment.tzinfo is None:  # the API writes UTC
+        moment = moment.replace(tzinfo=UTC)
+    seconds = max(int((now - moment).total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

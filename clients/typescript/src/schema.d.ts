@@ -502,6 +502,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/containers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List containers, newest first
+         * @description Those not exited, unless `state` asks for another: pending, starting, ready (asleep ones too), stopping or exited.
+         */
+        get: operations["list_containers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/containers/{container_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a container */
+        get: operations["get_container"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nodes": {
         parameters: {
             query?: never;
@@ -878,6 +915,37 @@ export interface components {
          * @enum {string}
          */
         CallStatus: "queued" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+        /** ContainerOut */
+        ContainerOut: {
+            app: string;
+            /** @description Scaled down with its process gone, but still placed: its node keeps the function's zygote warm, and the next call forks a process there. */
+            asleep: boolean;
+            /** @description Inputs it is running, as its agent last reported. */
+            busy: number;
+            /** @description From its start command to ready, as its agent measured it. */
+            cold_start_ms: number | null;
+            /** Format: date-time */
+            created_at: string;
+            exit_reason: string | null;
+            exited_at: string | null;
+            function: string;
+            function_id: string;
+            gpu_count: number;
+            /** @description The GPUs reserved for it on its node: model. */
+            gpu_model: string | null;
+            id: string;
+            idle_since: string | null;
+            node_id: string;
+            ready_at: string | null;
+            started_at: string | null;
+            state: components["schemas"]["ContainerState"];
+            version: number;
+        };
+        /** ContainerPage */
+        ContainerPage: {
+            items: components["schemas"]["ContainerOut"][];
+            next_cursor: string | null;
+        };
         /** ContainerReport */
         ContainerReport: {
             container_id: string;
@@ -3289,6 +3357,121 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CallOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is valid but lacks the scope or kind this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in this workspace. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_containers: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page; omit for the first page. */
+                cursor?: string | null;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                state?: components["schemas"]["ContainerState"] | null;
+                app?: string | null;
+                function?: string | null;
+                /** @description A node's id. */
+                node?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerPage"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is valid but lacks the scope or kind this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_container: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                container_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerOut"];
                 };
             };
             /** @description The request is malformed. */

@@ -20,6 +20,8 @@ from .call_out import CallOut
 from .call_outcome import CallOutcome
 from .call_page import CallPage
 from .call_status import CallStatus
+from .container_out import ContainerOut
+from .container_page import ContainerPage
 from .container_report import ContainerReport
 from .container_spec import ContainerSpec
 from .container_spec_secrets import ContainerSpecSecrets
@@ -104,6 +106,8 @@ __all__ = (
     "CallOutcome",
     "CallPage",
     "CallStatus",
+    "ContainerOut",
+    "ContainerPage",
     "ContainerReport",
     "ContainerSpec",
     "ContainerSpecSecrets",

@@ -1,0 +1,47 @@
+"""Bodies of the container routes: what a workspace sees of the containers that run its functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from api.execution.schemas import ContainerState
+
+
+class ContainerOut(msgspec.Struct, kw_only=True):
+    """One sandboxed process tree (or an asleep container's place on its node) serving one version of
+    one function on one node."""
+
+    id: str
+    app: str
+    function: str
+    version: int
+    function_id: str
+    node_id: str
+    state: ContainerState
+    asleep: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Scaled down with its process gone, but still placed: its node keeps the function's "
+            "zygote warm, and the next call forks a process there."
+        ),
+    ]
+    busy: Annotated[int, msgspec.Meta(description="Inputs it is running, as its agent last reported.")]
+    gpu_model: Annotated[str | None, msgspec.Meta(description="The GPUs reserved for it on its node: model.")]
+    gpu_count: int
+    created_at: datetime
+    started_at: datetime | None
+    ready_at: datetime | None
+    idle_since: datetime | None
+    exited_at: datetime | None
+    exit_reason: str | None
+    cold_start_ms: Annotated[
+        float | None, msgspec.Meta(description="From its start command to ready, as its agent measured it.")
+    ]
+
+
+class ContainerPage(msgspec.Struct, kw_only=True):
+    items: list[ContainerOut]
+    next_cursor: str | None

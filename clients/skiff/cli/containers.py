@@ -1,0 +1,62 @@
+"""`skiff containers ls`: the workspace's containers, the function each serves and the node it runs on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from skiff import containers
+from skiff.cli.render import JSON_HELP, age, console, print_json, reports_errors, table
+from skiff_client.models.container_out import ContainerOut
+from skiff_client.models.container_state import ContainerState
+
+app = typer.Typer(help="Containers: list those that run the workspace's functions.", no_args_is_help=True)
+STATES = ", ".join(state.value for state in ContainerState)
+
+
+@app.command("ls")
+@reports_errors
+def list_containers(
+    app_name: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
+    function: Annotated[str | None, typer.Option("--function", help="Only this function's.")] = None,
+    node: Annotated[str | None, typer.Option("--node", help="Only those on this node (its id).")] = None,
+    state: Annotated[str | None, typer.Option("--state", help=f"Only those in this state: {STATES}.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """List the workspace's containers not exited (or those in --state), newest first: the function each
+    serves, its node, state, GPUs, and how long it has been up."""
+    if state is not None and state not in {s.value for s in ContainerState}:
+        raise typer.BadParameter(f"{state!r} is not a state; one of: {STATES}", param_hint="--state")
+    found = containers.list_all(app=app_name, function=function, node=node, state=state)
+    if json_output:
+        print_json([container.to_dict() for container in found])
+        return
+    now = datetime.now(UTC)
+    grid = table("id", "function", "version", "node", "state", "busy", "gpus", "up")
+    for container in found:
+        grid.add_row(
+            container.id, f"{container.app}.{container.function}", str(container.version), container.node_id,
+            status(container), str(container.busy), gpus(container), up(container, now),
+        )  # fmt: skip
+    console.print(grid)
+
+
+def status(container: ContainerOut) -> str:
+    if container.asleep:
+        return "asleep"
+    if container.exit_reason:
+        return f"{container.state}: {container.exit_reason}"
+    return str(container.state)
+
+
+def gpus(container: ContainerOut) -> str:
+    return f"{container.gpu_model}:{container.gpu_count}" if container.gpu_model else "-"
+
+
+def up(container: ContainerOut, now: datetime) -> str:
+    """How long since it was ready, or for an exited one how long it ran; `-` when it never was."""
+    if container.ready_at is None:
+        return "-"
+    return age(container.ready_at, container.exited_at or now)

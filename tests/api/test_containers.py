@@ -1,0 +1,93 @@
+"""What a workspace sees of its containers: where each runs, for which function, in what state."""
+
+from __future__ import annotations
+
+import httpx
+
+from scheduler.loop import Scheduler
+from tests.api.conftest import ScriptedAgent
+from tests.api.test_apps import deploy
+from tests.api.test_calls import invoke, start_container, succeeded
+from tests.bundles import hello_bundle
+from tests.conftest import Tenant
+
+
+async def listed(client: httpx.AsyncClient, tenant: Tenant, **params: str) -> list[dict[str, object]]:
+    response = await client.get("/v1/containers", params=params, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+async def test_a_container_is_listed_from_its_placement_to_its_exit_with_its_function_and_node(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    call = (await invoke(client, tenant, args=["ada"])).json()
+    spec = await start_container(agent, scheduler)
+    container_id = spec["container_id"]
+    [placed] = await listed(client, tenant)
+    assert (
+        placed["id"] == container_id and placed["state"] == "starting" and placed["ready_at"] is None
+    )  # its agent took it
+    assert (placed["app"], placed["function"], placed["version"]) == ("greeter", "hello", 1)
+    assert placed["node_id"] == agent.node_id and placed["function_id"] == spec["function_id"]
+    assert (placed["busy"], placed["asleep"], placed["gpu_model"], placed["gpu_count"]) == (0, False, None, 0)
+
+    input_ = (await agent.next(container_id, cold_start_ms=12.5, wait_seconds=2))["input"]
+    running = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
+    assert running["state"] == "ready" and running["busy"] == 1 and running["cold_start_ms"] == 12.5
+    assert running["ready_at"] is not None and running["idle_since"] is None
+    await agent.next(container_id, outcome=succeeded(input_, '"hello ada"'))
+    assert (await client.get(f"/v1/calls/{call['id']}/result", headers=tenant.headers)).json()["status"] == "succeeded"
+    [idle] = await listed(client, tenant, state="ready")
+    assert idle["busy"] == 0 and idle["idle_since"] is not None
+
+    await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "out of memory"}])
+    assert await listed(client, tenant) == []  # exited ones only when asked for
+    [exited] = await listed(client, tenant, state="exited")
+    assert exited["id"] == container_id and exited["exit_reason"] == "out of memory" and exited["exited_at"]
+    shown = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
+    assert shown == exited
+
+
+async def test_containers_are_filtered_by_app_function_and_node(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    await invoke(client, tenant, args=["ada"])
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    for params in (
+        {"app": "greeter"},
+        {"function": "hello"},
+        {"node": agent.node_id},
+        {"app": "greeter", "function": "hello"},
+    ):
+        assert [c["id"] for c in await listed(client, tenant, **params)] == [container_id], params
+    for params in ({"app": "other"}, {"function": "boom"}, {"node": "node_" + "0" * 26}, {"state": "stopping"}):
+        assert await listed(client, tenant, **params) == [], params
+
+
+async def test_another_workspace_sees_none_of_them(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    await invoke(client, tenant, args=["ada"])
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    assert await listed(client, other_tenant) == []
+    assert await listed(client, other_tenant, state="pending") == []
+    response = await client.get(f"/v1/containers/{container_id}", headers=other_tenant.headers)
+    assert response.status_code == 404 and container_id in response.json()["detail"]
+
+
+async def test_bad_queries_are_refused_with_what_is_wrong(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    bad_state = await client.get("/v1/containers", params={"state": "sleeping"}, headers=tenant.headers)
+    assert bad_state.status_code == 400 and "state" in bad_state.text
+    too_many = await client.get("/v1/containers", params={"limit": 100_000}, headers=tenant.headers)
+    assert too_many.status_code == 400 and "limit" in too_many.text
+    long_app = await client.get("/v1/containers", params={"app": "a" * 65}, headers=tenant.headers)
+    assert long_app.status_code == 400 and "app" in long_app.text
+    for missing in ("ctr_" + "0" * 26, "not-an-id", "x" * 300):
+        response = await client.get(f"/v1/containers/{missing}", headers=tenant.headers)
+        assert response.status_code == 404 and "not found" in response.json()["detail"]
+    assert (await client.get("/v1/containers")).status_code == 401
