@@ -9,11 +9,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps.models import App, Function
-from api.calls.dispatch import container_wake_key, node_wake_key
+from api.calls.dispatch import node_wake_key
 from api.calls.models import Call
 from api.calls.states import CallStatus, sources_of
 from api.containers.models import Container
-from api.execution.schemas import ContainerState
+from api.containers.stopping import stop_containers
 
 STOPPED_ERROR = {"type": "Cancelled", "message": "cancelled: the app was stopped"}
 
@@ -44,24 +44,6 @@ async def stop_app(session: AsyncSession, app: App) -> StoppedApp:
         )
     ).all()
     of_app = select(Function.id).where(Function.app_id == app.id).scalar_subquery()
-    await session.execute(
-        update(Container)
-        .where(Container.function_id.in_(of_app), Container.state == ContainerState.PENDING.value)
-        .values(state=ContainerState.EXITED.value, exited_at=func.now(), exit_reason="the app was stopped")
-    )
-    stopping = (
-        await session.execute(
-            update(Container)
-            .where(
-                Container.function_id.in_(of_app),
-                Container.state.in_([ContainerState.STARTING.value, ContainerState.READY.value]),
-            )
-            .values(state=ContainerState.STOPPING.value)
-            .returning(Container.id, Container.node_id)
-        )
-    ).all()
     wake = {node_wake_key(node_id) for _, node_id in calls if node_id is not None}
-    wake |= {
-        key for container_id, node_id in stopping for key in (node_wake_key(node_id), container_wake_key(container_id))
-    }
+    wake |= await stop_containers(session, Container.function_id.in_(of_app), "the app was stopped")
     return StoppedApp(app, [call_id for call_id, _ in calls], wake)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
 from api.auth.guards import requires
+from api.calls.dispatch import Dispatcher
 from api.containers.schemas import ContainerOut, ContainerPage
 from api.containers.service import ContainerFilter, ContainerService
 from api.dependencies import Caller, Cursor, DbSession, Limit
@@ -52,3 +54,22 @@ class ContainerController(Controller):
     )
     async def get_container(self, session: DbSession, principal: Caller, container_id: FromPath[str]) -> ContainerOut:
         return await ContainerService(session).get(principal.workspace_id, container_id)
+
+    @post(
+        "/{container_id:str}/stop",
+        operation_id="stop_container",
+        summary="Stop a container",
+        description="It finishes the calls it is running, takes no more, and exits; one no node has taken yet "
+        "ends at once. Its function's queued calls go to its other containers, or to a new one. Stopping a "
+        "container that is stopping or has exited changes nothing.",
+        status_code=200,
+        guards=[requires(Scope.DEPLOY)],
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def stop_container(self, state: State, principal: Caller, container_id: FromPath[str]) -> ContainerOut:
+        async with state.sessionmaker() as session, session.begin():
+            stopped, wake = await ContainerService(session).stop(principal.workspace_id, container_id)
+        if wake:  # once committed
+            dispatcher: Dispatcher = state.dispatcher
+            await dispatcher.wake(*sorted(wake))
+        return stopped

@@ -28,7 +28,7 @@ class ContainerOut(msgspec.Struct, kw_only=True):
             "zygote warm, and the next call forks a process there."
         ),
     ]
-    busy: Annotated[int, msgspec.Meta(description="Inputs it is running, as its agent last reported.")]
+    running_calls: Annotated[int, msgspec.Meta(description="How many of the workspace's calls it is running now.")]
     gpu_model: Annotated[str | None, msgspec.Meta(description="The GPUs reserved for it on its node: model.")]
     gpu_count: int
     created_at: datetime

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps.models import App, Function
+from api.calls.models import Call
+from api.calls.states import CallStatus
 from api.containers.models import Container
 from api.containers.schemas import ContainerOut
+from api.containers.stopping import stop_containers
 from api.errors import NotFound
 from api.execution.schemas import ContainerState
 from api.ids import is_valid_id
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "ctr"
+STOPPED_REASON = "stopped by request"
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class ContainerFilter:
     node_id: str | None = None
 
 
-def container_out(row: Any) -> ContainerOut:
+def container_out(row: Any, running_calls: int) -> ContainerOut:
     """From a row of `_with_function`: the container, its app's name, its function's name and version."""
     container: Container = row.Container
     return ContainerOut(
@@ -39,7 +44,7 @@ def container_out(row: Any) -> ContainerOut:
         node_id=container.node_id,
         state=ContainerState(container.state),
         asleep=container.asleep_since is not None,
-        busy=container.busy,
+        running_calls=running_calls,
         gpu_model=container.gpu_model,
         gpu_count=container.gpu_count,
         created_at=container.created_at,
@@ -81,7 +86,14 @@ class ContainerService:
             stmt = stmt.where(Container.node_id == filters.node_id)
         rows = (await self.session.execute(page_query(stmt, Container.id, cursor, limit))).all()
         items, next_cursor = split_page(rows, limit, lambda row: row.Container.id)
-        return [container_out(row) for row in items], next_cursor
+        running = await self._running_calls(workspace_id, [row.Container.id for row in items])
+        return [container_out(row, running.get(row.Container.id, 0)) for row in items], next_cursor
+
+    async def stop(self, workspace_id: str, container_id: str) -> tuple[ContainerOut, set[str]]:
+        """The container as it stands once stopped, and the keys to wake once the caller has committed."""
+        ours = and_(Container.id == container_id, Container.workspace_id == workspace_id)
+        wake = await stop_containers(self.session, ours, STOPPED_REASON)
+        return await self.get(workspace_id, container_id), wake
 
     async def get(self, workspace_id: str, container_id: str) -> ContainerOut:
         row = None
@@ -89,4 +101,19 @@ class ContainerService:
             row = (await self.session.execute(_with_function(workspace_id).where(Container.id == container_id))).first()
         if row is None:
             raise NotFound(f"container {container_id[:64]!r} not found")
-        return container_out(row)
+        running = await self._running_calls(workspace_id, [container_id])
+        return container_out(row, running.get(container_id, 0))
+
+    async def _running_calls(self, workspace_id: str, container_ids: Sequence[str]) -> dict[str, int]:
+        if not container_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Call.container_id, func.count())
+            .where(
+                Call.workspace_id == workspace_id,  # among its active calls, which an index holds
+                Call.status == CallStatus.RUNNING.value,
+                Call.container_id.in_(container_ids),
+            )
+            .group_by(Call.container_id)
+        )
+        return {container_id: count for container_id, count in rows.all() if container_id is not None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skiff.connection import Connection, default_connection, every_item
-from skiff_client.api.containers import list_containers
+from skiff_client.api.containers import list_containers, stop_container
 from skiff_client.models.container_out import ContainerOut
 from skiff_client.models.container_page import ContainerPage
 from skiff_client.models.container_state import ContainerState
@@ -33,3 +33,10 @@ def list_all(
         )  # fmt: skip
 
     return every_item(fetch)
+
+
+def stop(container_id: str, *, connection: Connection | None = None) -> ContainerOut:
+    """Stop a container: it finishes the calls it is running, takes no more and exits (one no node has
+    taken yet ends at once); its function's queued calls go to other containers. Safe to repeat."""
+    conn = connection or default_connection()
+    return conn.send(lambda c: stop_container.sync_detailed(container_id, client=c), idempotent=True)

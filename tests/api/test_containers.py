@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from scheduler.loop import Scheduler
@@ -32,16 +34,16 @@ async def test_a_container_is_listed_from_its_placement_to_its_exit_with_its_fun
     )  # its agent took it
     assert (placed["app"], placed["function"], placed["version"]) == ("greeter", "hello", 1)
     assert placed["node_id"] == agent.node_id and placed["function_id"] == spec["function_id"]
-    assert (placed["busy"], placed["asleep"], placed["gpu_model"], placed["gpu_count"]) == (0, False, None, 0)
+    assert (placed["running_calls"], placed["asleep"], placed["gpu_model"], placed["gpu_count"]) == (0, False, None, 0)
 
     input_ = (await agent.next(container_id, cold_start_ms=12.5, wait_seconds=2))["input"]
     running = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
-    assert running["state"] == "ready" and running["busy"] == 1 and running["cold_start_ms"] == 12.5
+    assert running["state"] == "ready" and running["running_calls"] == 1 and running["cold_start_ms"] == 12.5
     assert running["ready_at"] is not None and running["idle_since"] is None
     await agent.next(container_id, outcome=succeeded(input_, '"hello ada"'))
     assert (await client.get(f"/v1/calls/{call['id']}/result", headers=tenant.headers)).json()["status"] == "succeeded"
     [idle] = await listed(client, tenant, state="ready")
-    assert idle["busy"] == 0 and idle["idle_since"] is not None
+    assert idle["running_calls"] == 0 and idle["idle_since"] is not None
 
     await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "out of memory"}])
     assert await listed(client, tenant) == []  # exited ones only when asked for
@@ -91,3 +93,66 @@ async def test_bad_queries_are_refused_with_what_is_wrong(client: httpx.AsyncCli
         response = await client.get(f"/v1/containers/{missing}", headers=tenant.headers)
         assert response.status_code == 404 and "not found" in response.json()["detail"]
     assert (await client.get("/v1/containers")).status_code == 401
+
+
+async def stop(client: httpx.AsyncClient, tenant: Tenant, container_id: str) -> httpx.Response:
+    return await client.post(f"/v1/containers/{container_id}/stop", headers=tenant.headers)
+
+
+async def test_a_stopped_container_finishes_its_call_takes_no_more_and_its_waiting_slot_hears_it_at_once(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    first = (await invoke(client, tenant, args=["ada"])).json()
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    input_ = (await agent.next(container_id, cold_start_ms=5, wait_seconds=2))["input"]
+    waiting = asyncio.create_task(agent.next(container_id, wait_seconds=20))  # a second slot, idle
+    await asyncio.sleep(0.2)
+
+    stopped = await stop(client, tenant, container_id)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] == "stopping" and stopped.json()["running_calls"] == 1
+    assert (await asyncio.wait_for(waiting, 5))["stop"] is True  # not when its 20 s wait runs out
+    ready = [{"container_id": container_id, "state": "ready"}]
+    assert (await agent.poll(containers=ready, running_calls=[first["id"]]))["stop"] == [container_id]
+    second = (await invoke(client, tenant, args=["bob"])).json()  # queued: not for the stopping container
+    done = await agent.next(container_id, outcome=succeeded(input_, '"hello ada"'))
+    assert done["outcome_accepted"] is True and (done["input"], done["stop"]) == (None, True)
+    assert (await client.get(f"/v1/calls/{first['id']}", headers=tenant.headers)).json()["status"] == "succeeded"
+
+    await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "exited cleanly"}])
+    assert (await stop(client, tenant, container_id)).json()["state"] == "exited"  # again: nothing changes
+    replacement = await start_container(agent, scheduler)  # the queued call gets a container of its own
+    assert replacement["container_id"] != container_id
+    assert (await agent.next(replacement["container_id"], wait_seconds=2))["input"]["call_id"] == second["id"]
+
+
+async def test_a_container_no_node_has_taken_ends_at_once_and_its_call_waits_for_another(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    call = (await invoke(client, tenant, args=["ada"])).json()
+    await scheduler.step()
+    [pending] = await listed(client, tenant, state="pending")
+    stopped = (await stop(client, tenant, pending["id"])).json()
+    assert (stopped["state"], stopped["exit_reason"]) == ("exited", "stopped by request")
+    assert (await agent.poll())["start"] == []  # the node never hears of it
+    replacement = await start_container(agent, scheduler)
+    assert replacement["container_id"] != pending["id"]
+    assert (await agent.next(replacement["container_id"], wait_seconds=2))["input"]["call_id"] == call["id"]
+
+
+async def test_only_its_workspace_with_a_deploy_token_may_stop_a_container(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    await invoke(client, tenant, args=["ada"])
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    refused = await stop(client, other_tenant, container_id)
+    assert refused.status_code == 404 and container_id in refused.json()["detail"]
+    created = await client.post("/v1/tokens", json={"name": "ro", "scopes": ["read"]}, headers=tenant.headers)
+    reader = Tenant(workspace_id=tenant.workspace_id, name=tenant.name, token=created.json()["token"])
+    forbidden = await stop(client, reader, container_id)
+    assert forbidden.status_code == 403 and "deploy" in forbidden.json()["detail"]
+    assert [c["state"] for c in await listed(client, tenant)] == ["starting"]
+    assert (await stop(client, tenant, "ctr_" + "0" * 26)).status_code == 404

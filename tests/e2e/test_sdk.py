@@ -22,10 +22,10 @@ from typing import IO, Any
 import pytest
 
 import skiff
-from skiff import nodes
+from skiff import containers, nodes
 from skiff.calls import list_recent_calls
 from skiff.loader import load_app
-from tests.e2e.conftest import Platform
+from tests.e2e.conftest import Platform, wait_until
 
 SKIFF = Path(sys.executable).parent / "skiff"
 
@@ -289,25 +289,30 @@ def test_cli_nodes_ls_shows_the_platforms_node(platform: Platform) -> None:
     assert any(row[0] == "node-1" and "ready" in row and "ago" in row for row in rows if row), shown.stdout
 
 
-def test_cli_containers_ls_shows_the_container_running_a_call(platform: Platform, deployed: Deployed) -> None:
-    call = deployed.functions["slow"].spawn(30)
-    try:
-        deadline = time.monotonic() + 30
-        while (status := str(call.info().status)) != "running":
-            assert time.monotonic() < deadline, status
-            time.sleep(0.1)
-        listed = cli(platform, "containers", "ls", "--app", deployed.name, "--function", "slow", "--json")
-        assert listed.returncode == 0, listed.stderr
-        [container] = [c for c in json.loads(listed.stdout) if c["busy"]]
-        assert (container["app"], container["function"], container["state"]) == (deployed.name, "slow", "ready")
-        node = next(n for n in nodes.list_all() if n.name == "node-1")
-        assert container["node_id"] == node.id and container["cold_start_ms"] > 0
-        shown = cli(platform, "containers", "ls", "--app", deployed.name)
-        assert shown.returncode == 0, shown.stderr
-        row = next(line.split() for line in shown.stdout.splitlines() if container["id"] in line)
-        assert f"{deployed.name}.slow" in row and "ready" in row and node.id in row, shown.stdout
-    finally:
-        call.cancel()
+def test_cli_containers_ls_shows_the_container_running_a_call_and_stop_lets_the_call_finish_first(
+    platform: Platform, deployed: Deployed
+) -> None:
+    call = deployed.functions["slow"].spawn(8)
+    deadline = time.monotonic() + 30
+    while (status := str(call.info().status)) != "running":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    listed = cli(platform, "containers", "ls", "--app", deployed.name, "--function", "slow", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [container] = [c for c in json.loads(listed.stdout) if c["running_calls"] == 1]
+    assert (container["app"], container["function"], container["state"]) == (deployed.name, "slow", "ready")
+    node = next(n for n in nodes.list_all() if n.name == "node-1")
+    assert container["node_id"] == node.id and container["cold_start_ms"] > 0
+    shown = cli(platform, "containers", "ls", "--app", deployed.name)
+    assert shown.returncode == 0, shown.stderr
+    row = next(line.split() for line in shown.stdout.splitlines() if container["id"] in line)
+    assert f"{deployed.name}.slow" in row and "ready" in row and node.id in row, shown.stdout
+
+    stopped = cli(platform, "containers", "stop", container["id"])
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"container {container['id']} ({deployed.name}.slow): stopping" in stopped.stdout
+    assert call.get(timeout=30) == "done"  # it ran to its end in the stopping container
+    assert wait_until(lambda: container["id"] in {c.id for c in containers.list_all(state="exited")}, 30)
     refused = cli(platform, "containers", "ls", "--state", "sleeping")
     assert refused.returncode == 2 and "'sleeping' is not a state" in refused.stderr, refused.stderr
 

@@ -1,4 +1,5 @@
-"""`skiff containers ls`: the workspace's containers, the function each serves and the node it runs on."""
+"""`skiff containers ls|stop`: the workspace's containers, the function each serves and the node it runs
+on; stopping one."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from skiff.cli.render import JSON_HELP, age, console, print_json, reports_errors
 from skiff_client.models.container_out import ContainerOut
 from skiff_client.models.container_state import ContainerState
 
-app = typer.Typer(help="Containers: list those that run the workspace's functions.", no_args_is_help=True)
+app = typer.Typer(help="Containers: list those that run the workspace's functions, or stop one.", no_args_is_help=True)
 STATES = ", ".join(state.value for state in ContainerState)
 
 
@@ -34,13 +35,28 @@ def list_containers(
         print_json([container.to_dict() for container in found])
         return
     now = datetime.now(UTC)
-    grid = table("id", "function", "version", "node", "state", "busy", "gpus", "up")
+    grid = table("id", "function", "version", "node", "state", "calls", "gpus", "up")
     for container in found:
         grid.add_row(
             container.id, f"{container.app}.{container.function}", str(container.version), container.node_id,
-            status(container), str(container.busy), gpus(container), up(container, now),
+            status(container), str(container.running_calls), gpus(container), up(container, now),
         )  # fmt: skip
     console.print(grid)
+
+
+@app.command("stop")
+@reports_errors
+def stop_container(
+    container_id: Annotated[str, typer.Argument(metavar="CONTAINER", help="The container's id.")],
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Stop CONTAINER: it finishes the calls it is running, takes no more and exits; its function's
+    queued calls go to its other containers, or to a new one."""
+    stopped = containers.stop(container_id)
+    if json_output:
+        print_json(stopped.to_dict())
+    else:
+        console.print(f"container {stopped.id} ({stopped.app}.{stopped.function}): {status(stopped)}")
 
 
 def status(container: ContainerOut) -> str:

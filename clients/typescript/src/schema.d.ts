@@ -539,6 +539,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/containers/{container_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a container
+         * @description It finishes the calls it is running, takes no more, and exits; one no node has taken yet ends at once. Its function's queued calls go to its other containers, or to a new one. Stopping a container that is stopping or has exited changes nothing.
+         */
+        post: operations["stop_container"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nodes": {
         parameters: {
             query?: never;
@@ -920,8 +940,6 @@ export interface components {
             app: string;
             /** @description Scaled down with its process gone, but still placed: its node keeps the function's zygote warm, and the next call forks a process there. */
             asleep: boolean;
-            /** @description Inputs it is running, as its agent last reported. */
-            busy: number;
             /** @description From its start command to ready, as its agent measured it. */
             cold_start_ms: number | null;
             /** Format: date-time */
@@ -937,6 +955,8 @@ export interface components {
             idle_since: string | null;
             node_id: string;
             ready_at: string | null;
+            /** @description How many of the workspace's calls it is running now. */
+            running_calls: number;
             started_at: string | null;
             state: components["schemas"]["ContainerState"];
             version: number;
@@ -3455,6 +3475,64 @@ export interface operations {
         };
     };
     get_container: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                container_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerOut"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is valid but lacks the scope or kind this route needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object in this workspace. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stop_container: {
         parameters: {
             query?: never;
             header?: never;

@@ -19,7 +19,6 @@ class ContainerOut:
         app (str):
         asleep (bool): Scaled down with its process gone, but still placed: its node keeps the function's zygote warm,
             and the next call forks a process there.
-        busy (int): Inputs it is running, as its agent last reported.
         cold_start_ms (float | None): From its start command to ready, as its agent measured it.
         created_at (datetime.datetime):
         exit_reason (None | str):
@@ -32,6 +31,7 @@ class ContainerOut:
         idle_since (datetime.datetime | None):
         node_id (str):
         ready_at (datetime.datetime | None):
+        running_calls (int): How many of the workspace's calls it is running now.
         started_at (datetime.datetime | None):
         state (ContainerState):
         version (int):
@@ -39,7 +39,6 @@ class ContainerOut:
 
     app: str
     asleep: bool
-    busy: int
     cold_start_ms: float | None
     created_at: datetime.datetime
     exit_reason: None | str
@@ -52,6 +51,7 @@ class ContainerOut:
     idle_since: datetime.datetime | None
     node_id: str
     ready_at: datetime.datetime | None
+    running_calls: int
     started_at: datetime.datetime | None
     state: ContainerState
     version: int
@@ -61,8 +61,6 @@ class ContainerOut:
         app = self.app
 
         asleep = self.asleep
-
-        busy = self.busy
 
         cold_start_ms: float | None
         cold_start_ms = self.cold_start_ms
@@ -103,6 +101,8 @@ class ContainerOut:
         else:
             ready_at = self.ready_at
 
+        running_calls = self.running_calls
+
         started_at: None | str
         if isinstance(self.started_at, datetime.datetime):
             started_at = self.started_at.isoformat()
@@ -119,7 +119,6 @@ class ContainerOut:
             {
                 "app": app,
                 "asleep": asleep,
-                "busy": busy,
                 "cold_start_ms": cold_start_ms,
                 "created_at": created_at,
                 "exit_reason": exit_reason,
@@ -132,6 +131,7 @@ class ContainerOut:
                 "idle_since": idle_since,
                 "node_id": node_id,
                 "ready_at": ready_at,
+                "running_calls": running_calls,
                 "started_at": started_at,
                 "state": state,
                 "version": version,
@@ -146,8 +146,6 @@ class ContainerOut:
         app = d.pop("app")
 
         asleep = d.pop("asleep")
-
-        busy = d.pop("busy")
 
         def _parse_cold_start_ms(data: object) -> float | None:
             if data is None:
@@ -227,6 +225,8 @@ class ContainerOut:
 
         ready_at = _parse_ready_at(d.pop("ready_at"))
 
+        running_calls = d.pop("running_calls")
+
         def _parse_started_at(data: object) -> datetime.datetime | None:
             if data is None:
                 return data
@@ -249,7 +249,6 @@ class ContainerOut:
         container_out = cls(
             app=app,
             asleep=asleep,
-            busy=busy,
             cold_start_ms=cold_start_ms,
             created_at=created_at,
             exit_reason=exit_reason,
@@ -262,6 +261,7 @@ class ContainerOut:
             idle_since=idle_since,
             node_id=node_id,
             ready_at=ready_at,
+            running_calls=running_calls,
             started_at=started_at,
             state=state,
             version=version,
