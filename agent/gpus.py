@@ -64,6 +64,10 @@ class GpuPool:
             with contextlib.suppress(TimeoutError):  # then the loop says what is still held
                 await asyncio.wait_for(self._released.wait(), remaining)
 
+    def held_by(self, container_id: str) -> list[int]:
+        """The indices of the devices the container holds."""
+        return sorted(index for index, holder in self.holders.items() if holder == container_id)
+
     def stopping(self, container_id: str) -> None:
         if container_id in self.holders.values():
             self.leaving.add(container_id)

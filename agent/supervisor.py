@@ -119,6 +119,8 @@ class ContainerSupervisor:
             return ContainerReport(container_id=self.id, state=ReportedState.EXITED, exit_reason=self.exit_reason)
         ready = self.container is not None and self.container.ready_at is not None
         state = ReportedState.READY if ready or self.start_error else ReportedState.STARTING
+        if held := self.kit.gpus.held_by(self.id):
+            return ContainerReport(container_id=self.id, state=state, gpus=held)
         return ContainerReport(container_id=self.id, state=state)
 
     def launch(self) -> None:

@@ -254,8 +254,10 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
         check.timing("call from zero containers, zygote warm → result", totals, "p50 ≤ 1000 ms")
         check.timing("  the agent's part (command → ready)", agent_ms)
         check.expect("zygote-warm call ≤ 1 s", statistics.median(totals) <= 1000, f"{statistics.median(totals):.0f} ms")
-        warm = [client.call("matmul")[1] for _ in range(10)]
-        check.timing("warm call → result", warm)
+        warm_calls = [client.call("matmul") for _ in range(10)]
+        check.timing("warm call → result", [took for _, took in warm_calls])
+        seen, shown = held_gpus(client, warm_calls[-1][0], wait_s=0 if options.cpu else 10)
+        check.expect("the API shows the GPUs its container holds", shown == seen, f"{shown} (it saw {seen})")
 
         result = first["result"]
         check.rows.append(
@@ -314,6 +316,20 @@ def run(options: argparse.Namespace, state: Path, gpus: Gpus, check: Check) -> N
             check.expect("GPU memory back to idle", used <= idle_mib + GPU_MEMORY_SLACK_MIB, f"{used:.0f} MiB")
     finally:
         stack.close_uninterrupted()
+
+
+def held_gpus(client: Client, call: dict[str, Any], wait_s: float) -> tuple[list[int], list[int]]:
+    """(the node's indices of the GPUs the call's function saw, those the API shows its container holds
+    once its agent has reported them)."""
+    visible = (call["result"]["visible"] or "").split(",")
+    container = client.http.get(f"/v1/containers/{call['container_id']}").json()
+    node = client.http.get(f"/v1/nodes/{container['node_id']}").json()
+    seen = sorted(gpu["index"] for gpu in node["gpus"] if gpu["uuid"] in visible)
+    deadline = time.monotonic() + wait_s
+    while container["gpus"] != seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+        container = client.http.get(f"/v1/containers/{call['container_id']}").json()
+    return seen, container["gpus"]
 
 
 def held(options: argparse.Namespace) -> str:

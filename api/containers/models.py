@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, CreatedAt
@@ -27,6 +27,8 @@ class Container(CreatedAt, Base):
     # GPUs the scheduler reserved for it on its node; the agent picks the devices.
     gpu_model: Mapped[str | None] = mapped_column(String(40))
     gpu_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Which of them (the node's GPU indices) its agent gave it, as the agent reports it.
+    gpu_indices: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     # Inputs it is running now, as the agent last reported.
     busy: Mapped[int] = mapped_column(Integer, default=0)
     idle_since: Mapped[datetime | None]

@@ -31,6 +31,10 @@ class ContainerOut(msgspec.Struct, kw_only=True):
     running_calls: Annotated[int, msgspec.Meta(description="How many of the workspace's calls it is running now.")]
     gpu_model: Annotated[str | None, msgspec.Meta(description="The GPUs reserved for it on its node: model.")]
     gpu_count: int
+    gpus: Annotated[
+        list[int],
+        msgspec.Meta(description="Which of its node's GPUs (their indices) it holds, once its agent has said so."),
+    ]
     created_at: datetime
     started_at: datetime | None
     ready_at: datetime | None

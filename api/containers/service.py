@@ -47,6 +47,7 @@ def container_out(row: Any, running_calls: int) -> ContainerOut:
         running_calls=running_calls,
         gpu_model=container.gpu_model,
         gpu_count=container.gpu_count,
+        gpus=list(container.gpu_indices or []),
         created_at=container.created_at,
         started_at=container.started_at,
         ready_at=container.ready_at,

@@ -43,10 +43,15 @@ class ContainerSpec(msgspec.Struct, kw_only=True):
     secret_error: str | None = None
 
 
+GpuIndex = Annotated[int, msgspec.Meta(ge=0, le=64)]
+
+
 class ContainerReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     container_id: Id
     state: ContainerState
     exit_reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # The node's GPUs (their indices) the agent gave it; left out while it holds none.
+    gpus: Annotated[list[GpuIndex], msgspec.Meta(max_length=64)] | None = None
 
 
 class NodePoll(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

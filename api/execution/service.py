@@ -196,6 +196,8 @@ class ExecutionService:
         ).all()
         for container in live:
             report = reported.get(container.id)
+            if report is not None and report.gpus is not None and container.gpu_indices != report.gpus:
+                container.gpu_indices = report.gpus  # once: an assignment does not change
             if report is not None and report.state is ContainerState.EXITED:
                 container.state, container.exited_at = ContainerState.EXITED.value, func.now()
                 container.exit_reason = report.exit_reason or "exited"

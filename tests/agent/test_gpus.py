@@ -35,7 +35,9 @@ def test_devices_are_never_held_twice_and_return_on_release() -> None:
     with pytest.raises(NoFreeGpu, match="1 H100 wanted, 0 free"):
         pool.assign("c3", "H100", 1)
     assert [d.model for d in pool.assign("c3", "any", 1)] == ["A100-80GB"]
+    assert (pool.held_by("c1"), pool.held_by("c3")) == ([first[0].index], [2])  # what its report says
     pool.release("c1")
+    assert pool.held_by("c1") == []
     assert [d.index for d in pool.assign("c4", "H100", 1)] == [first[0].index]
 
 

@@ -10,7 +10,7 @@ from scheduler.loop import Scheduler
 from tests.api.conftest import ScriptedAgent
 from tests.api.test_apps import deploy
 from tests.api.test_calls import invoke, start_container, succeeded
-from tests.bundles import hello_bundle
+from tests.bundles import hello_bundle, make_bundle
 from tests.conftest import Tenant
 
 
@@ -35,6 +35,7 @@ async def test_a_container_is_listed_from_its_placement_to_its_exit_with_its_fun
     assert (placed["app"], placed["function"], placed["version"]) == ("greeter", "hello", 1)
     assert placed["node_id"] == agent.node_id and placed["function_id"] == spec["function_id"]
     assert (placed["running_calls"], placed["asleep"], placed["gpu_model"], placed["gpu_count"]) == (0, False, None, 0)
+    assert placed["gpus"] == []
 
     input_ = (await agent.next(container_id, cold_start_ms=12.5, wait_seconds=2))["input"]
     running = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
@@ -156,3 +157,24 @@ async def test_only_its_workspace_with_a_deploy_token_may_stop_a_container(
     assert forbidden.status_code == 403 and "deploy" in forbidden.json()["detail"]
     assert [c["state"] for c in await listed(client, tenant)] == ["starting"]
     assert (await stop(client, tenant, "ctr_" + "0" * 26)).status_code == 404
+
+
+async def test_the_gpus_its_agent_gave_a_container_are_shown_once_reported(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    manifest = '[functions.train]\nhandler = "app:hello"\ngpu = "H100"\n'
+    bundle = make_bundle({"app.py": "def hello():\n    return 1\n"}, manifest)
+    assert (await deploy(client, tenant, "trainer", bundle)).status_code == 201
+    await invoke(client, tenant, fn="train", app="trainer")
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    [placed] = await listed(client, tenant)
+    assert (placed["gpu_model"], placed["gpu_count"], placed["gpus"]) == ("H100", 1, [])  # reserved, not yet given
+    await agent.poll(containers=[{"container_id": container_id, "state": "starting", "gpus": [0]}])
+    shown = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
+    assert (shown["gpu_model"], shown["gpu_count"], shown["gpus"]) == ("H100", 1, [0])
+    await agent.poll(containers=[{"container_id": container_id, "state": "starting"}])  # said once is enough
+    assert (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()["gpus"] == [0]
+    report = {"container_id": container_id, "state": "ready", "gpus": [65]}  # no node has that many
+    body = {"epoch": agent.epoch, "containers": [report]}
+    bad = await client.post(f"/v1/agent/nodes/{agent.node_id}/poll", json=body, headers=agent.headers)
+    assert bad.status_code == 422 and "containers[0].gpus[0]" in bad.text, bad.text

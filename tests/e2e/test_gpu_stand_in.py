@@ -153,21 +153,26 @@ def test_each_container_gets_the_gpu_it_asked_for_and_sees_no_other(gpu_node: Gp
             (2, "GPU-stand-in-2", "A100-80GB"),
         ]
         assert "stand-in GPUs instead of NVML's" in gpu_node.agent.output()
-        on_h100 = succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))["result"]
-        assert on_h100 in (
+        h100 = succeeded(call(http, "gpus", "where", gpu_node.devices, wait=60))
+        assert h100["result"] in (
             {"visible": "GPU-stand-in-0", "bound": [first_h100], "driver": True},
             {"visible": "GPU-stand-in-1", "bound": [second_h100], "driver": True},
         )
-        on_a100 = succeeded(call(http, "gpus", "a100", gpu_node.devices, wait=60))["result"]  # its second choice
-        assert on_a100 == {"visible": "GPU-stand-in-2", "bound": [a100], "driver": True}
-        on_two = succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))["result"]
-        assert on_two == {
+        assert reported_gpus(http, h100) == [int(h100["result"]["visible"][-1])]  # the one it saw
+        on_a100 = succeeded(call(http, "gpus", "a100", gpu_node.devices, wait=60))  # its second choice
+        assert on_a100["result"] == {"visible": "GPU-stand-in-2", "bound": [a100], "driver": True}
+        assert reported_gpus(http, on_a100) == [2]
+        on_two = succeeded(call(http, "gpus", "hold", 0, gpu_node.devices, wait=60))
+        assert on_two["result"] == {
             "visible": "GPU-stand-in-0,GPU-stand-in-1",
             "bound": [first_h100, second_h100],
             "driver": True,
         }
-        on_cpu = succeeded(call(http, "gpus", "cpu", gpu_node.devices, wait=60))["result"]
-        assert on_cpu == {"visible": None, "bound": [], "driver": False}  # only GPU containers get the driver
+        assert reported_gpus(http, on_two) == [0, 1]
+        on_cpu = succeeded(call(http, "gpus", "cpu", gpu_node.devices, wait=60))
+        assert on_cpu["result"] == {"visible": None, "bound": [], "driver": False}  # only GPU containers get the driver
+        shown = http.get(f"/v1/containers/{on_cpu['container_id']}").json()
+        assert (shown["gpu_model"], shown["gpu_count"], shown["gpus"]) == (None, 0, [])
 
 
 def test_a_gpu_is_never_held_twice_and_comes_back_however_its_container_ends(gpu_node: GpuNode) -> None:
@@ -200,6 +205,18 @@ def test_a_gpu_is_never_held_twice_and_comes_back_however_its_container_ends(gpu
         assert again["result"] == {"visible": both, "bound": gpu_node.devices[:2], "driver": True}
         assert again["container_id"] != http.get(cancelled.headers["location"]).json()["container_id"]  # a new one
     assert "wanted, 0 free" not in gpu_node.agent.output()  # the scheduler never sent a start the pool refused
+
+
+def reported_gpus(http: httpx.Client, call: dict[str, object]) -> list[int]:
+    """The GPUs the container that ran the call holds, as the API shows them once its agent reported them
+    (its next poll)."""
+    url = f"/v1/containers/{call['container_id']}"
+    deadline = time.monotonic() + 10
+    while not (container := http.get(url).json())["gpus"]:
+        assert time.monotonic() < deadline, container
+        time.sleep(0.1)
+    gpus: list[int] = container["gpus"]
+    return gpus
 
 
 def running(http: httpx.Client, location: str) -> None:

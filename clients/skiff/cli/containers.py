@@ -68,7 +68,11 @@ def status(container: ContainerOut) -> str:
 
 
 def gpus(container: ContainerOut) -> str:
-    return f"{container.gpu_model}:{container.gpu_count}" if container.gpu_model else "-"
+    """`H100:2 (0,1)`: the model and count reserved, then which of its node's GPUs it holds, once known."""
+    if not container.gpu_model:
+        return "-"
+    held = f" ({','.join(str(index) for index in container.gpus)})" if container.gpus else ""
+    return f"{container.gpu_model}:{container.gpu_count}{held}"
 
 
 def up(container: ContainerOut, now: datetime) -> str:

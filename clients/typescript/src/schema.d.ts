@@ -951,6 +951,8 @@ export interface components {
             gpu_count: number;
             /** @description The GPUs reserved for it on its node: model. */
             gpu_model: string | null;
+            /** @description Which of its node's GPUs (their indices) it holds, once its agent has said so. */
+            gpus: number[];
             id: string;
             idle_since: string | null;
             node_id: string;
@@ -970,6 +972,7 @@ export interface components {
         ContainerReport: {
             container_id: string;
             exit_reason?: string | null;
+            gpus?: number[] | null;
             state: components["schemas"]["ContainerState"];
         };
         /** ContainerSpec */

@@ -27,6 +27,7 @@ class ContainerOut:
         function_id (str):
         gpu_count (int):
         gpu_model (None | str): The GPUs reserved for it on its node: model.
+        gpus (list[int]): Which of its node's GPUs (their indices) it holds, once its agent has said so.
         id (str):
         idle_since (datetime.datetime | None):
         node_id (str):
@@ -47,6 +48,7 @@ class ContainerOut:
     function_id: str
     gpu_count: int
     gpu_model: None | str
+    gpus: list[int]
     id: str
     idle_since: datetime.datetime | None
     node_id: str
@@ -84,6 +86,8 @@ class ContainerOut:
 
         gpu_model: None | str
         gpu_model = self.gpu_model
+
+        gpus = self.gpus
 
         id = self.id
 
@@ -127,6 +131,7 @@ class ContainerOut:
                 "function_id": function_id,
                 "gpu_count": gpu_count,
                 "gpu_model": gpu_model,
+                "gpus": gpus,
                 "id": id,
                 "idle_since": idle_since,
                 "node_id": node_id,
@@ -190,6 +195,8 @@ class ContainerOut:
             return cast(None | str, data)
 
         gpu_model = _parse_gpu_model(d.pop("gpu_model"))
+
+        gpus = cast(list[int], d.pop("gpus"))
 
         id = d.pop("id")
 
@@ -257,6 +264,7 @@ class ContainerOut:
             function_id=function_id,
             gpu_count=gpu_count,
             gpu_model=gpu_model,
+            gpus=gpus,
             id=id,
             idle_since=idle_since,
             node_id=node_id,

@@ -19,11 +19,13 @@ class ContainerReport:
         container_id (str):
         state (ContainerState):
         exit_reason (None | str | Unset):
+        gpus (list[int] | None | Unset):
     """
 
     container_id: str
     state: ContainerState
     exit_reason: None | str | Unset = UNSET
+    gpus: list[int] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +39,15 @@ class ContainerReport:
         else:
             exit_reason = self.exit_reason
 
+        gpus: list[int] | None | Unset
+        if isinstance(self.gpus, Unset):
+            gpus = UNSET
+        elif isinstance(self.gpus, list):
+            gpus = self.gpus
+
+        else:
+            gpus = self.gpus
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -47,6 +58,8 @@ class ContainerReport:
         )
         if exit_reason is not UNSET:
             field_dict["exit_reason"] = exit_reason
+        if gpus is not UNSET:
+            field_dict["gpus"] = gpus
 
         return field_dict
 
@@ -66,10 +79,28 @@ class ContainerReport:
 
         exit_reason = _parse_exit_reason(d.pop("exit_reason", UNSET))
 
+        def _parse_gpus(data: object) -> list[int] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                gpus_type_0 = cast(list[int], data)
+
+                return gpus_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[int] | None | Unset, data)
+
+        gpus = _parse_gpus(d.pop("gpus", UNSET))
+
         container_report = cls(
             container_id=container_id,
             state=state,
             exit_reason=exit_reason,
+            gpus=gpus,
         )
 
         container_report.additional_properties = d
