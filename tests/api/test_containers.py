@@ -21,6 +21,15 @@ async def listed(client: httpx.AsyncClient, tenant: Tenant, **params: str) -> li
     return items
 
 
+async def placed_for_a_call(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> tuple[str, str]:
+    """(the call's id, the container's) once the agent has taken the container's start command."""
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    call = (await invoke(client, tenant, args=["ada"])).json()
+    return call["id"], (await start_container(agent, scheduler))["container_id"]
+
+
 async def test_a_container_is_listed_from_its_placement_to_its_exit_with_its_function_and_node(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
@@ -57,9 +66,7 @@ async def test_a_container_is_listed_from_its_placement_to_its_exit_with_its_fun
 async def test_containers_are_filtered_by_app_function_and_node(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
-    await invoke(client, tenant, args=["ada"])
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    _, container_id = await placed_for_a_call(client, tenant, agent, scheduler)
     for params in (
         {"app": "greeter"},
         {"function": "hello"},
@@ -74,9 +81,7 @@ async def test_containers_are_filtered_by_app_function_and_node(
 async def test_another_workspace_sees_none_of_them(
     client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
-    await invoke(client, tenant, args=["ada"])
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    _, container_id = await placed_for_a_call(client, tenant, agent, scheduler)
     assert await listed(client, other_tenant) == []
     assert await listed(client, other_tenant, state="pending") == []
     response = await client.get(f"/v1/containers/{container_id}", headers=other_tenant.headers)
@@ -103,9 +108,7 @@ async def stop(client: httpx.AsyncClient, tenant: Tenant, container_id: str) -> 
 async def test_a_stopped_container_finishes_its_call_takes_no_more_and_its_waiting_slot_hears_it_at_once(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
-    first = (await invoke(client, tenant, args=["ada"])).json()
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    first, container_id = await placed_for_a_call(client, tenant, agent, scheduler)
     input_ = (await agent.next(container_id, cold_start_ms=5, wait_seconds=2))["input"]
     waiting = asyncio.create_task(agent.next(container_id, wait_seconds=20))  # a second slot, idle
     await asyncio.sleep(0.2)
@@ -115,11 +118,11 @@ async def test_a_stopped_container_finishes_its_call_takes_no_more_and_its_waiti
     assert stopped.json()["state"] == "stopping" and stopped.json()["running_calls"] == 1
     assert (await asyncio.wait_for(waiting, 5))["stop"] is True  # not when its 20 s wait runs out
     ready = [{"container_id": container_id, "state": "ready"}]
-    assert (await agent.poll(containers=ready, running_calls=[first["id"]]))["stop"] == [container_id]
+    assert (await agent.poll(containers=ready, running_calls=[first]))["stop"] == [container_id]
     second = (await invoke(client, tenant, args=["bob"])).json()  # queued: not for the stopping container
     done = await agent.next(container_id, outcome=succeeded(input_, '"hello ada"'))
     assert done["outcome_accepted"] is True and (done["input"], done["stop"]) == (None, True)
-    assert (await client.get(f"/v1/calls/{first['id']}", headers=tenant.headers)).json()["status"] == "succeeded"
+    assert (await client.get(f"/v1/calls/{first}", headers=tenant.headers)).json()["status"] == "succeeded"
 
     await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "exited cleanly"}])
     assert (await stop(client, tenant, container_id)).json()["state"] == "exited"  # again: nothing changes
@@ -146,9 +149,7 @@ async def test_a_container_no_node_has_taken_ends_at_once_and_its_call_waits_for
 async def test_only_its_workspace_with_a_deploy_token_may_stop_a_container(
     client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
-    await invoke(client, tenant, args=["ada"])
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    _, container_id = await placed_for_a_call(client, tenant, agent, scheduler)
     refused = await stop(client, other_tenant, container_id)
     assert refused.status_code == 404 and container_id in refused.json()["detail"]
     created = await client.post("/v1/tokens", json={"name": "ro", "scopes": ["read"]}, headers=tenant.headers)
