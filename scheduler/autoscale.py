@@ -50,6 +50,16 @@ def desired_containers(queued: int, running: int, policy: ScalingPolicy) -> int:
     return max(policy.min_containers, min(policy.max_containers, wanted))
 
 
+def why_capped(queued: int, running: int, policy: ScalingPolicy) -> str | None:
+    """Why queued calls wait when the function already has all the containers it may: its calls need
+    more than `max_containers` of them (each taking `max_inputs` at once); None when they do not."""
+    if not queued or math.ceil((queued + running) / policy.max_inputs) <= policy.max_containers:
+        return None
+    each = f", each running {policy.max_inputs} at once (max_inputs)" if policy.max_inputs > 1 else ""
+    most = f"{policy.max_containers} container{'s' if policy.max_containers != 1 else ''}"
+    return f"it has at most {most} (max_containers){each}: its calls wait their turn"
+
+
 def plan_scale(
     queued: int, running: int, live: Sequence[LiveContainer], policy: ScalingPolicy, now: datetime
 ) -> ScalePlan:

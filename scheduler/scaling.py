@@ -22,7 +22,7 @@ from api.calls.states import CallStatus
 from api.containers.models import Container
 from api.execution.schemas import ContainerState
 from api.ids import new_id
-from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale
+from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale, why_capped
 from scheduler.cluster import Cluster, FunctionRow, LiveRow, NodeRow, read_cluster
 from scheduler.placement import (
     ANY_GPU,
@@ -153,7 +153,7 @@ def may_sleep(fn: FunctionRow, container: LiveRow, warm_on_node: set[str]) -> bo
 class Scaled:
     wake: set[str]  # the nodes and slots that have work: wake them once the session has committed
     waiting: dict[str, str]  # function id -> why no node took the container it needs
-    placed: set[str]  # functions given a container: no longer waiting, if they were
+    placed: set[str]  # functions given a container, with nothing left to wait for
 
 
 async def scale(session: AsyncSession, only: set[str] | None = None) -> Scaled:
@@ -179,7 +179,8 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> Scaled:
             )
             for c in view.live_of(fn.id)
         ]
-        plan = plan_scale(queued, running, live, view.policy(fn), now)
+        policy = view.policy(fn)
+        plan = plan_scale(queued, running, live, policy, now)
         view.stops |= set(plan.stop)
         view.sleeps |= set(plan.sleep)
         for _ in range(plan.start):
@@ -201,7 +202,9 @@ async def scale(session: AsyncSession, only: set[str] | None = None) -> Scaled:
                     gpu_count=placement.gpu_count,
                 )
             )
-    return Scaled(await _apply(session, view), view.waiting, view.placed)
+        if fn.id not in view.waiting and (capped := why_capped(queued, running, policy)):
+            view.waiting[fn.id] = capped
+    return Scaled(await _apply(session, view), view.waiting, view.placed - set(view.waiting))
 
 
 async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:

@@ -36,8 +36,9 @@ class FunctionOut(msgspec.Struct, kw_only=True):
     waiting: Annotated[
         str | None,
         msgspec.Meta(
-            description="Why the function's calls wait for a container that no node can take now (no ready node "
-            "has the GPUs, memory or CPUs it asks for, or those that have are full); null when none waits so."
+            description="Why the function's calls wait: no node can take the container they need now (no ready "
+            "node has the GPUs, memory or CPUs it asks for, or those that have are full), or the function has all "
+            "the containers its max_containers allows and its calls need more; null when none waits so."
         ),
     ] = None
 

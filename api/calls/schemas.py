@@ -107,8 +107,8 @@ class CallOut(msgspec.Struct, kw_only=True):
     waiting: Annotated[
         str | None,
         msgspec.Meta(
-            description="For a queued call, why no node has taken a container for its function (as the "
-            "function's `waiting` says), when that is why it waits; null otherwise, and in listings."
+            description="For a queued call, why its function's calls wait (as the function's `waiting` says: no "
+            "node can take a container for it, or it is at its max_containers); null otherwise, and in listings."
         ),
     ] = None
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.autoscale import LiveContainer, ScalePlan, ScalingPolicy, desired_containers, plan_scale
+from scheduler.autoscale import LiveContainer, ScalePlan, ScalingPolicy, desired_containers, plan_scale, why_capped
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -116,3 +116,23 @@ def test_the_last_container_sleeps_when_its_zygote_is_warm(
     queued: int, live: list[LiveContainer], policy: ScalingPolicy, plan: ScalePlan
 ) -> None:
     assert plan_scale(queued, 0, live, policy, NOW) == plan
+
+
+TURN = "its calls wait their turn"
+
+
+@pytest.mark.parametrize(
+    ("queued", "running", "max_containers", "max_inputs", "why"),
+    [
+        (0, 9, 2, 1, None),  # nothing waits
+        (1, 1, 2, 1, None),  # its second container takes it
+        (1, 2, 2, 1, "it has at most 2 containers (max_containers): its calls wait their turn"),
+        (2, 6, 2, 4, None),  # room for 8 at once
+        (2, 0, 1, 1, "it has at most 1 container (max_containers): its calls wait their turn"),
+        (3, 6, 2, 4, "it has at most 2 containers (max_containers), each running 4 at once (max_inputs): " + TURN),
+    ],
+)
+def test_calls_beyond_what_its_max_containers_can_run_at_once_say_they_wait_their_turn(
+    queued: int, running: int, max_containers: int, max_inputs: int, why: str | None
+) -> None:
+    assert why_capped(queued, running, ScalingPolicy(max_containers=max_containers, max_inputs=max_inputs)) == why

@@ -148,6 +148,22 @@ async def test_a_function_no_node_can_take_says_why_until_a_node_that_can_joins(
     assert (await client.get(f"/v1/calls/{train}", headers=tenant.headers)).json()["waiting"] is None
 
 
+async def test_a_function_at_its_max_containers_says_its_calls_wait_their_turn(
+    client: httpx.AsyncClient, tenant: Tenant, engine: AsyncEngine, scheduler: Scheduler
+) -> None:
+    await join(client, tenant, name="big", cpus=64)
+    manifest = '[functions.two]\nhandler = "app:f"\nmax_containers = 2\n'
+    await deploy(client, tenant, "gpus", make_bundle({"app.py": "def f(): return 1\n"}, manifest))
+    await call(client, tenant, "two")
+    await scheduler.step()
+    assert len(await containers(engine, tenant)) == 1 and await waiting(client, tenant, "two") is None
+    calls = [await call(client, tenant, "two") for _ in range(2)]  # three in all, for two containers
+    await scheduler.step()  # it places the second container, and the third call still waits
+    why = "it has at most 2 containers (max_containers): its calls wait their turn"
+    assert len(await containers(engine, tenant)) == 2 and await waiting(client, tenant, "two") == why
+    assert [(await client.get(f"/v1/calls/{c}", headers=tenant.headers)).json()["waiting"] for c in calls] == [why] * 2
+
+
 class LookingDispatcher(Dispatcher):
     """The real dispatcher; each wake first looks, as a woken node would, at what Postgres shows."""
 

@@ -911,7 +911,7 @@ export interface components {
             started_at: string | null;
             status: components["schemas"]["CallStatus"];
             version: number;
-            /** @description For a queued call, why no node has taken a container for its function (as the function's `waiting` says), when that is why it waits; null otherwise, and in listings. */
+            /** @description For a queued call, why its function's calls wait (as the function's `waiting` says: no node can take a container for it, or it is at its max_containers); null otherwise, and in listings. */
             waiting?: string | null;
         };
         /** CallOutcome */
@@ -1046,7 +1046,7 @@ export interface components {
                 [key: string]: unknown;
             };
             version: number;
-            /** @description Why the function's calls wait for a container that no node can take now (no ready node has the GPUs, memory or CPUs it asks for, or those that have are full); null when none waits so. */
+            /** @description Why the function's calls wait: no node can take the container they need now (no ready node has the GPUs, memory or CPUs it asks for, or those that have are full), or the function has all the containers its max_containers allows and its calls need more; null when none waits so. */
             waiting?: string | null;
         };
         /** Gpu */

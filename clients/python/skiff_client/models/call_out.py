@@ -41,8 +41,8 @@ class CallOut:
         result_b64 (None | str | Unset): A result that is not JSON: its bytes (of `result_type`) in base64, for the
             calling Python process to decode. The API never does.
         result_type (None | PayloadType | Unset): How the result is written, once the call succeeded.
-        waiting (None | str | Unset): For a queued call, why no node has taken a container for its function (as the
-            function's `waiting` says), when that is why it waits; null otherwise, and in listings.
+        waiting (None | str | Unset): For a queued call, why its function's calls wait (as the function's `waiting`
+            says: no node can take a container for it, or it is at its max_containers); null otherwise, and in listings.
     """
 
     app: str
