@@ -40,7 +40,7 @@ class ContainerController(Controller):
         in_state: Annotated[ContainerState | None, QueryParameter(name="state")] = None,
         app: Annotated[str | None, QueryParameter(max_length=64)] = None,
         function: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        node: Annotated[str | None, QueryParameter(max_length=40, description="A node's id.")] = None,
+        node: Annotated[str | None, QueryParameter(max_length=64, description="A node's id or name.")] = None,
     ) -> ContainerPage:
         filters = ContainerFilter(in_state, app, function, node)
         items, next_cursor = await ContainerService(session).list(principal.workspace_id, filters, cursor, limit)

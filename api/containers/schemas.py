@@ -20,6 +20,7 @@ class ContainerOut(msgspec.Struct, kw_only=True):
     version: int
     function_id: str
     node_id: str
+    node: Annotated[str, msgspec.Meta(description="Its node's name.")]
     state: ContainerState
     asleep: Annotated[
         bool,

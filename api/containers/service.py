@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps.models import App, Function
@@ -18,6 +18,7 @@ from api.containers.stopping import stop_containers
 from api.errors import NotFound
 from api.execution.schemas import ContainerState
 from api.ids import is_valid_id
+from api.nodes.models import Node
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "ctr"
@@ -29,11 +30,12 @@ class ContainerFilter:
     state: ContainerState | None = None  # None: every state but exited
     app: str | None = None
     function: str | None = None
-    node_id: str | None = None
+    node: str | None = None  # its id or its name
 
 
 def container_out(row: Any, running_calls: int) -> ContainerOut:
-    """From a row of `_with_function`: the container, its app's name, its function's name and version."""
+    """From a row of `_with_names`: the container, its app's name, its function's name and version, its
+    node's name."""
     container: Container = row.Container
     return ContainerOut(
         id=container.id,
@@ -42,6 +44,7 @@ def container_out(row: Any, running_calls: int) -> ContainerOut:
         version=row.version,
         function_id=container.function_id,
         node_id=container.node_id,
+        node=row.node,
         state=ContainerState(container.state),
         asleep=container.asleep_since is not None,
         running_calls=running_calls,
@@ -58,11 +61,14 @@ def container_out(row: Any, running_calls: int) -> ContainerOut:
     )
 
 
-def _with_function(workspace_id: str) -> Select[Container, str, str, int]:
+def _with_names(workspace_id: str) -> Select[Container, str, str, int, str]:
     return (
-        select(Container, App.name.label("app"), Function.name.label("function"), Function.version)
+        select(
+            Container, App.name.label("app"), Function.name.label("function"), Function.version, Node.name.label("node")
+        )
         .join(Function, Function.id == Container.function_id)
         .join(App, App.id == Function.app_id)
+        .join(Node, Node.id == Container.node_id)
         .where(Container.workspace_id == workspace_id)
     )
 
@@ -74,7 +80,7 @@ class ContainerService:
     async def list(
         self, workspace_id: str, filters: ContainerFilter, cursor: str | None, limit: int
     ) -> tuple[list[ContainerOut], str | None]:
-        stmt = _with_function(workspace_id)
+        stmt = _with_names(workspace_id)
         if filters.state is None:
             stmt = stmt.where(Container.state != ContainerState.EXITED.value)
         else:
@@ -83,8 +89,8 @@ class ContainerService:
             stmt = stmt.where(App.name == filters.app)
         if filters.function is not None:
             stmt = stmt.where(Function.name == filters.function)
-        if filters.node_id is not None:
-            stmt = stmt.where(Container.node_id == filters.node_id)
+        if filters.node is not None:
+            stmt = stmt.where(or_(Container.node_id == filters.node, Node.name == filters.node))
         rows = (await self.session.execute(page_query(stmt, Container.id, cursor, limit))).all()
         items, next_cursor = split_page(rows, limit, lambda row: row.Container.id)
         running = await self._running_calls(workspace_id, [row.Container.id for row in items])
@@ -99,7 +105,7 @@ class ContainerService:
     async def get(self, workspace_id: str, container_id: str) -> ContainerOut:
         row = None
         if is_valid_id(container_id, ID_PREFIX):
-            row = (await self.session.execute(_with_function(workspace_id).where(Container.id == container_id))).first()
+            row = (await self.session.execute(_with_names(workspace_id).where(Container.id == container_id))).first()
         if row is None:
             raise NotFound(f"container {container_id[:64]!r} not found")
         running = await self._running_calls(workspace_id, [container_id])

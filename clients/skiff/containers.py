@@ -19,7 +19,7 @@ def list_all(
     connection: Connection | None = None,
 ) -> list[ContainerOut]:
     """The workspace's containers, newest first: those not exited, or those in `state` (pending,
-    starting, ready, stopping or exited); of one app, function or node (its id) when given."""
+    starting, ready, stopping or exited); of one app, function or node (its name or id) when given."""
     conn = connection or default_connection()
     in_state = ContainerState(state) if state is not None else UNSET
 

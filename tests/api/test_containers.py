@@ -10,6 +10,7 @@ from scheduler.loop import Scheduler
 from tests.api.conftest import ScriptedAgent
 from tests.api.test_apps import deploy
 from tests.api.test_calls import invoke, start_container, succeeded
+from tests.api.test_nodes import REGISTRATION
 from tests.bundles import hello_bundle, make_bundle
 from tests.conftest import Tenant
 
@@ -43,6 +44,7 @@ async def test_a_container_is_listed_from_its_placement_to_its_exit_with_its_fun
     )  # its agent took it
     assert (placed["app"], placed["function"], placed["version"]) == ("greeter", "hello", 1)
     assert placed["node_id"] == agent.node_id and placed["function_id"] == spec["function_id"]
+    assert placed["node"] == REGISTRATION["name"]
     assert (placed["running_calls"], placed["asleep"], placed["gpu_model"], placed["gpu_count"]) == (0, False, None, 0)
     assert placed["gpus"] == []
 
@@ -71,6 +73,7 @@ async def test_containers_are_filtered_by_app_function_and_node(
         {"app": "greeter"},
         {"function": "hello"},
         {"node": agent.node_id},
+        {"node": str(REGISTRATION["name"])},  # or its name
         {"app": "greeter", "function": "hello"},
     ):
         assert [c["id"] for c in await listed(client, tenant, **params)] == [container_id], params

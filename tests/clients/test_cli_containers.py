@@ -18,7 +18,8 @@ def container(**fields: Any) -> ContainerOut:
     return ContainerOut.from_dict(
         {
             "id": "ctr_01jd2x5k7m9qrstvwxyz0123ab", "app": "a", "function": "f", "version": 1,
-            "function_id": "fn_x", "node_id": "node_x", "state": "ready", "asleep": False, "running_calls": 0,
+            "function_id": "fn_x", "node_id": "node_x", "node": "gpu-box-1", "state": "ready", "asleep": False,
+            "running_calls": 0,
             "gpu_model": None, "gpu_count": 0, "gpus": [], "created_at": "2026-01-01T11:00:00+00:00",
             "started_at": None, "ready_at": None, "idle_since": None, "exited_at": None, "exit_reason": None,
             "cold_start_ms": None, **fields,

@@ -297,16 +297,17 @@ def test_cli_containers_ls_shows_the_container_running_a_call_and_stop_lets_the_
     while (status := str(call.info().status)) != "running":
         assert time.monotonic() < deadline, status
         time.sleep(0.1)
-    listed = cli(platform, "containers", "ls", "--app", deployed.name, "--function", "slow", "--json")
+    ours = ("--app", deployed.name, "--function", "slow", "--node", "node-1")
+    listed = cli(platform, "containers", "ls", *ours, "--json")
     assert listed.returncode == 0, listed.stderr
     [container] = [c for c in json.loads(listed.stdout) if c["running_calls"] == 1]
     assert (container["app"], container["function"], container["state"]) == (deployed.name, "slow", "ready")
     node = next(n for n in nodes.list_all() if n.name == "node-1")
-    assert container["node_id"] == node.id and container["cold_start_ms"] > 0
+    assert (container["node_id"], container["node"]) == (node.id, "node-1") and container["cold_start_ms"] > 0
     shown = cli(platform, "containers", "ls", "--app", deployed.name)
     assert shown.returncode == 0, shown.stderr
     row = next(line.split() for line in shown.stdout.splitlines() if container["id"] in line)
-    assert f"{deployed.name}.slow" in row and "ready" in row and node.id in row, shown.stdout
+    assert f"{deployed.name}.slow" in row and "ready" in row and "node-1" in row, shown.stdout
 
     stopped = cli(platform, "containers", "stop", container["id"])
     assert stopped.returncode == 0, stopped.stderr

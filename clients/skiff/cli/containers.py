@@ -22,7 +22,7 @@ STATES = ", ".join(state.value for state in ContainerState)
 def list_containers(
     app_name: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
     function: Annotated[str | None, typer.Option("--function", help="Only this function's.")] = None,
-    node: Annotated[str | None, typer.Option("--node", help="Only those on this node (its id).")] = None,
+    node: Annotated[str | None, typer.Option("--node", help="Only those on this node (its name or id).")] = None,
     state: Annotated[str | None, typer.Option("--state", help=f"Only those in this state: {STATES}.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
@@ -38,7 +38,7 @@ def list_containers(
     grid = table("id", "function", "version", "node", "state", "calls", "gpus", "up")
     for container in found:
         grid.add_row(
-            container.id, f"{container.app}.{container.function}", str(container.version), container.node_id,
+            container.id, f"{container.app}.{container.function}", str(container.version), container.node,
             status(container), str(container.running_calls), gpus(container), up(container, now),
         )  # fmt: skip
     console.print(grid)

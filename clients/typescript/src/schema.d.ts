@@ -955,6 +955,8 @@ export interface components {
             gpus: number[];
             id: string;
             idle_since: string | null;
+            /** @description Its node's name. */
+            node: string;
             node_id: string;
             ready_at: string | null;
             /** @description How many of the workspace's calls it is running now. */
@@ -3430,7 +3432,7 @@ export interface operations {
                 state?: components["schemas"]["ContainerState"] | null;
                 app?: string | null;
                 function?: string | null;
-                /** @description A node's id. */
+                /** @description A node's id or name. */
                 node?: string | null;
             };
             header?: never;

@@ -30,6 +30,7 @@ class ContainerOut:
         gpus (list[int]): Which of its node's GPUs (their indices) it holds, once its agent has said so.
         id (str):
         idle_since (datetime.datetime | None):
+        node (str): Its node's name.
         node_id (str):
         ready_at (datetime.datetime | None):
         running_calls (int): How many of the workspace's calls it is running now.
@@ -51,6 +52,7 @@ class ContainerOut:
     gpus: list[int]
     id: str
     idle_since: datetime.datetime | None
+    node: str
     node_id: str
     ready_at: datetime.datetime | None
     running_calls: int
@@ -97,6 +99,8 @@ class ContainerOut:
         else:
             idle_since = self.idle_since
 
+        node = self.node
+
         node_id = self.node_id
 
         ready_at: None | str
@@ -134,6 +138,7 @@ class ContainerOut:
                 "gpus": gpus,
                 "id": id,
                 "idle_since": idle_since,
+                "node": node,
                 "node_id": node_id,
                 "ready_at": ready_at,
                 "running_calls": running_calls,
@@ -215,6 +220,8 @@ class ContainerOut:
 
         idle_since = _parse_idle_since(d.pop("idle_since"))
 
+        node = d.pop("node")
+
         node_id = d.pop("node_id")
 
         def _parse_ready_at(data: object) -> datetime.datetime | None:
@@ -267,6 +274,7 @@ class ContainerOut:
             gpus=gpus,
             id=id,
             idle_since=idle_since,
+            node=node,
             node_id=node_id,
             ready_at=ready_at,
             running_calls=running_calls,

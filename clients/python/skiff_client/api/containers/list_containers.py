@@ -134,7 +134,7 @@ def sync_detailed(
         state (ContainerState | None | Unset):
         app (None | str | Unset):
         function (None | str | Unset):
-        node (None | str | Unset): A node's id.
+        node (None | str | Unset): A node's id or name.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,7 +181,7 @@ def sync(
         state (ContainerState | None | Unset):
         app (None | str | Unset):
         function (None | str | Unset):
-        node (None | str | Unset): A node's id.
+        node (None | str | Unset): A node's id or name.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,7 +223,7 @@ async def asyncio_detailed(
         state (ContainerState | None | Unset):
         app (None | str | Unset):
         function (None | str | Unset):
-        node (None | str | Unset): A node's id.
+        node (None | str | Unset): A node's id or name.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -268,7 +268,7 @@ async def asyncio(
         state (ContainerState | None | Unset):
         app (None | str | Unset):
         function (None | str | Unset):
-        node (None | str | Unset): A node's id.
+        node (None | str | Unset): A node's id or name.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
