@@ -376,9 +376,11 @@ async def postgres_round_trips(url: str, rounds: int) -> dict[str, list[float]]:
     return results
 
 
-def livez(http: KeepAlive, rounds: int) -> list[float]:
+def livez(http: KeepAlive, rounds: int, pause: float = 0.0) -> list[float]:
+    """GET /livez `rounds` times (after 50 unmeasured), each `pause` seconds after the previous one."""
     samples = []
     for i in range(rounds + 50):
+        time.sleep(pause if i >= 50 else 0.0)
         begun = time.perf_counter()
         if http.request("GET", "/livez")[0] != 200:
             raise BenchError("GET /livez did not answer 200")
@@ -588,6 +590,7 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
             arq_rt = asyncio.run(arq_round_trips(stack.redis.url, options.calls))
             arq_default = asyncio.run(arq_round_trips(stack.redis.url, ARQ_DEFAULT_ROUNDS, ARQ_DEFAULT_POLL, warmup=2))
             http_rt = livez(lean, options.calls)
+            http_idle = livez(lean, options.cold_runs, ZYGOTE_SETTLE_S)
             wake = process_round_trips(options.cold_runs, ZYGOTE_SETTLE_S)
             lean.close()
         spawn = asyncio.run(container_floor(options.cold_runs, state))
@@ -632,6 +635,11 @@ def run(options: argparse.Namespace, state: Path) -> dict[str, Any]:
                 [t.ms for t in idle_calls],
             ),
             Figure("livez", "floor: GET /livez over keep-alive HTTP (the same lean client)", http_rt),
+            Figure(
+                "livez_idle",
+                f"floor: the same, {ZYGOTE_SETTLE_S:g} s after the previous one (the API's process asleep)",
+                http_idle,
+            ),
             Figure("wake_hot", "floor: round trip to another process over a socket pair, back to back", wake["hot"]),
             Figure(
                 "wake_idle",
