@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from api.execution.schemas import ContainerState
+from api.nodes.schemas import GpuUsage
 
 
 class ContainerOut(msgspec.Struct, kw_only=True):
@@ -35,6 +36,10 @@ class ContainerOut(msgspec.Struct, kw_only=True):
     gpus: Annotated[
         list[int],
         msgspec.Meta(description="Which of its node's GPUs (their indices) it holds, once its agent has said so."),
+    ]
+    gpu_usage: Annotated[
+        list[GpuUsage],
+        msgspec.Meta(description="The load of those GPUs as its node last reported it; empty once it has exited."),
     ]
     created_at: datetime
     started_at: datetime | None

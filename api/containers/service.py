@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from api.errors import NotFound
 from api.execution.schemas import ContainerState
 from api.ids import is_valid_id
 from api.nodes.models import Node
+from api.nodes.schemas import GpuUsage
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "ctr"
@@ -35,7 +37,7 @@ class ContainerFilter:
 
 def container_out(row: Any, running_calls: int) -> ContainerOut:
     """From a row of `_with_names`: the container, its app's name, its function's name and version, its
-    node's name."""
+    node's name and GPU load."""
     container: Container = row.Container
     return ContainerOut(
         id=container.id,
@@ -51,6 +53,7 @@ def container_out(row: Any, running_calls: int) -> ContainerOut:
         gpu_model=container.gpu_model,
         gpu_count=container.gpu_count,
         gpus=list(container.gpu_indices or []),
+        gpu_usage=_usage_of(container, row.gpu_usage),
         created_at=container.created_at,
         started_at=container.started_at,
         ready_at=container.ready_at,
@@ -61,10 +64,23 @@ def container_out(row: Any, running_calls: int) -> ContainerOut:
     )
 
 
-def _with_names(workspace_id: str) -> Select[Container, str, str, int, str]:
+def _usage_of(container: Container, node_usage: list[dict[str, Any]] | None) -> list[GpuUsage]:
+    """The node's last report on the GPUs the container holds, while it is not exited."""
+    if container.state == ContainerState.EXITED.value or not container.gpu_indices:
+        return []
+    held = set(container.gpu_indices)
+    return [msgspec.convert(usage, GpuUsage) for usage in node_usage or [] if usage.get("index") in held]
+
+
+def _with_names(workspace_id: str) -> Select[Container, str, str, int, str, list[dict[str, Any]]]:
     return (
         select(
-            Container, App.name.label("app"), Function.name.label("function"), Function.version, Node.name.label("node")
+            Container,
+            App.name.label("app"),
+            Function.name.label("function"),
+            Function.version,
+            Node.name.label("node"),
+            Node.gpu_usage,
         )
         .join(Function, Function.id == Container.function_id)
         .join(App, App.id == Function.app_id)

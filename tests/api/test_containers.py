@@ -173,11 +173,17 @@ async def test_the_gpus_its_agent_gave_a_container_are_shown_once_reported(
     container_id = (await start_container(agent, scheduler))["container_id"]
     [placed] = await listed(client, tenant)
     assert (placed["gpu_model"], placed["gpu_count"], placed["gpus"]) == ("H100", 1, [])  # reserved, not yet given
-    await agent.poll(containers=[{"container_id": container_id, "state": "starting", "gpus": [0]}])
+    load = [{"index": 0, "utilization_percent": 87, "memory_used_mib": 40960}]
+    other = [{"index": 1, "utilization_percent": 3, "memory_used_mib": 512}]  # not its GPU
+    report = {"container_id": container_id, "state": "starting", "gpus": [0]}
+    await agent.poll(containers=[report], gpu_usage=load + other)
     shown = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
-    assert (shown["gpu_model"], shown["gpu_count"], shown["gpus"]) == ("H100", 1, [0])
+    assert (shown["gpu_model"], shown["gpu_count"], shown["gpus"], shown["gpu_usage"]) == ("H100", 1, [0], load)
     await agent.poll(containers=[{"container_id": container_id, "state": "starting"}])  # said once is enough
     assert (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()["gpus"] == [0]
+    await agent.poll(containers=[{"container_id": container_id, "state": "exited"}])
+    exited = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
+    assert (exited["gpus"], exited["gpu_usage"]) == ([0], [])  # what it held; the load is no longer its
     report = {"container_id": container_id, "state": "ready", "gpus": [65]}  # no node has that many
     body = {"epoch": agent.epoch, "containers": [report]}
     bad = await client.post(f"/v1/agent/nodes/{agent.node_id}/poll", json=body, headers=agent.headers)

@@ -20,7 +20,7 @@ def container(**fields: Any) -> ContainerOut:
             "id": "ctr_01jd2x5k7m9qrstvwxyz0123ab", "app": "a", "function": "f", "version": 1,
             "function_id": "fn_x", "node_id": "node_x", "node": "gpu-box-1", "state": "ready", "asleep": False,
             "running_calls": 0,
-            "gpu_model": None, "gpu_count": 0, "gpus": [], "created_at": "2026-01-01T11:00:00+00:00",
+            "gpu_model": None, "gpu_count": 0, "gpus": [], "gpu_usage": [], "created_at": "2026-01-01T11:00:00+00:00",
             "started_at": None, "ready_at": None, "idle_since": None, "exited_at": None, "exit_reason": None,
             "cold_start_ms": None, **fields,
         }

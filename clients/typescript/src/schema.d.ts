@@ -951,6 +951,8 @@ export interface components {
             gpu_count: number;
             /** @description The GPUs reserved for it on its node: model. */
             gpu_model: string | null;
+            /** @description The load of those GPUs as its node last reported it; empty once it has exited. */
+            gpu_usage: components["schemas"]["GpuUsage"][];
             /** @description Which of its node's GPUs (their indices) it holds, once its agent has said so. */
             gpus: number[];
             id: string;

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.container_state import ContainerState
+
+if TYPE_CHECKING:
+    from ..models.gpu_usage import GpuUsage
+
 
 T = TypeVar("T", bound="ContainerOut")
 
@@ -27,6 +31,7 @@ class ContainerOut:
         function_id (str):
         gpu_count (int):
         gpu_model (None | str): The GPUs reserved for it on its node: model.
+        gpu_usage (list[GpuUsage]): The load of those GPUs as its node last reported it; empty once it has exited.
         gpus (list[int]): Which of its node's GPUs (their indices) it holds, once its agent has said so.
         id (str):
         idle_since (datetime.datetime | None):
@@ -49,6 +54,7 @@ class ContainerOut:
     function_id: str
     gpu_count: int
     gpu_model: None | str
+    gpu_usage: list[GpuUsage]
     gpus: list[int]
     id: str
     idle_since: datetime.datetime | None
@@ -88,6 +94,11 @@ class ContainerOut:
 
         gpu_model: None | str
         gpu_model = self.gpu_model
+
+        gpu_usage = []
+        for gpu_usage_item_data in self.gpu_usage:
+            gpu_usage_item = gpu_usage_item_data.to_dict()
+            gpu_usage.append(gpu_usage_item)
 
         gpus = self.gpus
 
@@ -135,6 +146,7 @@ class ContainerOut:
                 "function_id": function_id,
                 "gpu_count": gpu_count,
                 "gpu_model": gpu_model,
+                "gpu_usage": gpu_usage,
                 "gpus": gpus,
                 "id": id,
                 "idle_since": idle_since,
@@ -152,6 +164,8 @@ class ContainerOut:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gpu_usage import GpuUsage  # noqa: PLC0415
+
         d = dict(src_dict)
         app = d.pop("app")
 
@@ -200,6 +214,13 @@ class ContainerOut:
             return cast(None | str, data)
 
         gpu_model = _parse_gpu_model(d.pop("gpu_model"))
+
+        gpu_usage = []
+        _gpu_usage = d.pop("gpu_usage")
+        for gpu_usage_item_data in _gpu_usage:
+            gpu_usage_item = GpuUsage.from_dict(gpu_usage_item_data)
+
+            gpu_usage.append(gpu_usage_item)
 
         gpus = cast(list[int], d.pop("gpus"))
 
@@ -271,6 +292,7 @@ class ContainerOut:
             function_id=function_id,
             gpu_count=gpu_count,
             gpu_model=gpu_model,
+            gpu_usage=gpu_usage,
             gpus=gpus,
             id=id,
             idle_since=idle_since,
