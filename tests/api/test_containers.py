@@ -188,3 +188,21 @@ async def test_the_gpus_its_agent_gave_a_container_are_shown_once_reported(
     body = {"epoch": agent.epoch, "containers": [report]}
     bad = await client.post(f"/v1/agent/nodes/{agent.node_id}/poll", json=body, headers=agent.headers)
     assert bad.status_code == 422 and "containers[0].gpus[0]" in bad.text, bad.text
+
+
+async def test_the_listing_pages_through_every_container_once_newest_first(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+    for name in ("ada", "bob", "cy"):
+        await invoke(client, tenant, args=[name])
+    await scheduler.step()  # a container for each queued call
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/containers", params=params, headers=tenant.headers)).json()
+        seen += [c["id"] for c in page["items"]]
+        pages += 1
+        if not (cursor := page["next_cursor"]):
+            break
+    assert pages == 2 and len(seen) == len(set(seen)) == 3 and seen == sorted(seen, reverse=True)
