@@ -1,4 +1,4 @@
-"""Reading a workspace's containers, with the app and function each one serves."""
+"""A workspace's containers: each with the app, function and node it serves and runs on; stopping one."""
 
 from __future__ import annotations
 
