@@ -12,6 +12,7 @@ from skiff.cli.containers import gpus, status, up
 from skiff_client.models.container_out import ContainerOut
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+USAGE = {"index": 3, "utilization_percent": 87, "memory_used_mib": 40960}  # its node's last report
 
 
 def container(**fields: Any) -> ContainerOut:
@@ -32,10 +33,13 @@ def container(**fields: Any) -> ContainerOut:
     [
         ({}, "-"),
         ({"gpu_model": "H100", "gpu_count": 2}, "H100:2"),  # reserved, its agent has not said which yet
-        ({"gpu_model": "H100", "gpu_count": 2, "gpus": [0, 3]}, "H100:2 (0,3)"),
+        ({"gpu_model": "H100", "gpu_count": 2, "gpus": [0, 3]}, "H100:2 (0, 3)"),
+        ({"gpu_model": "H100", "gpu_count": 2, "gpus": [0, 3], "gpu_usage": [USAGE]}, "H100:2 (0, 3: 87%)"),
     ],
 )
-def test_gpus_are_the_reserved_model_and_count_then_which_it_holds(fields: dict[str, Any], expected: str) -> None:
+def test_gpus_are_the_reserved_model_and_count_then_which_it_holds_and_how_busy(
+    fields: dict[str, Any], expected: str
+) -> None:
     assert gpus(container(**fields)) == expected
 
 

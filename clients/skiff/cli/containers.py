@@ -68,11 +68,13 @@ def status(container: ContainerOut) -> str:
 
 
 def gpus(container: ContainerOut) -> str:
-    """`H100:2 (0,1)`: the model and count reserved, then which of its node's GPUs it holds, once known."""
+    """`H100:2 (0: 87%, 1: 12%)`: the model and count reserved, then which of its node's GPUs it holds,
+    once known, each with its utilization when its node has reported it."""
     if not container.gpu_model:
         return "-"
-    held = f" ({','.join(str(index) for index in container.gpus)})" if container.gpus else ""
-    return f"{container.gpu_model}:{container.gpu_count}{held}"
+    busy = {usage.index: usage.utilization_percent for usage in container.gpu_usage}
+    held = [f"{index}: {busy[index]}%" if index in busy else str(index) for index in container.gpus]
+    return f"{container.gpu_model}:{container.gpu_count}" + (f" ({', '.join(held)})" if held else "")
 
 
 def up(container: ContainerOut, now: datetime) -> str:
