@@ -14,6 +14,7 @@ from api.calls.dispatch import ALIVE_MARKER, Dispatcher
 from api.calls.models import Call
 from api.calls.states import CallStatus
 from api.containers.models import Container
+from api.containers.stopping import then
 from api.execution.schemas import ContainerState
 from api.nodes.models import Node
 from api.nodes.schemas import NodeState
@@ -76,7 +77,7 @@ async def forget_lost_nodes(session: AsyncSession) -> None:
     await session.execute(
         update(Container)
         .where(Container.node_id.in_(down), Container.state != ContainerState.EXITED.value)
-        .values(state=ContainerState.EXITED.value, exited_at=func.now(), exit_reason="node lost")
+        .values(state=ContainerState.EXITED.value, exited_at=func.now(), exit_reason=then("node lost"))
     )
     await session.execute(
         update(Call)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import exists, func, insert, update
+from sqlalchemy import case, exists, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.apps import autoscaling
@@ -20,6 +20,7 @@ from api.calls.dispatch import container_wake_key, node_wake_key
 from api.calls.models import Call
 from api.calls.states import CallStatus
 from api.containers.models import Container
+from api.containers.stopping import MADE_ROOM, SCALED_DOWN
 from api.execution.schemas import ContainerState
 from api.ids import new_id
 from scheduler.autoscale import LiveContainer, ScalingPolicy, plan_scale, why_capped
@@ -82,6 +83,7 @@ class ClusterView:
     policies: dict[str, ScalingPolicy] = field(default_factory=dict)  # by function id
     starts: list[NewContainer] = field(default_factory=list)
     stops: set[str] = field(default_factory=set)
+    evicted: set[str] = field(default_factory=set)  # of the stops, those that make room for another function
     sleeps: set[str] = field(default_factory=set)
     waiting: dict[str, str] = field(default_factory=dict)  # function id -> why no node took its container
     placed: set[str] = field(default_factory=set)  # functions given a container
@@ -136,6 +138,7 @@ class ClusterView:
             placement, evicted = room
             freed = {c.id: c for c in idle if c.id in evicted}
             self.stops |= set(evicted)
+            self.evicted |= set(evicted)
             nodes = [release(n, [freed[e] for e in evicted if freed[e].node_id == n.id]) for n in nodes]
         self.nodes[fn.workspace_id] = [
             _reserve(n, placement, request) if n.id == placement.node_id else n for n in nodes
@@ -231,7 +234,10 @@ async def _apply(session: AsyncSession, view: ClusterView) -> set[str]:
             await session.execute(
                 update(Container)
                 .where(Container.id.in_(view.stops), Container.state == ContainerState.READY.value)
-                .values(state=ContainerState.STOPPING.value)
+                .values(
+                    state=ContainerState.STOPPING.value,
+                    exit_reason=case((Container.id.in_(view.evicted), MADE_ROOM), else_=SCALED_DOWN),
+                )
                 .returning(Container.id, Container.node_id)
             )
         ).all()

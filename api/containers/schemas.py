@@ -46,7 +46,13 @@ class ContainerOut(msgspec.Struct, kw_only=True):
     ready_at: datetime | None
     idle_since: datetime | None
     exited_at: datetime | None
-    exit_reason: str | None
+    exit_reason: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Why it was told to stop (scaled down, stopped by request, …), if it was, then how it "
+            "ended: `scaled down; exited cleanly`, `out of memory (limit 512 MiB)`; null while it runs."
+        ),
+    ]
     cold_start_ms: Annotated[
         float | None, msgspec.Meta(description="From its start command to ready, as its agent measured it.")
     ]

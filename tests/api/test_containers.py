@@ -119,6 +119,7 @@ async def test_a_stopped_container_finishes_its_call_takes_no_more_and_its_waiti
     stopped = await stop(client, tenant, container_id)
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["state"] == "stopping" and stopped.json()["running_calls"] == 1
+    assert stopped.json()["exit_reason"] == "stopped by request"  # why it is stopping
     assert (await asyncio.wait_for(waiting, 5))["stop"] is True  # not when its 20 s wait runs out
     ready = [{"container_id": container_id, "state": "ready"}]
     assert (await agent.poll(containers=ready, running_calls=[first]))["stop"] == [container_id]
@@ -128,7 +129,8 @@ async def test_a_stopped_container_finishes_its_call_takes_no_more_and_its_waiti
     assert (await client.get(f"/v1/calls/{first}", headers=tenant.headers)).json()["status"] == "succeeded"
 
     await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "exited cleanly"}])
-    assert (await stop(client, tenant, container_id)).json()["state"] == "exited"  # again: nothing changes
+    again = (await stop(client, tenant, container_id)).json()  # nothing changes
+    assert (again["state"], again["exit_reason"]) == ("exited", "stopped by request; exited cleanly")
     replacement = await start_container(agent, scheduler)  # the queued call gets a container of its own
     assert replacement["container_id"] != container_id
     assert (await agent.next(replacement["container_id"], wait_seconds=2))["input"]["call_id"] == second["id"]
@@ -206,3 +208,23 @@ async def test_the_listing_pages_through_every_container_once_newest_first(
         if not (cursor := page["next_cursor"]):
             break
     assert pages == 2 and len(seen) == len(set(seen)) == 3 and seen == sorted(seen, reverse=True)
+
+
+async def test_a_scaled_down_container_says_so_then_how_it_ended(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    manifest = '[functions.brief]\nhandler = "app:hello"\nscaledown_window = 2\nzygote = false\n'
+    bundle = make_bundle({"app.py": "def hello():\n    return 1\n"}, manifest)
+    assert (await deploy(client, tenant, "brief", bundle)).status_code == 201
+    call = (await invoke(client, tenant, fn="brief", app="brief")).json()
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    input_ = (await agent.next(container_id, cold_start_ms=5, wait_seconds=2))["input"]
+    await agent.next(container_id, outcome=succeeded(input_, "1"))
+    assert (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()["status"] == "succeeded"
+    await asyncio.sleep(2.2)  # past its window
+    await scheduler.step()
+    shown = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
+    assert (shown["state"], shown["exit_reason"]) == ("stopping", "scaled down")
+    await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "exited cleanly"}])
+    [exited] = await listed(client, tenant, state="exited")
+    assert exited["exit_reason"] == "scaled down; exited cleanly"

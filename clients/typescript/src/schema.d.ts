@@ -944,6 +944,7 @@ export interface components {
             cold_start_ms: number | null;
             /** Format: date-time */
             created_at: string;
+            /** @description Why it was told to stop (scaled down, stopped by request, …), if it was, then how it ended: `scaled down; exited cleanly`, `out of memory (limit 512 MiB)`; null while it runs. */
             exit_reason: string | null;
             exited_at: string | null;
             function: string;

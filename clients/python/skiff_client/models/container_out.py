@@ -25,7 +25,8 @@ class ContainerOut:
             and the next call forks a process there.
         cold_start_ms (float | None): From its start command to ready, as its agent measured it.
         created_at (datetime.datetime):
-        exit_reason (None | str):
+        exit_reason (None | str): Why it was told to stop (scaled down, stopped by request, …), if it was, then how it
+            ended: `scaled down; exited cleanly`, `out of memory (limit 512 MiB)`; null while it runs.
         exited_at (datetime.datetime | None):
         function (str):
         function_id (str):
