@@ -23,8 +23,10 @@ class NodeController(Controller):
     async def list_nodes(
         self, session: DbSession, principal: Caller, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
     ) -> NodePage:
-        nodes, next_cursor = await NodeService(session).list(principal.workspace_id, cursor, limit)
-        return NodePage(items=[node_out(n) for n in nodes], next_cursor=next_cursor)
+        service = NodeService(session)
+        nodes, next_cursor = await service.list(principal.workspace_id, cursor, limit)
+        loads = await service.loads([n.id for n in nodes])
+        return NodePage(items=[node_out(n, loads[n.id]) for n in nodes], next_cursor=next_cursor)
 
     @get(
         "/{node_id:str}",
@@ -33,7 +35,9 @@ class NodeController(Controller):
         responses=problem_responses(400, 401, 403, 404),
     )
     async def get_node(self, session: DbSession, principal: Caller, node_id: FromPath[str]) -> NodeOut:
-        return node_out(await NodeService(session).get(principal.workspace_id, node_id))
+        service = NodeService(session)
+        node = await service.get(principal.workspace_id, node_id)
+        return node_out(node, (await service.loads([node.id]))[node.id])
 
 
 class AgentNodeController(Controller):

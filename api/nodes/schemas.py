@@ -63,6 +63,13 @@ class NodeOut(msgspec.Struct, kw_only=True):
     epoch: int
     registered_at: datetime
     last_heartbeat_at: datetime
+    containers: Annotated[
+        int | None, msgspec.Meta(description="Its containers not exited; null in an agent's own answers.")
+    ] = None
+    gpus_held: Annotated[
+        list[int] | None,
+        msgspec.Meta(description="Which of its GPUs (their indices) its containers hold; null as `containers`."),
+    ] = None
 
 
 class AgentConfig(msgspec.Struct, kw_only=True):

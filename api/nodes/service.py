@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
+from api.containers.models import Container
 from api.errors import Conflict, NotFound
+from api.execution.schemas import ContainerState
 from api.ids import is_valid_id, new_id
 from api.nodes.models import Node
 from api.nodes.schemas import Gpu, GpuUsage, NodeOut, NodeRegistration, NodeState
@@ -17,7 +23,16 @@ from api.pagination import page_query, split_page
 ID_PREFIX = "node"
 
 
-def node_out(node: Node) -> NodeOut:
+@dataclass(frozen=True)
+class NodeLoad:
+    """What a node runs now: its containers not exited, and the GPUs they hold."""
+
+    containers: int = 0
+    gpus_held: tuple[int, ...] = ()
+
+
+def node_out(node: Node, load: NodeLoad | None = None) -> NodeOut:
+    """The node; with `load`, what it runs (a user's view), without it none said (an agent's)."""
     return NodeOut(
         id=node.id,
         name=node.name,
@@ -34,6 +49,8 @@ def node_out(node: Node) -> NodeOut:
         epoch=node.epoch,
         registered_at=node.registered_at,
         last_heartbeat_at=node.last_heartbeat_at,
+        containers=load.containers if load is not None else None,
+        gpus_held=sorted(load.gpus_held) if load is not None else None,
     )
 
 
@@ -100,6 +117,22 @@ class NodeService:
         if node is None:
             raise NotFound(f"node {node_id[:64]!r} not found")
         return node
+
+    async def loads(self, node_ids: Sequence[str]) -> dict[str, NodeLoad]:
+        """What each of these nodes runs now (by the index on live containers)."""
+        if not node_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Container.node_id, Container.gpu_indices).where(
+                Container.node_id.in_(node_ids), Container.state != ContainerState.EXITED.value
+            )
+        )
+        counts: Counter[str] = Counter()
+        held: dict[str, list[int]] = defaultdict(list)
+        for node_id, gpu_indices in rows.all():
+            counts[node_id] += 1
+            held[node_id] += gpu_indices or []
+        return {node_id: NodeLoad(counts[node_id], tuple(held[node_id])) for node_id in node_ids}
 
     async def list(self, workspace_id: str, cursor: str | None, limit: int) -> tuple[list[Node], str | None]:
         stmt = page_query(select(Node).where(Node.workspace_id == workspace_id), Node.id, cursor, limit)

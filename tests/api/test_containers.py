@@ -228,3 +228,31 @@ async def test_a_scaled_down_container_says_so_then_how_it_ended(
     await agent.poll(containers=[{"container_id": container_id, "state": "exited", "exit_reason": "exited cleanly"}])
     [exited] = await listed(client, tenant, state="exited")
     assert exited["exit_reason"] == "scaled down; exited cleanly"
+
+
+async def test_a_nodes_view_counts_its_containers_and_the_gpus_they_hold(
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+) -> None:
+    async def node() -> dict[str, object]:
+        response = await client.get(f"/v1/nodes/{agent.node_id}", headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        shown: dict[str, object] = response.json()
+        assert [n for n in (await client.get("/v1/nodes", headers=tenant.headers)).json()["items"]] == [shown]
+        return shown
+
+    assert (await node())["containers"] == 0 and (await node())["gpus_held"] == []
+    manifest = '[functions.train]\nhandler = "app:hello"\ngpu = "H100"\n'
+    assert (
+        await deploy(client, tenant, "trainer", make_bundle({"app.py": "def hello(): ...\n"}, manifest))
+    ).status_code == 201
+    await invoke(client, tenant, fn="train", app="trainer")
+    container_id = (await start_container(agent, scheduler))["container_id"]
+    assert ((await node())["containers"], (await node())["gpus_held"]) == (1, [])  # reserved, not yet given
+    await agent.poll(containers=[{"container_id": container_id, "state": "ready", "gpus": [0]}])
+    assert ((await node())["containers"], (await node())["gpus_held"]) == (1, [0])
+    heartbeat = await client.post(
+        f"/v1/agent/nodes/{agent.node_id}/heartbeat", json={"epoch": agent.epoch}, headers=agent.headers
+    )
+    assert (heartbeat.json()["containers"], heartbeat.json()["gpus_held"]) == (None, None)  # the agent's answer
+    await agent.poll(containers=[{"container_id": container_id, "state": "exited"}])
+    assert ((await node())["containers"], (await node())["gpus_held"]) == (0, [])

@@ -48,6 +48,12 @@ def test_gpus_are_counted_by_model(models: list[str], expected: str) -> None:
     assert gpu_summary([Gpu(index=i, memory_mib=1, model=m, uuid=str(i)) for i, m in enumerate(models)]) == expected
 
 
+def test_the_gpus_its_containers_hold_are_counted_by_model_too() -> None:
+    gpus = [Gpu(index=i, memory_mib=1, model=m, uuid=str(i)) for i, m in enumerate(["L4", "A10", "L4", "L4"])]
+    assert gpu_summary(gpus, held=[0, 3]) == "A10 x 1, L4 x 3 (2 held)"
+    assert gpu_summary(gpus, held=[1]) == "A10 x 1 (1 held), L4 x 3"
+
+
 @pytest.mark.parametrize(("mib", "expected"), [(512, "512 MiB"), (1024, "1.0 GiB"), (16384 + 512, "16.5 GiB")])
 def test_memory_is_in_gib_from_one_gib(mib: int, expected: str) -> None:
     assert memory(mib) == expected

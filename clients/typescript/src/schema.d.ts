@@ -1157,10 +1157,14 @@ export interface components {
         NodeOut: {
             agent_version: string;
             cached_images: string[];
+            /** @description Its containers not exited; null in an agent's own answers. */
+            containers?: number | null;
             cpus: number;
             epoch: number;
             gpu_usage: components["schemas"]["GpuUsage"][];
             gpus: components["schemas"]["Gpu"][];
+            /** @description Which of its GPUs (their indices) its containers hold; null as `containers`. */
+            gpus_held?: number[] | null;
             hostname: string;
             id: string;
             labels: {

@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.node_state import NodeState
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.gpu import Gpu
@@ -37,6 +38,9 @@ class NodeOut:
         registered_at (datetime.datetime):
         state (NodeState):
         warm_functions (list[str]):
+        containers (int | None | Unset): Its containers not exited; null in an agent's own answers.
+        gpus_held (list[int] | None | Unset): Which of its GPUs (their indices) its containers hold; null as
+            `containers`.
     """
 
     agent_version: str
@@ -54,6 +58,8 @@ class NodeOut:
     registered_at: datetime.datetime
     state: NodeState
     warm_functions: list[str]
+    containers: int | None | Unset = UNSET
+    gpus_held: list[int] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +99,21 @@ class NodeOut:
 
         warm_functions = self.warm_functions
 
+        containers: int | None | Unset
+        if isinstance(self.containers, Unset):
+            containers = UNSET
+        else:
+            containers = self.containers
+
+        gpus_held: list[int] | None | Unset
+        if isinstance(self.gpus_held, Unset):
+            gpus_held = UNSET
+        elif isinstance(self.gpus_held, list):
+            gpus_held = self.gpus_held
+
+        else:
+            gpus_held = self.gpus_held
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -114,6 +135,10 @@ class NodeOut:
                 "warm_functions": warm_functions,
             }
         )
+        if containers is not UNSET:
+            field_dict["containers"] = containers
+        if gpus_held is not UNSET:
+            field_dict["gpus_held"] = gpus_held
 
         return field_dict
 
@@ -164,6 +189,32 @@ class NodeOut:
 
         warm_functions = cast(list[str], d.pop("warm_functions"))
 
+        def _parse_containers(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        containers = _parse_containers(d.pop("containers", UNSET))
+
+        def _parse_gpus_held(data: object) -> list[int] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                gpus_held_type_0 = cast(list[int], data)
+
+                return gpus_held_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[int] | None | Unset, data)
+
+        gpus_held = _parse_gpus_held(d.pop("gpus_held", UNSET))
+
         node_out = cls(
             agent_version=agent_version,
             cached_images=cached_images,
@@ -180,6 +231,8 @@ class NodeOut:
             registered_at=registered_at,
             state=state,
             warm_functions=warm_functions,
+            containers=containers,
+            gpus_held=gpus_held,
         )
 
         node_out.additional_properties = d
