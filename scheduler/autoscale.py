@@ -45,15 +45,20 @@ class ScalePlan:
     sleep: tuple[str, ...] = ()
 
 
+def needed(queued: int, running: int, policy: ScalingPolicy) -> int:
+    """Containers enough to run every call at once, before the policy's buffer and bounds."""
+    return math.ceil((queued + running) / policy.max_inputs)
+
+
 def desired_containers(queued: int, running: int, policy: ScalingPolicy) -> int:
-    wanted = math.ceil((queued + running) / policy.max_inputs) + policy.buffer_containers
+    wanted = needed(queued, running, policy) + policy.buffer_containers
     return max(policy.min_containers, min(policy.max_containers, wanted))
 
 
 def why_capped(queued: int, running: int, policy: ScalingPolicy) -> str | None:
     """Why queued calls wait when the function already has all the containers it may: its calls need
     more than `max_containers` of them (each taking `max_inputs` at once); None when they do not."""
-    if not queued or math.ceil((queued + running) / policy.max_inputs) <= policy.max_containers:
+    if not queued or needed(queued, running, policy) <= policy.max_containers:
         return None
     each = f", each running {policy.max_inputs} at once (max_inputs)" if policy.max_inputs > 1 else ""
     most = f"{policy.max_containers} container{'s' if policy.max_containers != 1 else ''}"

@@ -85,7 +85,7 @@ class ClusterView:
     stops: set[str] = field(default_factory=set)
     evicted: set[str] = field(default_factory=set)  # of the stops, those that make room for another function
     sleeps: set[str] = field(default_factory=set)
-    waiting: dict[str, str] = field(default_factory=dict)  # function id -> why no node took its container
+    waiting: dict[str, str] = field(default_factory=dict)  # function id -> why its calls wait (no node, or capped)
     placed: set[str] = field(default_factory=set)  # functions given a container
 
     def live_of(self, function_id: str) -> list[LiveRow]:
@@ -155,7 +155,7 @@ def may_sleep(fn: FunctionRow, container: LiveRow, warm_on_node: set[str]) -> bo
 @dataclass(frozen=True)
 class Scaled:
     wake: set[str]  # the nodes and slots that have work: wake them once the session has committed
-    waiting: dict[str, str]  # function id -> why no node took the container it needs
+    waiting: dict[str, str]  # function id -> why its calls wait: no node takes its container, or it is capped
     placed: set[str]  # functions given a container, with nothing left to wait for
 
 

@@ -42,7 +42,8 @@ def queue_key(function_id: str) -> str:
 
 
 def waiting_key(function_id: str) -> str:
-    """Why no node took the function's next container, while the scheduler keeps finding so."""
+    """Why the function's calls wait (no node takes its container, or it is at its max_containers), while
+    the scheduler keeps finding so."""
     return f"skiff:function:{function_id}:waiting"
 
 
@@ -170,8 +171,8 @@ class Dispatcher:
             await pipe.execute()
 
     async def note_waiting(self, waiting: dict[str, str], placed: Iterable[str]) -> None:
-        """Say why functions wait for a node, for as long as each pass finds it (WAITING_SECONDS after the
-        last); forget it for those placed."""
+        """Say why functions' calls wait, for as long as each pass finds it (WAITING_SECONDS after the
+        last); forget it for those placed with nothing left to wait for."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for function_id, why in waiting.items():
                 pipe.set(waiting_key(function_id), why, ex=WAITING_SECONDS)
@@ -180,7 +181,7 @@ class Dispatcher:
             await pipe.execute()
 
     async def waiting(self, function_ids: list[str]) -> dict[str, str]:
-        """Why each of these functions waits for a node, if it does; nothing when Redis is away."""
+        """Why each of these functions' calls wait, if they do; nothing when Redis is away."""
         if not function_ids:
             return {}
         try:

@@ -113,7 +113,7 @@ def wait_preference(prefer: str | None) -> int:
 
 
 async def as_it_stands(call: Call, state: State) -> CallOut:
-    """The call; a queued one says why no node has taken its function's container, when that is why."""
+    """The call; a queued one says why its function's calls wait, when the scheduler has said so."""
     out = call_out(call)
     if out.status == CallStatus.QUEUED:
         dispatcher: Dispatcher = state.dispatcher

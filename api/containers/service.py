@@ -15,7 +15,7 @@ from api.calls.models import Call
 from api.calls.states import CallStatus
 from api.containers.models import Container
 from api.containers.schemas import ContainerOut
-from api.containers.stopping import stop_containers
+from api.containers.stopping import STOPPED_BY_REQUEST, stop_containers
 from api.errors import NotFound
 from api.execution.schemas import ContainerState
 from api.ids import is_valid_id
@@ -24,7 +24,6 @@ from api.nodes.schemas import GpuUsage
 from api.pagination import page_query, split_page
 
 ID_PREFIX = "ctr"
-STOPPED_REASON = "stopped by request"
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class ContainerService:
     async def stop(self, workspace_id: str, container_id: str) -> tuple[ContainerOut, set[str]]:
         """The container as it stands once stopped, and the keys to wake once the caller has committed."""
         ours = and_(Container.id == container_id, Container.workspace_id == workspace_id)
-        wake = await stop_containers(self.session, ours, STOPPED_REASON)
+        wake = await stop_containers(self.session, ours, STOPPED_BY_REQUEST)
         return await self.get(workspace_id, container_id), wake
 
     async def get(self, workspace_id: str, container_id: str) -> ContainerOut:

@@ -16,6 +16,7 @@ from api.calls.dispatch import container_wake_key, node_wake_key
 from api.containers.models import Container
 from api.execution.schemas import ContainerState
 
+STOPPED_BY_REQUEST = "stopped by request"
 SCALED_DOWN = "scaled down"
 MADE_ROOM = "stopped to make room for another function's container"
 NODE_DRAINING = "its node is draining"
@@ -24,11 +25,6 @@ NODE_DRAINING = "its node is draining"
 def then(how: str) -> Function[str]:
     """A container's exit reason once it has ended: why it was told to stop, if it was, then how it ended."""
     return func.concat_ws("; ", Container.exit_reason, how)
-
-
-def after(why: str | None, how: str) -> str:
-    """The same, for a container read into Python."""
-    return f"{why}; {how}" if why else how
 
 
 async def stop_containers(session: AsyncSession, which: ColumnElement[Any], reason: str) -> set[str]:

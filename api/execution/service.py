@@ -26,7 +26,7 @@ from api.calls.schemas import PayloadType
 from api.calls.states import CallStatus
 from api.calls.store import CallStore, Claimed, Result, SlotState
 from api.containers.models import Container
-from api.containers.stopping import NODE_DRAINING, after
+from api.containers.stopping import NODE_DRAINING, then
 from api.errors import Conflict, NotFound
 from api.execution.outcomes import OutcomeRecorder, late_report, stored_result
 from api.execution.schemas import (
@@ -204,11 +204,11 @@ class ExecutionService:
                 container.gpu_indices = report.gpus  # once: an assignment does not change
             if report is not None and report.state is ContainerState.EXITED:
                 container.state, container.exited_at = ContainerState.EXITED.value, func.now()
-                container.exit_reason = after(container.exit_reason, report.exit_reason or "exited")
+                container.exit_reason = then(report.exit_reason or "exited")
             elif report is None and container.state != ContainerState.PENDING.value:
                 # The agent no longer knows it (it restarted, or the start command was lost).
                 container.state, container.exited_at = ContainerState.EXITED.value, func.now()
-                container.exit_reason = after(container.exit_reason, "lost: the agent does not report it")
+                container.exit_reason = then("lost: the agent does not report it")
 
     async def _claim_starts(self, session: AsyncSession, node: Node) -> list[ContainerSpec]:
         rows = (

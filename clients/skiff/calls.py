@@ -107,7 +107,7 @@ class FunctionCall(Generic[R]):
 
     @staticmethod
     def _why(state: CallOut) -> str:
-        """The call's status; for a queued call, why no node has taken its function's container, if so."""
+        """The call's status; for a queued call, why its function's calls wait, if the API says so."""
         if state.status == CallStatus.QUEUED and isinstance(state.waiting, str):
             return f"queued: {state.waiting}"
         return str(state.status)

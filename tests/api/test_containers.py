@@ -23,11 +23,17 @@ async def listed(client: httpx.AsyncClient, tenant: Tenant, **params: str) -> li
 
 
 async def placed_for_a_call(
-    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
+    client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler, settings: str = ""
 ) -> tuple[str, str]:
-    """(the call's id, the container's) once the agent has taken the container's start command."""
-    assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
-    call = (await invoke(client, tenant, args=["ada"])).json()
+    """(the call's id, the container's) once the agent has taken the container's start command: a call of
+    greeter's `hello`, or with `settings`, of app `one`'s function `f` with those lines in its manifest."""
+    if not settings:
+        assert (await deploy(client, tenant, "greeter", hello_bundle())).status_code == 201
+        call = (await invoke(client, tenant, args=["ada"])).json()
+    else:
+        bundle = make_bundle({"app.py": "def f():\n    return 1\n"}, f'[functions.f]\nhandler = "app:f"\n{settings}')
+        assert (await deploy(client, tenant, "one", bundle)).status_code == 201
+        call = (await invoke(client, tenant, fn="f", app="one")).json()
     return call["id"], (await start_container(agent, scheduler))["container_id"]
 
 
@@ -168,11 +174,7 @@ async def test_only_its_workspace_with_a_deploy_token_may_stop_a_container(
 async def test_the_gpus_its_agent_gave_a_container_are_shown_once_reported(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    manifest = '[functions.train]\nhandler = "app:hello"\ngpu = "H100"\n'
-    bundle = make_bundle({"app.py": "def hello():\n    return 1\n"}, manifest)
-    assert (await deploy(client, tenant, "trainer", bundle)).status_code == 201
-    await invoke(client, tenant, fn="train", app="trainer")
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    _, container_id = await placed_for_a_call(client, tenant, agent, scheduler, 'gpu = "H100"\n')
     [placed] = await listed(client, tenant)
     assert (placed["gpu_model"], placed["gpu_count"], placed["gpus"]) == ("H100", 1, [])  # reserved, not yet given
     load = [{"index": 0, "utilization_percent": 87, "memory_used_mib": 40960}]
@@ -213,14 +215,11 @@ async def test_the_listing_pages_through_every_container_once_newest_first(
 async def test_a_scaled_down_container_says_so_then_how_it_ended(
     client: httpx.AsyncClient, tenant: Tenant, agent: ScriptedAgent, scheduler: Scheduler
 ) -> None:
-    manifest = '[functions.brief]\nhandler = "app:hello"\nscaledown_window = 2\nzygote = false\n'
-    bundle = make_bundle({"app.py": "def hello():\n    return 1\n"}, manifest)
-    assert (await deploy(client, tenant, "brief", bundle)).status_code == 201
-    call = (await invoke(client, tenant, fn="brief", app="brief")).json()
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    brief = "scaledown_window = 2\nzygote = false\n"
+    call, container_id = await placed_for_a_call(client, tenant, agent, scheduler, brief)
     input_ = (await agent.next(container_id, cold_start_ms=5, wait_seconds=2))["input"]
     await agent.next(container_id, outcome=succeeded(input_, "1"))
-    assert (await client.get(f"/v1/calls/{call['id']}", headers=tenant.headers)).json()["status"] == "succeeded"
+    assert (await client.get(f"/v1/calls/{call}", headers=tenant.headers)).json()["status"] == "succeeded"
     await asyncio.sleep(2.2)  # past its window
     await scheduler.step()
     shown = (await client.get(f"/v1/containers/{container_id}", headers=tenant.headers)).json()
@@ -241,12 +240,7 @@ async def test_a_nodes_view_counts_its_containers_and_the_gpus_they_hold(
         return shown
 
     assert (await node())["containers"] == 0 and (await node())["gpus_held"] == []
-    manifest = '[functions.train]\nhandler = "app:hello"\ngpu = "H100"\n'
-    assert (
-        await deploy(client, tenant, "trainer", make_bundle({"app.py": "def hello(): ...\n"}, manifest))
-    ).status_code == 201
-    await invoke(client, tenant, fn="train", app="trainer")
-    container_id = (await start_container(agent, scheduler))["container_id"]
+    _, container_id = await placed_for_a_call(client, tenant, agent, scheduler, 'gpu = "H100"\n')
     assert ((await node())["containers"], (await node())["gpus_held"]) == (1, [])  # reserved, not yet given
     await agent.poll(containers=[{"container_id": container_id, "state": "ready", "gpus": [0]}])
     assert ((await node())["containers"], (await node())["gpus_held"]) == (1, [0])

@@ -38,7 +38,7 @@ def call(
 
 def _result(handle: FunctionCall[Any]) -> Any:
     """The call's result. A call that has not ended after NOTICE_SECONDS says how it stands (for a queued
-    one, why no node has taken it), once, on stderr; the wait goes on."""
+    one, why it waits), once, on stderr; the wait goes on."""
     try:
         return handle.get(timeout=NOTICE_SECONDS)
     except CallTimeout as exc:
